@@ -1,0 +1,80 @@
+// Binding: one template, one brand kit and one data row give the template
+// the render engine draws, with every field expanded and every file found.
+//
+//   Diagnostics problems;
+//   for (const DataRow& row : table.rows) {
+//     Result<Template> bound = bindTemplate(tmpl, brand, table, row, {}, template_dir, &problems);
+//     if (!bound.ok()) { ... this row fails, the batch goes on ... }
+//   }
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/diagnostics.h"
+#include "common/status.h"
+#include "template/brand_kit.h"
+#include "template/data_table.h"
+#include "template/template.h"
+
+namespace smmhub::templates {
+
+// Image, video and audio files larger than this are rejected.
+inline constexpr std::uintmax_t kMaxAssetBytes = 50 * 1024 * 1024;
+
+// Which data column feeds each template field; a field that is not listed
+// reads the column of the same name.
+struct ColumnMapping {
+  std::map<std::string, std::string> field_to_column;
+
+  std::string columnFor(const std::string& field) const;
+};
+
+// Where an expanded value came from, which decides what a relative path in
+// it is relative to.
+enum class ValueOrigin {
+  kTemplate,  // literal text in the template: the template's folder
+  kData,      // one data field: the data file's folder
+  kBrand,     // a brand value or asset: already an absolute path
+};
+
+struct ExpandedText {
+  std::string text;
+  ValueOrigin origin = ValueOrigin::kTemplate;
+};
+
+// Inputs that stay the same while one row is bound.
+struct BindInputs {
+  const Template& tmpl;
+  const BrandKit& brand;
+  const DataTable& table;
+  const DataRow& row;
+  const ColumnMapping& mapping;
+};
+
+// Expands every "{{...}}" in TEXT for one row. Text values are inserted as
+// they are and never read as markup. Returns invalidArgument whose message
+// starts with the place: "row 7, column date: ..." for a bad data value, or
+// "brand: ..." for a name the brand kit lacks.
+Result<ExpandedText> expandFields(std::string_view text, const BindInputs& inputs);
+
+// Binds TMPL to ROW: expands fields in every string property, checks each
+// field's type (date, time, number, colour, image), normalises colours to
+// "#RRGGBBAA" and resolves image, video and audio sources to absolute paths
+// of existing files of at most kMaxAssetBytes. Literal relative paths are
+// relative to TEMPLATE_DIR. Every problem goes to PROBLEMS (may be null),
+// placed at "row N, column C" or the layer's JSON pointer; the result is
+// invalidArgument summarising them when there is any.
+Result<Template> bindTemplate(const Template& tmpl, const BrandKit& brand, const DataTable& table,
+                              const DataRow& row, const ColumnMapping& mapping,
+                              const std::filesystem::path& template_dir, Diagnostics* problems);
+
+// Returns the data fields (not "brand.") that TMPL's strings refer to, each
+// once, in the order they first appear.
+std::vector<std::string> referencedFields(const Template& tmpl);
+
+}  // namespace smmhub::templates

@@ -1,0 +1,156 @@
+#include "template/binding.h"
+
+#include <gtest/gtest.h>
+
+#include "template/parser.h"
+
+namespace smmhub::templates {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kTemplateDir = "tests/testdata/templates";
+
+class BindingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<Template> parsed = loadTemplate(kTemplateDir / "matchday.json", nullptr);
+    ASSERT_TRUE(parsed.ok()) << parsed.status().toString();
+    tmpl_ = *parsed;
+    Result<BrandKit> brand = loadBrandKit("tests/testdata/brand", nullptr);
+    ASSERT_TRUE(brand.ok()) << brand.status().toString();
+    brand_ = *brand;
+  }
+
+  // Binds row ROW_INDEX of TABLE to the Match Day template.
+  Result<Template> bind(const DataTable& table, size_t row_index) {
+    return bindTemplate(tmpl_, brand_, table, table.rows.at(row_index), mapping_, kTemplateDir,
+                        &problems_);
+  }
+
+  static const TextProps& text(const Template& bound, size_t layer) {
+    return std::get<TextProps>(bound.scenes[0].layers[layer].props);
+  }
+
+  Template tmpl_;
+  BrandKit brand_;
+  ColumnMapping mapping_;
+  Diagnostics problems_;
+};
+
+TEST_F(BindingTest, BindsFieldsBrandAndAssets) {
+  Result<DataTable> table = readRows("tests/testdata/csv/R16-utf8-bom.csv");
+  ASSERT_TRUE(table.ok()) << table.status().toString();
+
+  Result<Template> bound = bind(*table, 0);
+
+  ASSERT_TRUE(bound.ok()) << bound.status().toString();
+  const std::vector<Layer>& layers = bound->scenes[0].layers;
+  const Fill& fill = std::get<ShapeProps>(layers[0].props).fill;
+  EXPECT_EQ(fill.stops[0].color, "#0B1D51FF");
+  EXPECT_EQ(fill.stops[1].color, "#C8102EFF");
+  EXPECT_EQ(std::get<ImageProps>(layers[1].props).src,
+            fs::absolute("tests/testdata/brand/logo.svg").string());
+  EXPECT_EQ(text(*bound, 2).font_family, "Bebas Neue");
+  EXPECT_EQ(text(*bound, 3).content, "Feyenoord");
+  EXPECT_EQ(std::get<ImageProps>(layers[4].props).src,
+            fs::absolute("tests/testdata/brand/crests/feyenoord.svg").string());
+  EXPECT_EQ(text(*bound, 5).content, "SAT 4 OCT 2025 \xC2\xB7 18:45");
+  EXPECT_EQ(std::get<AudioProps>(bound->audio[0].props).src,
+            fs::absolute("tests/testdata/brand/music.wav").string());
+}
+
+TEST_F(BindingTest, DayFirstDatesFromSemicolonCsv) {
+  Result<DataTable> table = readRows("tests/testdata/csv/R17-semicolon.csv");
+  ASSERT_TRUE(table.ok()) << table.status().toString();
+  brand_.libraries["crests"].entries["FC Bayern M\xC3\xBCnchen"] =
+      brand_.libraries["crests"].entries["Arsenal FC"];
+
+  Result<Template> bound = bind(*table, 0);
+
+  ASSERT_TRUE(bound.ok()) << bound.status().toString();
+  EXPECT_EQ(text(*bound, 3).content, "FC Bayern M\xC3\xBCnchen");
+  EXPECT_EQ(text(*bound, 5).content, "SAT 4 OCT 2025 \xC2\xB7 15:30");
+}
+
+TEST_F(BindingTest, MarkupValuesStayLiteral) {
+  Result<DataTable> table = readRows("tests/testdata/csv/R11-ampersand-markup.csv");
+  ASSERT_TRUE(table.ok()) << table.status().toString();
+  tmpl_.fields.push_back(Field{"away", FieldType::kText, false, std::nullopt, ""});
+  BindInputs inputs{tmpl_, brand_, *table, table->rows[2], mapping_};
+
+  Result<ExpandedText> home = expandFields("{{home}} v {{away|upper}}", inputs);
+
+  ASSERT_TRUE(home.ok()) << home.status().toString();
+  EXPECT_EQ(home->text, "<b>Bold</b> FC v SMITH &AMP; SONS UNITED");
+}
+
+TEST_F(BindingTest, RequiredFieldMissingNamesRowAndColumn) {
+  std::string csv = "home,kickoff,date\n";
+  for (int i = 1; i <= 7; ++i) {
+    csv += (i == 7 ? std::string() : "Arsenal FC") + ",15:00,2024-08-17\n";
+  }
+  Result<DataTable> table = readCsv(csv, "fixtures.csv");
+  ASSERT_TRUE(table.ok()) << table.status().toString();
+
+  Result<Template> bound = bind(*table, 6);
+
+  ASSERT_FALSE(bound.ok());
+  EXPECT_EQ(bound.status().message(),
+            "row 7: 1 error; first: row 7, column home: required field 'home' is empty; fill "
+            "column 'home' or give the field a default");
+  ASSERT_EQ(problems_.items().size(), 1u);
+  EXPECT_EQ(problems_.items()[0].place, "row 7, column home");
+}
+
+TEST_F(BindingTest, MappedColumnAndBadTimeNamed) {
+  Result<DataTable> table =
+      readCsv("team,kickoff,date\nArsenal FC,3 pm,2024-08-17\n", "fixtures.csv");
+  ASSERT_TRUE(table.ok()) << table.status().toString();
+  mapping_.field_to_column["home"] = "team";
+
+  Result<Template> bound = bind(*table, 0);
+
+  ASSERT_FALSE(bound.ok());
+  ASSERT_EQ(problems_.items().size(), 1u);
+  EXPECT_EQ(problems_.items()[0].place, "row 1, column kickoff");
+  EXPECT_EQ(problems_.items()[0].message, "'3 pm' is not a time; write HH:mm, as in 15:00");
+}
+
+TEST_F(BindingTest, UnknownCrestNamesLibraryAndClosest) {
+  Result<DataTable> table =
+      readCsv("home,kickoff,date\nArsenall FC,15:00,2024-08-17\n", "fixtures.csv");
+  ASSERT_TRUE(table.ok()) << table.status().toString();
+
+  Result<Template> bound = bind(*table, 0);
+
+  ASSERT_FALSE(bound.ok());
+  ASSERT_EQ(problems_.items().size(), 1u);
+  EXPECT_EQ(problems_.items()[0].place, "row 1, column home");
+  EXPECT_EQ(problems_.items()[0].message,
+            "filter 'asset': 'Arsenall FC' is not in library 'crests' (" +
+                fs::absolute("tests/testdata/brand/crests/index.json").string() +
+                "); closest name: 'Arsenal FC'");
+}
+
+TEST_F(BindingTest, MissingLiteralFileNamesLayer) {
+  tmpl_.scenes[0].layers[1].props = ImageProps{"missing/logo.png", Fit::kContain, 0};
+  Result<DataTable> table =
+      readCsv("home,kickoff,date\nArsenal FC,15:00,2024-08-17\n", "fixtures.csv");
+  ASSERT_TRUE(table.ok()) << table.status().toString();
+
+  Result<Template> bound = bind(*table, 0);
+
+  ASSERT_FALSE(bound.ok());
+  ASSERT_EQ(problems_.items().size(), 1u);
+  EXPECT_EQ(problems_.items()[0].place, "/scenes/0/layers/1/src");
+  EXPECT_EQ(problems_.items()[0].message,
+            "file not found: " + fs::absolute(kTemplateDir / "missing/logo.png").string());
+}
+
+TEST_F(BindingTest, ReferencedFieldsInOrder) {
+  EXPECT_EQ(referencedFields(tmpl_), (std::vector<std::string>{"home", "date", "kickoff"}));
+}
+
+}  // namespace
+}  // namespace smmhub::templates

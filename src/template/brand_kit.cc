@@ -1,0 +1,263 @@
+#include "template/brand_kit.h"
+
+#include <algorithm>
+#include <fstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "template/color.h"
+
+namespace smmhub::templates {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string foldName(const std::string& name) {
+  std::string folded;
+  for (char c : name) {
+    if (c == ' ' && (folded.empty() || folded.back() == ' ')) {
+      continue;
+    }
+    folded += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  while (!folded.empty() && folded.back() == ' ') {
+    folded.pop_back();
+  }
+  return folded;
+}
+
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// Errors of one brand kit, each placed as "FILE#POINTER".
+struct BrandContext {
+  std::vector<Diagnostic> errors;
+
+  void error(const fs::path& file, const std::string& pointer, std::string message) {
+    errors.push_back(
+        Diagnostic{Severity::kError, file.string() + "#" + pointer, std::move(message)});
+  }
+};
+
+Result<nlohmann::json> readJsonFile(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return Status::notFound(path.string() + ": not found");
+  }
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& error) {
+    return Status::invalidArgument(path.string() + ": invalid JSON: " + error.what());
+  }
+}
+
+// Resolves RELATIVE against BASE and checks that the file exists.
+fs::path existingFile(const fs::path& base, const std::string& relative, const fs::path& file,
+                      const std::string& pointer, BrandContext* context) {
+  fs::path path = fs::absolute(base / relative).lexically_normal();
+  std::error_code error;
+  if (!fs::is_regular_file(path, error)) {
+    context->error(file, pointer, "file not found: " + path.string());
+  }
+  return path;
+}
+
+std::string stringMember(const nlohmann::json& object, const std::string& key, const fs::path& file,
+                         const std::string& pointer, BrandContext* context) {
+  auto found = object.find(key);
+  if (found == object.end()) {
+    return "";
+  }
+  if (!found->is_string()) {
+    context->error(file, pointer + "/" + key, "expected a string");
+    return "";
+  }
+  return found->get<std::string>();
+}
+
+// Iterates the string members of OBJECT[KEY], reporting other types.
+template <typename Visit>
+void forEachString(const nlohmann::json& object, const std::string& key, const fs::path& file,
+                   BrandContext* context, Visit visit) {
+  auto found = object.find(key);
+  if (found == object.end()) {
+    return;
+  }
+  if (!found->is_object()) {
+    context->error(file, "/" + key, "expected an object of name: value");
+    return;
+  }
+  for (const auto& [name, value] : found->items()) {
+    std::string pointer = "/" + key + "/" + name;
+    if (!value.is_string()) {
+      context->error(file, pointer, "expected a string");
+      continue;
+    }
+    visit(name, value.template get<std::string>(), pointer);
+  }
+}
+
+AssetLibrary loadLibrary(const fs::path& index_path, const fs::path& brand_file,
+                         const std::string& pointer, BrandContext* context) {
+  AssetLibrary library;
+  library.index = index_path;
+  Result<nlohmann::json> index = readJsonFile(index_path);
+  if (!index.ok()) {
+    context->error(brand_file, pointer, index.status().message());
+    return library;
+  }
+  if (!index->is_object()) {
+    context->error(index_path, "", "expected an object of name: file");
+    return library;
+  }
+  for (const auto& [name, value] : index->items()) {
+    std::string entry_pointer = "/" + name;
+    if (!value.is_string()) {
+      context->error(index_path, entry_pointer, "expected a file name");
+      continue;
+    }
+    library.entries[name] = existingFile(index_path.parent_path(), value.get<std::string>(),
+                                         index_path, entry_pointer, context);
+  }
+  return library;
+}
+
+BrandFont parseFont(const nlohmann::json& json, const fs::path& dir, const fs::path& file,
+                    const std::string& pointer, BrandContext* context) {
+  BrandFont font;
+  if (json.is_string()) {
+    font.family = json.get<std::string>();
+    return font;
+  }
+  if (!json.is_object()) {
+    context->error(file, pointer, "expected a family name or {family, weight, file}");
+    return font;
+  }
+  font.family = stringMember(json, "family", file, pointer, context);
+  if (font.family.empty()) {
+    context->error(file, pointer + "/family", "missing font family");
+  }
+  font.style = stringMember(json, "style", file, pointer, context);
+  if (auto weight = json.find("weight"); weight != json.end()) {
+    if (weight->is_number_integer() && *weight >= 100 && *weight <= 900) {
+      font.weight = weight->get<int>();
+    } else {
+      context->error(file, pointer + "/weight", "expected a weight from 100 to 900");
+    }
+  }
+  std::string font_file = stringMember(json, "file", file, pointer, context);
+  if (!font_file.empty()) {
+    font.file = existingFile(dir, font_file, file, pointer + "/file", context);
+  }
+  return font;
+}
+
+void parseBrand(const nlohmann::json& json, const fs::path& file, BrandKit* kit,
+                BrandContext* context) {
+  kit->name = stringMember(json, "name", file, "", context);
+  kit->handle = stringMember(json, "handle", file, "", context);
+  std::string logo = stringMember(json, "logo", file, "", context);
+  if (!logo.empty()) {
+    kit->logo = existingFile(kit->dir, logo, file, "/logo", context);
+  }
+  forEachString(json, "colors", file, context,
+                [&](const std::string& name, const std::string& value, const std::string& pointer) {
+                  Result<std::string> color = normalizeColor(value);
+                  if (color.ok()) {
+                    kit->colors[name] = *color;
+                  } else {
+                    context->error(file, pointer, color.status().message());
+                  }
+                });
+  if (auto fonts = json.find("fonts"); fonts != json.end() && fonts->is_object()) {
+    for (const auto& [name, value] : fonts->items()) {
+      kit->fonts[name] = parseFont(value, kit->dir, file, "/fonts/" + name, context);
+    }
+  }
+  forEachString(json, "assets", file, context,
+                [&](const std::string& name, const std::string& value, const std::string& pointer) {
+                  kit->assets[name] = existingFile(kit->dir, value, file, pointer, context);
+                });
+  forEachString(json, "libraries", file, context,
+                [&](const std::string& name, const std::string& value, const std::string& pointer) {
+                  fs::path index = fs::absolute(kit->dir / value).lexically_normal();
+                  kit->libraries[name] = loadLibrary(index, file, pointer, context);
+                });
+}
+
+}  // namespace
+
+std::optional<fs::path> AssetLibrary::find(const std::string& name) const {
+  if (auto found = entries.find(name); found != entries.end()) {
+    return found->second;
+  }
+  std::string folded = foldName(name);
+  for (const auto& [entry_name, path] : entries) {
+    if (foldName(entry_name) == folded) {
+      return path;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string AssetLibrary::closestName(const std::string& name) const {
+  std::string closest;
+  size_t closest_distance = SIZE_MAX;
+  for (const auto& [entry_name, path] : entries) {
+    size_t distance = editDistance(foldName(name), foldName(entry_name));
+    if (distance < closest_distance) {
+      closest = entry_name;
+      closest_distance = distance;
+    }
+  }
+  return closest;
+}
+
+Result<BrandKit> loadBrandKit(const fs::path& dir, Diagnostics* problems) {
+  BrandKit kit;
+  kit.dir = fs::absolute(dir).lexically_normal();
+  fs::path file = kit.dir / "brand.json";
+  Result<nlohmann::json> json = readJsonFile(file);
+  if (!json.ok()) {
+    if (problems != nullptr) {
+      problems->error(file.string(), json.status().message());
+    }
+    return json.status();
+  }
+  if (!json->is_object()) {
+    return Status::invalidArgument(file.string() + ": expected a JSON object");
+  }
+
+  BrandContext context;
+  parseBrand(*json, file, &kit, &context);
+  if (problems != nullptr) {
+    for (const Diagnostic& error : context.errors) {
+      problems->error(error.place, error.message);
+    }
+  }
+  if (!context.errors.empty()) {
+    const Diagnostic& first = context.errors.front();
+    return Status::invalidArgument(file.string() + ": " + std::to_string(context.errors.size()) +
+                                   (context.errors.size() == 1 ? " error" : " errors") +
+                                   "; first: " + first.place + ": " + first.message);
+  }
+  return kit;
+}
+
+}  // namespace smmhub::templates

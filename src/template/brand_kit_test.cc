@@ -1,0 +1,52 @@
+#include "template/brand_kit.h"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace smmhub::templates {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(BrandKitTest, LoadsKitAndLibrary) {
+  Diagnostics problems;
+
+  Result<BrandKit> kit = loadBrandKit("tests/testdata/brand", &problems);
+
+  ASSERT_TRUE(kit.ok()) << kit.status().toString();
+  EXPECT_EQ(kit->name, "Demo Sports");
+  EXPECT_EQ(kit->handle, "@demosports");
+  EXPECT_EQ(kit->logo, fs::absolute("tests/testdata/brand/logo.svg"));
+  EXPECT_EQ(kit->colors.at("primary"), "#0B1D51FF");
+  EXPECT_EQ(kit->fonts.at("display").family, "Bebas Neue");
+  EXPECT_EQ(kit->assets.at("music"), fs::absolute("tests/testdata/brand/music.wav"));
+  const AssetLibrary& crests = kit->libraries.at("crests");
+  EXPECT_EQ(crests.find("Arsenal FC"), fs::absolute("tests/testdata/brand/crests/arsenal-fc.svg"));
+  EXPECT_EQ(crests.find("arsenal  fc"), crests.find("Arsenal FC"));
+  EXPECT_EQ(crests.find("Chelsea FC"), std::nullopt);
+  EXPECT_EQ(crests.closestName("Arsenall FC"), "Arsenal FC");
+}
+
+TEST(BrandKitTest, MissingFileNamed) {
+  fs::path dir = fs::temp_directory_path() / "smmhub-brand-kit-test";
+  fs::create_directories(dir);
+  {
+    std::ofstream(dir / "brand.json") << R"({"name": "X", "logo": "missing.svg",
+                                            "colors": {"primary": "bluish"}})";
+  }
+  Diagnostics problems;
+
+  Result<BrandKit> kit = loadBrandKit(dir, &problems);
+
+  ASSERT_FALSE(kit.ok());
+  std::vector<Diagnostic> items = problems.items();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].place, (dir / "brand.json").string() + "#/logo");
+  EXPECT_EQ(items[0].message, "file not found: " + (dir / "missing.svg").string());
+  EXPECT_EQ(items[1].place, (dir / "brand.json").string() + "#/colors/primary");
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace smmhub::templates
