@@ -26,7 +26,7 @@ namespace smmhub::templates {
 // Image, video and audio files larger than this are rejected.
 inline constexpr std::uintmax_t kMaxAssetBytes = 50 * 1024 * 1024;
 
-// Which data column feeds each template field; a field that is not listed
+// Mapping from template fields to data columns. A field that is not listed
 // reads the column of the same name.
 struct ColumnMapping {
   std::map<std::string, std::string> field_to_column;
@@ -67,8 +67,8 @@ Result<ExpandedText> expandFields(std::string_view text, const BindInputs& input
 // "#RRGGBBAA" and resolves image, video and audio sources to absolute paths
 // of existing files of at most kMaxAssetBytes. Literal relative paths are
 // relative to TEMPLATE_DIR. Every problem goes to PROBLEMS (may be null),
-// placed at "row N, column C" or the layer's JSON pointer; the result is
-// invalidArgument summarising them when there is any.
+// placed at "row N, column C" or the layer's JSON pointer. When there is any,
+// the result is invalidArgument summarising them.
 Result<Template> bindTemplate(const Template& tmpl, const BrandKit& brand, const DataTable& table,
                               const DataRow& row, const ColumnMapping& mapping,
                               const std::filesystem::path& template_dir, Diagnostics* problems);

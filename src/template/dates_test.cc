@@ -10,7 +10,9 @@ TEST(DatesTest, IsoAndDayFirstDatesParse) {
   std::optional<CalendarDate> dotted = parseDate("04.10.2025");
   std::optional<CalendarDate> slashed = parseDate("5/10/2025");
 
-  ASSERT_TRUE(iso && dotted && slashed);
+  ASSERT_TRUE(iso.has_value());
+  ASSERT_TRUE(dotted.has_value());
+  ASSERT_TRUE(slashed.has_value());
   EXPECT_EQ(iso->day, 17);
   EXPECT_EQ(dotted->day, 4);
   EXPECT_EQ(dotted->month, 10);
