@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -45,6 +47,46 @@ TEST(AudioTrackTest, HiResMonoFlacBecomes48kStereo) {
   for (size_t i = 0; i < audio->frames(); ++i) {
     ASSERT_EQ(audio->samples[2 * i], audio->samples[2 * i + 1]) << "frame " << i;
   }
+}
+
+// Returns a 16-bit PCM WAV file of FRAMES stereo frames at SAMPLE_RATE, each
+// sample at VALUE.
+std::string pcmWav(std::uint32_t sample_rate, std::uint32_t frames, std::int16_t value) {
+  std::string bytes;
+  auto put = [&bytes](std::uint32_t number, int size) {
+    for (int i = 0; i < size; ++i) {
+      bytes.push_back(static_cast<char>((number >> (8 * i)) & 0xff));
+    }
+  };
+  const std::uint32_t data_size = frames * 4;
+  bytes += "RIFF";
+  put(36 + data_size, 4);
+  bytes += "WAVEfmt ";
+  put(16, 4);
+  put(1, 2);  // PCM
+  put(2, 2);  // channels
+  put(sample_rate, 4);
+  put(sample_rate * 4, 4);  // bytes per second
+  put(4, 2);                // bytes per frame
+  put(16, 2);               // bits per sample
+  bytes += "data";
+  put(data_size, 4);
+  for (std::uint32_t i = 0; i < 2 * frames; ++i) {
+    put(static_cast<std::uint16_t>(value), 2);
+  }
+  return bytes;
+}
+
+TEST(AudioTrackTest, Wav44kIsResampledTo48k) {
+  testing::TempDir dir;
+  const auto wav = dir.write("tone.wav", pcmWav(44100, 44100, 8192));
+
+  auto audio = decodeAudio(wav, 0, 0);
+
+  ASSERT_TRUE(audio.ok()) << audio.status().toString();
+  EXPECT_NEAR(static_cast<double>(audio->frames()), 48000.0, 2.0);
+  EXPECT_NEAR(left(*audio, 24000), 0.25f, 1e-3);
+  EXPECT_NEAR(right(*audio, 24000), 0.25f, 1e-3);
 }
 
 TEST(AudioTrackTest, StartAndDurationCutTheBuffer) {

@@ -84,6 +84,18 @@ TEST(MediaInputTest, RejectsTextFileNamedMp4) {
       << input.status().message();
 }
 
+TEST(MediaInputTest, RejectsImage) {
+  const auto image = testdata("reference-sdr-tonemapped.png");
+
+  auto input = openMediaInput(image);
+
+  ASSERT_FALSE(input.ok());
+  EXPECT_EQ(input.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(input.status().message().find(image.string()), std::string::npos);
+  EXPECT_NE(input.status().message().find("'png_pipe'"), std::string::npos)
+      << input.status().message();
+}
+
 TEST(MediaInputTest, RejectsFileOverSizeLimit) {
   MediaInputLimits limits;
   limits.max_bytes = 1000;
