@@ -26,6 +26,8 @@ struct AVStream;
 namespace smmhub::render {
 
 // One video clip being decoded. Not thread-safe.
+// NOTE: only the rotation part of the display matrix is applied: a mirrored
+// matrix and a non-square sample aspect ratio are ignored.
 class VideoClip {
  public:
   // Opens the first video stream of PATH through openMediaInput().
