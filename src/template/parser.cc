@@ -329,6 +329,23 @@ void parseCanvas(const nlohmann::json* json, Template* result, ParseContext* con
   context->canvas_height = out.height;
 }
 
+// The poster frame's time must fall inside the video.
+void parsePoster(const nlohmann::json* json, Template* result, ParseContext* context) {
+  if (json == nullptr) {
+    return;
+  }
+  ObjectReader poster(*json, "/poster", context);
+  double duration_s = result->durationS();
+  result->poster_time_s = poster.number("time", -1, 0, kMaxDurationS);
+  poster.finish();
+  if (result->poster_time_s >= duration_s && duration_s > 0) {
+    std::ostringstream message;
+    message << "poster time " << result->poster_time_s << " s is not inside the video, which lasts "
+            << duration_s << " s";
+    context->error("/poster/time", message.str());
+  }
+}
+
 Field parseField(const std::string& name, const nlohmann::json& json, const std::string& pointer,
                  ParseContext* context) {
   ObjectReader reader(json, pointer, context);
@@ -469,6 +486,7 @@ Template parseDocument(const nlohmann::json& document, ParseContext* context) {
     context->error("/scenes", "missing or not an array; a template needs at least one scene");
   }
   parseLayers(root.get("audio"), "/audio", result.durationS(), &result.audio, context);
+  parsePoster(root.get("poster"), &result, context);
   for (const Layer& layer : result.audio) {
     if (layer.kind != LayerKind::kAudio) {
       context->error(layer.pointer + "/kind", "only audio layers can go under /audio");

@@ -1,0 +1,348 @@
+#include "cli/cli.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/progress.h"
+#include "common/log.h"
+#include "render/batch.h"
+#include "render/engine.h"
+#include "render/image/image_loader.h"
+#include "render/preflight.h"
+#include "template/data_table.h"
+#include "template/parser.h"
+
+namespace smmhub::cli {
+namespace {
+
+// Parses "3,7-9" into {3, 7, 8, 9}.
+Result<std::vector<int>> parseRowList(const std::string& text) {
+  std::vector<int> rows;
+  std::stringstream stream(text);
+  std::string part;
+  auto invalid = [&] {
+    return Status::invalidArgument("--rows '" + text + "': expected numbers and ranges like 3,7-9");
+  };
+  while (std::getline(stream, part, ',')) {
+    size_t dash = part.find('-');
+    try {
+      size_t used = 0;
+      int first = std::stoi(part.substr(0, dash), &used);
+      int last = dash == std::string::npos ? first : std::stoi(part.substr(dash + 1));
+      if (first < 1 || last < first) {
+        return invalid();
+      }
+      for (int row = first; row <= last; ++row) {
+        rows.push_back(row);
+      }
+    } catch (const std::exception&) {
+      return invalid();
+    }
+  }
+  if (rows.empty()) {
+    return invalid();
+  }
+  return rows;
+}
+
+// Parses repeated "--map field=column" options.
+Result<templates::ColumnMapping> parseMapping(const std::vector<std::string>& pairs) {
+  templates::ColumnMapping mapping;
+  for (const auto& pair : pairs) {
+    size_t equals = pair.find('=');
+    if (equals == std::string::npos || equals == 0 || equals + 1 == pair.size()) {
+      return Status::invalidArgument("--map '" + pair + "': expected FIELD=COLUMN");
+    }
+    mapping.field_to_column[pair.substr(0, equals)] = pair.substr(equals + 1);
+  }
+  return mapping;
+}
+
+nlohmann::json reportJson(const render::BatchReport& report, const render::BatchRequest& request) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& row : report.rows) {
+    nlohmann::json entry = {{"row", row.row}, {"ok", row.ok}, {"seconds", row.seconds}};
+    if (row.ok) {
+      entry["video"] = row.video.string();
+      entry["poster"] = row.poster.string();
+      entry["frames"] = row.frames;
+      entry["composited_frames"] = row.composited_frames;
+      entry["bytes"] = row.bytes;
+    } else {
+      entry["error"] = row.error;
+    }
+    entry["warnings"] = row.warnings;
+    rows.push_back(entry);
+  }
+  return {
+      {"template", request.template_path.string()},
+      {"data", request.data_path.string()},
+      {"out", request.out_dir.string()},
+      {"succeeded", report.succeeded()},
+      {"failed", report.failed()},
+      {"wall_s", report.wall_s},
+      {"jobs", report.jobs},
+      {"cache", {{"hits", report.cache.hits}, {"misses", report.cache.misses}}},
+      {"warnings", report.warnings},
+      {"rows", rows},
+  };
+}
+
+void printSummary(const render::BatchReport& report) {
+  fmt::print("\n{:>5}  {:<6}  {:>6}  {:>8}  {:>6}  {}\n", "row", "status", "frames", "MB", "s",
+             "output or error");
+  for (const auto& row : report.rows) {
+    if (row.ok) {
+      fmt::print("{:>5}  {:<6}  {:>6}  {:>8.2f}  {:>6.1f}  {}\n", row.row, "ok", row.frames,
+                 row.bytes / 1e6, row.seconds, row.video.string());
+    } else {
+      fmt::print("{:>5}  {:<6}  {:>6}  {:>8}  {:>6.1f}  {}\n", row.row, "FAILED", "-", "-",
+                 row.seconds, row.error);
+    }
+    for (const auto& warning : row.warnings) {
+      fmt::print("{:>5}  {:<6}  {}\n", "", "", warning);
+    }
+  }
+  double per_minute = report.wall_s > 0 ? report.succeeded() * 60.0 / report.wall_s : 0;
+  fmt::print("\n{} rendered, {} failed in {:.1f} s ({:.1f} videos/min, {} at a time); "
+             "layer cache hits {} misses {}\n",
+             report.succeeded(), report.failed(), report.wall_s, per_minute, report.jobs,
+             report.cache.hits, report.cache.misses);
+}
+
+Status writeJson(const nlohmann::json& json, const std::string& path) {
+  std::ofstream out(path);
+  out << json.dump(2) << "\n";
+  if (!out) {
+    return Status::unavailable(path + ": cannot write the report");
+  }
+  return okStatus();
+}
+
+struct RenderArgs {
+  render::BatchRequest request;
+  std::string rows;
+  std::string report;
+  std::vector<std::string> mapping;
+  bool no_reuse = false;
+};
+
+int runRender(RenderArgs& args) {
+  if (!args.rows.empty()) {
+    auto rows = parseRowList(args.rows);
+    if (!rows.ok()) {
+      fmt::print(stderr, "smmhub render: {}\n", rows.status().message());
+      return kExitUsage;
+    }
+    args.request.rows = *rows;
+  }
+  auto mapping = parseMapping(args.mapping);
+  if (!mapping.ok()) {
+    fmt::print(stderr, "smmhub render: {}\n", mapping.status().message());
+    return kExitUsage;
+  }
+  args.request.mapping = *mapping;
+  args.request.reuse = !args.no_reuse;
+
+  ProgressDisplay progress(stderr, isatty(STDERR_FILENO) != 0);
+  Result<render::BatchReport> report = render::runBatch(args.request, &progress);
+  progress.close();
+  if (!report.ok()) {
+    fmt::print(stderr, "smmhub render: {}\n", report.status().message());
+    return kExitUsage;
+  }
+  printSummary(*report);
+  if (!args.report.empty()) {
+    Status written = writeJson(reportJson(*report, args.request), args.report);
+    if (!written.ok()) {
+      fmt::print(stderr, "smmhub render: {}\n", written.message());
+    }
+  }
+  return report->failed() > 0 ? kExitRowsFailed : kExitOk;
+}
+
+struct ValidateArgs {
+  render::PreflightRequest request;
+  std::string data;
+  std::string brand;
+  std::string proof;
+  std::string report;
+  std::vector<std::string> mapping;
+};
+
+int runValidate(ValidateArgs& args) {
+  if (!args.data.empty()) {
+    args.request.data_path = args.data;
+  }
+  if (!args.brand.empty()) {
+    args.request.brand_dir = args.brand;
+  }
+  if (!args.proof.empty()) {
+    args.request.proof_path = args.proof;
+  }
+  auto mapping = parseMapping(args.mapping);
+  if (!mapping.ok()) {
+    fmt::print(stderr, "smmhub validate: {}\n", mapping.status().message());
+    return kExitUsage;
+  }
+  args.request.mapping = *mapping;
+
+  Result<render::PreflightReport> report = render::preflight(args.request);
+  if (!report.ok()) {
+    fmt::print(stderr, "smmhub validate: {}\n", report.status().message());
+    return kExitUsage;
+  }
+  nlohmann::json problems = nlohmann::json::array();
+  for (const auto& problem : report->problems) {
+    fmt::print("{}\n", problem.toString());
+    problems.push_back({{"severity", problem.severity == Severity::kError     ? "error"
+                                     : problem.severity == Severity::kWarning ? "warning"
+                                                                              : "info"},
+                        {"place", problem.place},
+                        {"message", problem.message}});
+  }
+  size_t errors = std::count_if(report->problems.begin(), report->problems.end(),
+                                [](const Diagnostic& d) { return d.severity == Severity::kError; });
+  fmt::print("{}: {} errors, {} problems in all; {} rows checked, {} with errors\n",
+             args.request.template_path.string(), errors, report->problems.size(), report->rows,
+             report->rows_with_errors);
+  if (!args.report.empty()) {
+    nlohmann::json json = {{"template_valid", report->template_valid},
+                           {"rows", report->rows},
+                           {"rows_with_errors", report->rows_with_errors},
+                           {"problems", problems}};
+    Status written = writeJson(json, args.report);
+    if (!written.ok()) {
+      fmt::print(stderr, "smmhub validate: {}\n", written.message());
+    }
+  }
+  if (!report->template_valid) {
+    return kExitUsage;
+  }
+  return errors > 0 ? kExitRowsFailed : kExitOk;
+}
+
+struct FrameArgs {
+  std::string template_path;
+  std::string data;
+  std::string brand;
+  std::string out;
+  int row = 1;
+  double time_s = 0;
+  std::vector<std::string> mapping;
+};
+
+Status renderOneFrame(const FrameArgs& args) {
+  Diagnostics problems;
+  SMMHUB_ASSIGN_OR_RETURN(templates::Template tmpl,
+                          templates::loadTemplate(args.template_path, &problems));
+  SMMHUB_ASSIGN_OR_RETURN(templates::BrandKit brand, templates::loadBrandKit(args.brand, &problems));
+  SMMHUB_ASSIGN_OR_RETURN(templates::DataTable table, templates::readRows(args.data));
+  if (args.row < 1 || args.row > static_cast<int>(table.rows.size())) {
+    return Status::invalidArgument(fmt::format("--row {}: {} has rows 1 to {}", args.row, args.data,
+                                               table.rows.size()));
+  }
+  if (args.time_s < 0 || args.time_s >= tmpl.durationS()) {
+    return Status::invalidArgument(fmt::format("--time {}: the video lasts {} s", args.time_s,
+                                               tmpl.durationS()));
+  }
+  SMMHUB_ASSIGN_OR_RETURN(templates::ColumnMapping mapping, parseMapping(args.mapping));
+
+  SMMHUB_ASSIGN_OR_RETURN(std::unique_ptr<render::FontLibrary> fonts, render::FontLibrary::create());
+  render::EngineOptions options;
+  SMMHUB_ASSIGN_OR_RETURN(options.font_set_key, render::registerBrandFonts(brand, *fonts));
+  render::Engine engine(fonts.get(), nullptr, options);
+  const auto& row = table.rows[static_cast<size_t>(args.row - 1)];
+  std::filesystem::path template_dir = std::filesystem::path(args.template_path).parent_path();
+  SMMHUB_ASSIGN_OR_RETURN(templates::Template bound,
+                          templates::bindTemplate(tmpl, brand, table, row, mapping, template_dir,
+                                                  &problems));
+  SMMHUB_ASSIGN_OR_RETURN(render::Raster frame, engine.renderFrame(bound, args.time_s, &problems));
+  for (const auto& problem : problems.items()) {
+    fmt::print(stderr, "{}\n", problem.toString());
+  }
+  return render::writePng(frame, args.out);
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"smmhub: renders branded short videos from a template and a table of rows"};
+  app.require_subcommand(1);
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "Log level: trace, debug, info, warn, error or off")
+      ->capture_default_str();
+
+  RenderArgs render_args;
+  auto& request = render_args.request;
+  CLI::App* render_cmd = app.add_subcommand("render", "Render one MP4 and one poster per row");
+  render_cmd->add_option("template", request.template_path, "Template JSON file")->required();
+  render_cmd->add_option("--data", request.data_path, "Rows: a CSV or JSON file")->required();
+  render_cmd->add_option("--brand", request.brand_dir, "Brand kit folder (with brand.json)")
+      ->required();
+  render_cmd->add_option("--out", request.out_dir, "Output folder")->required();
+  render_cmd->add_option("--jobs", request.jobs, "Videos rendered at once (default: one per core)");
+  render_cmd->add_option("--rows", render_args.rows, "Rows to render, such as 3,7-9 (default: all)");
+  render_cmd->add_option("--crf", request.crf, "H.264 constant rate factor, 0 to 51")
+      ->check(CLI::Range(0, 51))
+      ->capture_default_str();
+  render_cmd->add_option("--preset", request.preset, "x264 preset, such as veryfast or medium")
+      ->capture_default_str();
+  render_cmd->add_option("--name", request.name_pattern,
+                         "File name pattern with fields, such as {{home}}-v-{{away}}");
+  render_cmd->add_option("--report", render_args.report, "Write a JSON report to this file");
+  render_cmd->add_option("--map", render_args.mapping, "Map a field to a column: FIELD=COLUMN");
+  render_cmd->add_flag("--no-reuse", render_args.no_reuse,
+                       "Rasterize every layer for every video (no in-memory reuse)");
+
+  ValidateArgs validate_args;
+  CLI::App* validate_cmd =
+      app.add_subcommand("validate", "Report every problem of a template and its data at once");
+  validate_cmd->add_option("template", validate_args.request.template_path, "Template JSON file")
+      ->required();
+  validate_cmd->add_option("--data", validate_args.data, "Rows: a CSV or JSON file");
+  validate_cmd->add_option("--brand", validate_args.brand, "Brand kit folder");
+  validate_cmd->add_option("--proof", validate_args.proof,
+                           "Write a contact sheet PNG with one frame of every row");
+  validate_cmd->add_option("--report", validate_args.report, "Write a JSON report to this file");
+  validate_cmd->add_option("--map", validate_args.mapping, "Map a field to a column: FIELD=COLUMN");
+
+  FrameArgs frame_args;
+  CLI::App* frame_cmd = app.add_subcommand("frame", "Render one frame of one row as PNG");
+  frame_cmd->add_option("template", frame_args.template_path, "Template JSON file")->required();
+  frame_cmd->add_option("--data", frame_args.data, "Rows: a CSV or JSON file")->required();
+  frame_cmd->add_option("--brand", frame_args.brand, "Brand kit folder")->required();
+  frame_cmd->add_option("--row", frame_args.row, "Data row number, from 1")->required();
+  frame_cmd->add_option("--time", frame_args.time_s, "Time in seconds")->required();
+  frame_cmd->add_option("--out", frame_args.out, "PNG file to write")->required();
+  frame_cmd->add_option("--map", frame_args.mapping, "Map a field to a column: FIELD=COLUMN");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    int code = app.exit(error);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  setLogLevel(spdlog::level::from_str(log_level));
+
+  if (render_cmd->parsed()) {
+    return runRender(render_args);
+  }
+  if (validate_cmd->parsed()) {
+    return runValidate(validate_args);
+  }
+  Status status = renderOneFrame(frame_args);
+  if (!status.ok()) {
+    fmt::print(stderr, "smmhub frame: {}\n", status.message());
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+}  // namespace smmhub::cli

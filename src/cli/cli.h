@@ -1,0 +1,14 @@
+// The smmhub command: render, validate and frame, with no servers.
+#pragma once
+
+namespace smmhub::cli {
+
+// Exit statuses of the smmhub command.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRowsFailed = 1;  // some rows failed, the others rendered
+inline constexpr int kExitUsage = 2;       // invalid usage, template, brand kit or data
+
+// Runs the command line ARGV and returns the process exit status.
+int run(int argc, char** argv);
+
+}  // namespace smmhub::cli

@@ -1,0 +1,305 @@
+#include "render/batch.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/hash.h"
+#include "common/log.h"
+#include "render/engine.h"
+#include "render/text/text_renderer.h"
+#include "template/brand_kit.h"
+#include "template/data_table.h"
+#include "template/parser.h"
+
+namespace smmhub::render {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Everything a batch loads once and its threads share.
+struct BatchInputs {
+  templates::Template tmpl;
+  templates::BrandKit brand;
+  templates::DataTable table;
+  std::vector<const templates::DataRow*> rows;
+};
+
+Result<BatchInputs> loadInputs(const BatchRequest& request, Diagnostics* problems) {
+  BatchInputs inputs;
+  SMMHUB_ASSIGN_OR_RETURN(inputs.tmpl, templates::loadTemplate(request.template_path, problems));
+  SMMHUB_ASSIGN_OR_RETURN(inputs.brand, templates::loadBrandKit(request.brand_dir, problems));
+  SMMHUB_ASSIGN_OR_RETURN(inputs.table, templates::readRows(request.data_path));
+
+  if (request.rows.empty()) {
+    for (const auto& row : inputs.table.rows) {
+      inputs.rows.push_back(&row);
+    }
+    return inputs;
+  }
+  for (int number : request.rows) {
+    if (number < 1 || number > static_cast<int>(inputs.table.rows.size())) {
+      return Status::invalidArgument(fmt::format("{}: row {} does not exist; the file has {} rows",
+                                                 request.data_path.string(), number,
+                                                 inputs.table.rows.size()));
+    }
+    inputs.rows.push_back(&inputs.table.rows[static_cast<size_t>(number - 1)]);
+  }
+  return inputs;
+}
+
+}  // namespace
+
+Result<std::string> registerBrandFonts(const templates::BrandKit& brand, FontLibrary& fonts) {
+  Hasher key;
+  for (const auto& [name, font] : brand.fonts) {
+    key.add(name).add(font.family).add(std::int64_t{font.weight});
+    if (font.file.empty()) {
+      continue;
+    }
+    SMMHUB_RETURN_IF_ERROR(fonts.addFontFile(font.file));
+    key.add(font.file.string()).add(std::int64_t(std::filesystem::file_size(font.file)));
+  }
+  return key.hexDigest();
+}
+
+namespace {
+
+// Expands "{{column}}" and "{{row}}" in PATTERN from ROW's values.
+std::string expandName(const std::string& pattern, const templates::DataTable& table,
+                       const templates::DataRow& row, const templates::ColumnMapping& mapping) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < pattern.size()) {
+    size_t open = pattern.find("{{", pos);
+    size_t close = open == std::string::npos ? open : pattern.find("}}", open);
+    if (close == std::string::npos) {
+      out += pattern.substr(pos);
+      break;
+    }
+    out += pattern.substr(pos, open - pos);
+    std::string name = pattern.substr(open + 2, close - open - 2);
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    if (name == "row") {
+      out += fmt::format("{:03}", row.number);
+    } else {
+      auto mapped = mapping.field_to_column.find(name);
+      int column = table.columnIndex(mapped != mapping.field_to_column.end() ? mapped->second : name);
+      if (column >= 0 && static_cast<size_t>(column) < row.values.size()) {
+        out += row.values[static_cast<size_t>(column)];
+      }
+    }
+    pos = close + 2;
+  }
+  return out;
+}
+
+// Hands out rows to the batch's threads and collects their outcomes.
+class BatchRun {
+ public:
+  BatchRun(const BatchRequest& request, const BatchInputs& inputs, Engine& engine,
+           BatchObserver* observer)
+      : request_(request), inputs_(inputs), engine_(engine), observer_(observer) {
+    outcomes_.resize(inputs.rows.size());
+    assignNames();
+  }
+
+  void work() {
+    for (size_t i = next_.fetch_add(1); i < inputs_.rows.size(); i = next_.fetch_add(1)) {
+      outcomes_[i] = renderRow(i);
+      std::lock_guard lock(observer_mutex_);
+      if (observer_ != nullptr) {
+        observer_->rowFinished(outcomes_[i]);
+      }
+    }
+  }
+
+  std::vector<RowOutcome> takeOutcomes() { return std::move(outcomes_); }
+
+ private:
+  // Picks each row's file name up front, so that two rows never share one.
+  void assignNames() {
+    std::set<std::string> taken;
+    for (const auto* row : inputs_.rows) {
+      std::string name = request_.name_pattern.empty()
+                             ? fmt::format("{:03}", row->number)
+                             : safeFileName(expandName(request_.name_pattern, inputs_.table, *row,
+                                                       request_.mapping));
+      if (name.empty()) {
+        name = fmt::format("{:03}", row->number);
+      }
+      std::string unique = name;
+      for (int n = 2; taken.contains(unique); ++n) {
+        unique = fmt::format("{}-{}", name, n);
+      }
+      taken.insert(unique);
+      names_.push_back(unique);
+    }
+  }
+
+  RowOutcome renderRow(size_t index) {
+    const templates::DataRow& row = *inputs_.rows[index];
+    RowOutcome outcome;
+    outcome.row = row.number;
+    auto start = Clock::now();
+
+    Diagnostics problems;
+    Result<VideoOutput> video = renderBound(index, row, problems);
+    outcome.seconds = secondsSince(start);
+    for (const auto& item : problems.items()) {
+      if (item.severity == Severity::kWarning) {
+        outcome.warnings.push_back(item.toString());
+      }
+    }
+    if (!video.ok()) {
+      outcome.error = video.status().message();
+      logger("render")->error("row failed row={} error=\"{}\"", row.number, outcome.error);
+      return outcome;
+    }
+    outcome.ok = true;
+    outcome.video = video->video;
+    outcome.poster = video->poster;
+    outcome.frames = video->frames;
+    outcome.composited_frames = video->composited_frames;
+    outcome.bytes = video->bytes;
+    logger("render")->info("row done row={} frames={} drawn={} bytes={} ms={}", row.number,
+                           outcome.frames, outcome.composited_frames, outcome.bytes,
+                           static_cast<int>(outcome.seconds * 1000));
+    return outcome;
+  }
+
+  Result<VideoOutput> renderBound(size_t index, const templates::DataRow& row,
+                                  Diagnostics& problems) {
+    auto bound = templates::bindTemplate(inputs_.tmpl, inputs_.brand, inputs_.table, row,
+                                         request_.mapping,
+                                         request_.template_path.parent_path(), &problems);
+    if (!bound.ok()) {
+      return bound.status();
+    }
+    auto video_path = request_.out_dir / (names_[index] + ".mp4");
+    auto poster_path = request_.out_dir / (names_[index] + ".jpg");
+    auto progress = [&](int done, int total) {
+      std::lock_guard lock(observer_mutex_);
+      if (observer_ != nullptr) {
+        observer_->framesDone(row.number, done, total);
+      }
+    };
+    return engine_.renderVideo(*bound, video_path, poster_path, &problems, progress);
+  }
+
+  const BatchRequest& request_;
+  const BatchInputs& inputs_;
+  Engine& engine_;
+  BatchObserver* observer_;
+  std::vector<std::string> names_;
+  std::vector<RowOutcome> outcomes_;
+  std::atomic<size_t> next_{0};
+  std::mutex observer_mutex_;
+};
+
+}  // namespace
+
+int BatchReport::succeeded() const {
+  return static_cast<int>(
+      std::count_if(rows.begin(), rows.end(), [](const RowOutcome& r) { return r.ok; }));
+}
+
+int BatchReport::failed() const {
+  return static_cast<int>(rows.size()) - succeeded();
+}
+
+Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observer) {
+  auto start = Clock::now();
+  Diagnostics problems;
+  SMMHUB_ASSIGN_OR_RETURN(BatchInputs inputs, loadInputs(request, &problems));
+
+  std::error_code error;
+  std::filesystem::create_directories(request.out_dir, error);
+  if (error) {
+    return Status::unavailable(request.out_dir.string() +
+                               ": cannot create the output folder: " + error.message());
+  }
+
+  // Fonts, cache and engine are shared by every thread of the batch.
+  SMMHUB_ASSIGN_OR_RETURN(std::unique_ptr<FontLibrary> fonts, FontLibrary::create());
+  EngineOptions options;
+  SMMHUB_ASSIGN_OR_RETURN(options.font_set_key, registerBrandFonts(inputs.brand, *fonts));
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int jobs = request.jobs > 0 ? request.jobs : cores;
+  jobs = std::min<int>(jobs, std::max<size_t>(1, inputs.rows.size()));
+  options.encode.crf = request.crf;
+  options.encode.preset = request.preset;
+  options.encode.threads = std::max(1, cores / jobs);
+  MemoryRasterCache cache(request.cache_bytes);
+  Engine engine(fonts.get(), request.reuse ? &cache : nullptr, options);
+
+  if (observer != nullptr) {
+    observer->batchStarted(static_cast<int>(inputs.rows.size()), inputs.tmpl.frameCount());
+  }
+  logger("render")->info("batch start rows={} jobs={} reuse={}", inputs.rows.size(), jobs,
+                         request.reuse);
+  BatchRun run(request, inputs, engine, observer);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < jobs; ++i) {
+    threads.emplace_back([&run] { run.work(); });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+
+  BatchReport report;
+  report.rows = run.takeOutcomes();
+  report.wall_s = secondsSince(start);
+  report.jobs = jobs;
+  report.cache = cache.stats();
+  for (const auto& item : problems.items()) {
+    report.warnings.push_back(item.toString());
+  }
+  logger("render")->info("batch done rows={} ok={} failed={} s={:.1f}", report.rows.size(),
+                         report.succeeded(), report.failed(), report.wall_s);
+  return report;
+}
+
+std::string safeFileName(const std::string& name) {
+  std::string out;
+  for (unsigned char c : name) {
+    bool reserved = c < 0x20 || c == 0x7f || std::string_view("/\\:*?\"<>|").find(static_cast<char>(c)) !=
+                                                  std::string_view::npos;
+    char next = reserved || c == ' ' ? '-' : static_cast<char>(c);
+    if (next == '-' && !out.empty() && out.back() == '-') {
+      continue;
+    }
+    out += next;
+  }
+
+  // Trim dashes and dots at the ends: a leading dot hides a file, and a
+  // trailing one is dropped by Windows.
+  size_t first = out.find_first_not_of("-.");
+  if (first == std::string::npos) {
+    return "";
+  }
+  out = out.substr(first, out.find_last_not_of("-.") - first + 1);
+
+  // Cut at 120 bytes without splitting a UTF-8 sequence.
+  constexpr size_t kMaxBytes = 120;
+  if (out.size() > kMaxBytes) {
+    size_t cut = kMaxBytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
+    out.resize(cut);
+  }
+  return out;
+}
+
+}  // namespace smmhub::render

@@ -1,0 +1,88 @@
+// A batch: one template, one brand kit and a table of rows, rendered into one
+// MP4 and one poster per row, several rows at a time.
+//
+// Template, brand kit and data problems that concern the whole batch end it
+// before any row renders (an error Result). A problem in one row (a missing
+// field, a corrupt crest) fails that row only: its outcome carries the error
+// and the other rows go on.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/diagnostics.h"
+#include "common/status.h"
+#include "render/raster_cache.h"
+#include "render/text/text_renderer.h"
+#include "template/brand_kit.h"
+#include "template/binding.h"
+
+namespace smmhub::render {
+
+struct BatchRequest {
+  std::filesystem::path template_path;
+  std::filesystem::path data_path;
+  std::filesystem::path brand_dir;
+  std::filesystem::path out_dir;
+  std::vector<int> rows;  // 1-based data row numbers; empty: every row
+  int jobs = 0;           // videos rendered at once; 0: one per core
+  int crf = 23;
+  std::string preset = "veryfast";
+  // File name pattern with fields, such as "{{home}}-v-{{away}}"; empty:
+  // the zero-padded row number. "{{row}}" is the data row number.
+  std::string name_pattern;
+  bool reuse = true;  // share rasterized layers and plates across the batch
+  std::uint64_t cache_bytes = std::uint64_t{1} << 30;
+  templates::ColumnMapping mapping;
+};
+
+struct RowOutcome {
+  int row = 0;
+  bool ok = false;
+  std::filesystem::path video;
+  std::filesystem::path poster;
+  int frames = 0;
+  int composited_frames = 0;
+  std::int64_t bytes = 0;
+  double seconds = 0;
+  std::string error;
+  std::vector<std::string> warnings;
+};
+
+struct BatchReport {
+  std::vector<RowOutcome> rows;  // in row order
+  double wall_s = 0;
+  int jobs = 0;
+  CacheStats cache;
+  std::vector<std::string> warnings;  // about the template and brand kit
+
+  int succeeded() const;
+  int failed() const;
+};
+
+// Receives progress from the batch's threads; calls are serialised.
+class BatchObserver {
+ public:
+  virtual ~BatchObserver() = default;
+  virtual void batchStarted(int rows, int frames_per_video) {}
+  virtual void framesDone(int row, int done, int total) {}
+  virtual void rowFinished(const RowOutcome& outcome) {}
+};
+
+// Renders the batch described by REQUEST. Returns an error only when the batch
+// cannot start (an invalid template, brand kit or data file, or an output
+// folder that cannot be made); the message names the file and place.
+Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observer);
+
+// Registers the brand kit's font files with FONTS and returns a key that
+// identifies the font set, for text cache keys.
+Result<std::string> registerBrandFonts(const templates::BrandKit& brand, FontLibrary& fonts);
+
+// Turns NAME into a file name that is safe on Linux, macOS and Windows file
+// systems: separators, reserved and control characters become '-', runs of
+// spaces and dashes collapse, and the result is at most 120 bytes of UTF-8.
+std::string safeFileName(const std::string& name);
+
+}  // namespace smmhub::render

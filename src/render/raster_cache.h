@@ -1,0 +1,79 @@
+// The in-process tier of the render buffer: rasterized layers and flattened
+// plates, keyed by a content hash, bounded in bytes, least recently used out.
+//
+// Every video of a batch asks the cache before it rasterizes a layer, so a
+// logo, a background or a repeated caption is rendered once per batch. Two
+// threads that ask for the same missing key at once render it once: the
+// second waits for the first. RasterCache is the seam where a shared tier
+// (Redis) joins: a tier implements find() and insert().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <list>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/status.h"
+#include "render/raster.h"
+
+namespace smmhub::render {
+
+struct CacheStats {
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t evictions = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t entries = 0;
+};
+
+class RasterCache {
+ public:
+  virtual ~RasterCache() = default;
+
+  // Returns the raster stored under KEY, or nullptr.
+  virtual RasterPtr find(const std::string& key) = 0;
+  virtual void insert(const std::string& key, RasterPtr raster) = 0;
+  virtual CacheStats stats() const = 0;
+};
+
+// An LRU map bounded by the summed byte size of its rasters.
+class MemoryRasterCache final : public RasterCache {
+ public:
+  explicit MemoryRasterCache(std::uint64_t capacity_bytes) : capacity_bytes_(capacity_bytes) {}
+
+  RasterPtr find(const std::string& key) override;
+  void insert(const std::string& key, RasterPtr raster) override;
+  CacheStats stats() const override;
+
+ private:
+  using Entry = std::pair<std::string, RasterPtr>;
+
+  void evictLocked();
+
+  std::uint64_t capacity_bytes_;
+  mutable std::mutex mutex_;
+  std::list<Entry> lru_;  // most recently used first
+  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+  CacheStats stats_;
+};
+
+// Looks KEY up in CACHE (which may be null: no reuse) and runs MAKE on a miss,
+// once across threads: concurrent callers with the same key wait for the
+// first one's result. Errors are not cached.
+class RasterMemo {
+ public:
+  explicit RasterMemo(RasterCache* cache) : cache_(cache) {}
+
+  Result<RasterPtr> getOrMake(const std::string& key,
+                              const std::function<Result<RasterPtr>()>& make);
+
+ private:
+  RasterCache* cache_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_future<Result<RasterPtr>>> in_flight_;
+};
+
+}  // namespace smmhub::render
