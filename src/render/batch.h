@@ -66,9 +66,9 @@ struct BatchReport {
 class BatchObserver {
  public:
   virtual ~BatchObserver() = default;
-  virtual void batchStarted(int rows, int frames_per_video) {}
-  virtual void framesDone(int row, int done, int total) {}
-  virtual void rowFinished(const RowOutcome& outcome) {}
+  virtual void batchStarted(int /*rows*/, int /*frames_per_video*/) {}
+  virtual void framesDone(int /*row*/, int /*done*/, int /*total*/) {}
+  virtual void rowFinished(const RowOutcome& /*outcome*/) {}
 };
 
 // Renders the batch described by REQUEST. Returns an error only when the batch
