@@ -209,7 +209,8 @@ Result<Raster> loadVipsImage(const ImageRequest& request, const ImageLimits& lim
 
   // vips_thumbnail shrinks on load (JPEG DCT scaling, WebP), applies EXIF
   // orientation, imports CMYK with its fallback profile and reads only the
-  // first page of a GIF or WebP animation, composed by the loader.
+  // first page of a GIF or WebP animation, composed by the loader. A file
+  // cut short is an error, never a picture with a grey or black remainder.
   PlacedRect rect = placeInBox(displayed.first, displayed.second, request.box_width,
                                request.box_height, request.fit);
   bool cover = request.fit == Fit::kCover;
@@ -218,7 +219,8 @@ Result<Raster> loadVipsImage(const ImageRequest& request, const ImageLimits& lim
   VipsImage* out = nullptr;
   int failed =
       vips_thumbnail(path.c_str(), &out, width, "height", height, "size", VIPS_SIZE_FORCE, "crop",
-                     cover ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE, nullptr);
+                     cover ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE, "fail_on",
+                     VIPS_FAIL_ON_TRUNCATED, nullptr);
   if (failed != 0) {
     return vipsStatus(path, "decoding");
   }

@@ -1,0 +1,245 @@
+// The smmhub command run in-process: exit statuses, messages that name the
+// place of each problem, and the rows that still render when others fail.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "render/image/image_loader.h"
+#include "test_support.h"
+
+namespace smmhub::cli {
+namespace {
+
+using smmhub::testing::kTestData;
+using smmhub::testing::TempDir;
+
+const std::filesystem::path kCliData = kTestData / "cli";
+const std::string kBrand = (kTestData / "golden/brand").string();
+
+struct Outcome {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  static Outcome runCli(std::vector<std::string> args) {
+    args.insert(args.begin(), "smmhub");
+    std::vector<char*> argv;
+    for (auto& arg : args) {
+      argv.push_back(arg.data());
+    }
+    ::testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
+    int status = run(static_cast<int>(argv.size()), argv.data());
+    Outcome outcome;
+    outcome.out = ::testing::internal::GetCapturedStdout();
+    outcome.err = ::testing::internal::GetCapturedStderr();
+    outcome.status = status;
+    return outcome;
+  }
+
+  static nlohmann::json readJson(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    return nlohmann::json::parse(in);
+  }
+};
+
+TEST_F(CliTest, FailingRowsDoNotStopTheBatch) {
+  TempDir out;
+
+  Outcome outcome = runCli({"render", (kCliData / "mini.json").string(), "--data",
+                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
+                            out.path().string(), "--report", out.file("report.json").string()});
+
+  EXPECT_EQ(outcome.status, kExitRowsFailed);
+  nlohmann::json report = readJson(out.file("report.json"));
+  ASSERT_EQ(report["rows"].size(), 7u);
+  EXPECT_EQ(report["succeeded"], 5);
+  EXPECT_EQ(report["failed"], 2);
+  for (int ok_row : {1, 2, 4, 5, 6}) {
+    EXPECT_TRUE(report["rows"][ok_row - 1]["ok"]) << "row " << ok_row;
+  }
+  EXPECT_TRUE(std::filesystem::exists(out.file("001.mp4")));
+  EXPECT_TRUE(std::filesystem::exists(out.file("006.jpg")));
+  EXPECT_FALSE(std::filesystem::exists(out.file("003.mp4")));
+  EXPECT_FALSE(std::filesystem::exists(out.file("007.mp4")));
+}
+
+TEST_F(CliTest, MissingRequiredFieldNamesRowAndColumn) {
+  TempDir out;
+
+  Outcome outcome = runCli({"render", (kCliData / "mini.json").string(), "--data",
+                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
+                            out.path().string(), "--rows", "7", "--report",
+                            out.file("report.json").string()});
+
+  EXPECT_EQ(outcome.status, kExitRowsFailed);
+  nlohmann::json row = readJson(out.file("report.json"))["rows"][0];
+  EXPECT_EQ(row["row"], 7);
+  EXPECT_FALSE(row["ok"]);
+  std::string error = row["error"];
+  EXPECT_NE(error.find("row 7, column home"), std::string::npos) << error;
+  EXPECT_NE(error.find("required field 'home' is empty"), std::string::npos) << error;
+  EXPECT_NE(outcome.out.find("FAILED"), std::string::npos);
+}
+
+TEST_F(CliTest, CorruptImageNamesFileAndLayer) {
+  TempDir out;
+
+  runCli({"render", (kCliData / "mini.json").string(), "--data", (kCliData / "rows.csv").string(),
+          "--brand", kBrand, "--out", out.path().string(), "--rows", "3", "--report",
+          out.file("report.json").string()});
+
+  nlohmann::json row = readJson(out.file("report.json"))["rows"][0];
+  std::string error = row["error"];
+  EXPECT_FALSE(row["ok"]);
+  EXPECT_NE(error.find("/scenes/0/layers/1"), std::string::npos) << error;
+  EXPECT_NE(error.find("truncated.png"), std::string::npos) << error;
+}
+
+TEST_F(CliTest, ExternalSvgReferenceIsWarnedNotFetched) {
+  TempDir out;
+
+  runCli({"render", (kCliData / "mini.json").string(), "--data", (kCliData / "rows.csv").string(),
+          "--brand", kBrand, "--out", out.path().string(), "--rows", "5", "--report",
+          out.file("report.json").string()});
+
+  nlohmann::json row = readJson(out.file("report.json"))["rows"][0];
+  ASSERT_TRUE(row["ok"]) << row.dump();
+  ASSERT_EQ(row["warnings"].size(), 2u);
+  std::string first = row["warnings"][0];
+  std::string second = row["warnings"][1];
+  EXPECT_NE(first.find("external-reference.svg"), std::string::npos) << first;
+  EXPECT_NE(first.find("'http://example.com/bg.png' was not fetched"), std::string::npos) << first;
+  EXPECT_NE(second.find("'http://example.com/x.png' was not fetched"), std::string::npos)
+      << second;
+}
+
+TEST_F(CliTest, MalformedJsonNamesLineAndColumn) {
+  TempDir out;
+
+  Outcome outcome = runCli({"render", (kCliData / "malformed.json").string(), "--data",
+                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
+                            out.path().string()});
+
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_NE(outcome.err.find("malformed.json:3:"), std::string::npos) << outcome.err;
+  EXPECT_NE(outcome.err.find("syntax error"), std::string::npos) << outcome.err;
+}
+
+TEST_F(CliTest, UnknownLayerKindNamesPointer) {
+  Outcome outcome = runCli({"validate", (kCliData / "unknown-kind.json").string()});
+
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_NE(outcome.out.find("error: /scenes/0/layers/1/kind: unknown layer kind 'sprite'"),
+            std::string::npos)
+      << outcome.out;
+}
+
+TEST_F(CliTest, OversizedCanvasIsRejected) {
+  TempDir out;
+
+  Outcome outcome = runCli({"render", (kCliData / "oversized-canvas.json").string(), "--data",
+                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
+                            out.path().string()});
+
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_NE(outcome.err.find("/canvas/width"), std::string::npos) << outcome.err;
+  EXPECT_NE(outcome.err.find("4096"), std::string::npos) << outcome.err;
+}
+
+TEST_F(CliTest, InvalidUtf8CsvNamesRowAndColumn) {
+  TempDir out;
+
+  Outcome outcome = runCli({"render", (kCliData / "mini.json").string(), "--data",
+                            (kTestData / "csv/invalid-utf8.csv").string(), "--brand", kBrand,
+                            "--out", out.path().string()});
+
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_NE(outcome.err.find("invalid-utf8.csv"), std::string::npos) << outcome.err;
+  EXPECT_NE(outcome.err.find("row 1"), std::string::npos) << outcome.err;
+  EXPECT_NE(outcome.err.find("column home"), std::string::npos) << outcome.err;
+}
+
+TEST_F(CliTest, MissingFontFallsBackWithWarning) {
+  TempDir out;
+  std::filesystem::path data = out.write("rows.csv", "home\nArsenal FC\n");
+
+  Outcome validate = runCli({"validate", (kCliData / "missing-font.json").string(), "--data",
+                             data.string(), "--brand", kBrand});
+  Outcome render = runCli({"render", (kCliData / "missing-font.json").string(), "--data",
+                           data.string(), "--brand", kBrand, "--out", out.path().string(),
+                           "--report", out.file("report.json").string()});
+
+  EXPECT_EQ(validate.status, kExitOk);
+  EXPECT_NE(validate.out.find("warning: row 1: /scenes/0/layers/0: 'Arsenal FC' is not in font "
+                              "'Nonexistent Display Sans'; drawn with"),
+            std::string::npos)
+      << validate.out;
+  EXPECT_EQ(render.status, kExitOk);
+  nlohmann::json row = readJson(out.file("report.json"))["rows"][0];
+  ASSERT_EQ(row["warnings"].size(), 1u);
+  EXPECT_NE(std::string(row["warnings"][0]).find("Nonexistent Display Sans"), std::string::npos);
+}
+
+TEST_F(CliTest, ValidateReportsEveryRowProblemAtOnce) {
+  TempDir out;
+
+  Outcome outcome = runCli({"validate", (kCliData / "mini.json").string(), "--data",
+                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--proof",
+                            out.file("proof.png").string()});
+
+  EXPECT_EQ(outcome.status, kExitRowsFailed);
+  EXPECT_NE(outcome.out.find("row 7, column home"), std::string::npos) << outcome.out;
+  EXPECT_NE(outcome.out.find("truncated.png"), std::string::npos) << outcome.out;
+  EXPECT_NE(outcome.out.find("was not fetched"), std::string::npos) << outcome.out;
+  EXPECT_NE(outcome.out.find("7 rows checked, 2 with errors"), std::string::npos) << outcome.out;
+  Result<render::Raster> proof = render::readPng(out.file("proof.png"));
+  ASSERT_TRUE(proof.ok()) << proof.status().toString();
+  EXPECT_EQ(proof->width, 5 * (216 + 8) + 8);
+  EXPECT_EQ(proof->height, 384 + 16);
+}
+
+TEST_F(CliTest, FrameWritesOnePng) {
+  TempDir out;
+
+  Outcome outcome = runCli({"frame", (kCliData / "mini.json").string(), "--data",
+                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--row", "1",
+                            "--time", "0.5", "--out", out.file("frame.png").string()});
+
+  ASSERT_EQ(outcome.status, kExitOk) << outcome.err;
+  Result<render::Raster> frame = render::readPng(out.file("frame.png"));
+  ASSERT_TRUE(frame.ok()) << frame.status().toString();
+  EXPECT_EQ(frame->width, 216);
+  EXPECT_EQ(frame->height, 384);
+}
+
+TEST_F(CliTest, InvalidRowListIsUsageError) {
+  TempDir out;
+
+  Outcome outcome = runCli({"render", (kCliData / "mini.json").string(), "--data",
+                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
+                            out.path().string(), "--rows", "3-x"});
+
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_NE(outcome.err.find("--rows '3-x'"), std::string::npos) << outcome.err;
+}
+
+TEST_F(CliTest, RowOutsideTableIsUsageError) {
+  TempDir out;
+
+  Outcome outcome = runCli({"render", (kCliData / "mini.json").string(), "--data",
+                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
+                            out.path().string(), "--rows", "9"});
+
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_NE(outcome.err.find("row 9 does not exist; the file has 7 rows"), std::string::npos)
+      << outcome.err;
+}
+
+}  // namespace
+}  // namespace smmhub::cli

@@ -1,0 +1,127 @@
+// Renders Match Day videos from the example and reads each file back through
+// libavformat to check it against the platform rules: 240 frames, 1080x1920,
+// H.264 High yuv420p at a constant 30 fps, AAC stereo 48 kHz, moov before
+// mdat, no edit list, audio and video of equal length.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "render/batch.h"
+#include "render/video/probe.h"
+#include "test_support.h"
+
+namespace smmhub::render {
+namespace {
+
+using smmhub::testing::kMatchDay;
+using smmhub::testing::TempDir;
+
+class MatchDayTest : public ::testing::Test {
+ protected:
+  BatchRequest request(const TempDir& out) {
+    BatchRequest request;
+    request.template_path = kMatchDay / "template.json";
+    request.data_path = kMatchDay / "fixtures.csv";
+    request.brand_dir = kMatchDay / "brand";
+    request.out_dir = out.path();
+    request.jobs = 2;
+    return request;
+  }
+};
+
+TEST_F(MatchDayTest, OutputsMeetPlatformSpec) {
+  TempDir out;
+  BatchRequest batch = request(out);
+  batch.rows = {1, 4};  // row 4 is "Brighton & Hove Albion FC", with an ampersand
+  batch.name_pattern = "{{row}}-{{home}}-v-{{away}}";
+
+  Result<BatchReport> report = runBatch(batch, nullptr);
+
+  ASSERT_TRUE(report.ok()) << report.status().toString();
+  ASSERT_EQ(report->rows.size(), 2u);
+  EXPECT_EQ(report->failed(), 0);
+  EXPECT_EQ(report->rows[1].video.filename(), "004-Everton-FC-v-Brighton-&-Hove-Albion-FC.mp4");
+  for (const RowOutcome& row : report->rows) {
+    ASSERT_TRUE(row.ok) << row.error;
+    Result<MediaInfo> info = probeMedia(row.video);
+    ASSERT_TRUE(info.ok()) << info.status().toString();
+    ASSERT_TRUE(info->video.has_value());
+    ASSERT_TRUE(info->audio.has_value());
+    const auto& video = *info->video;
+    const auto& audio = *info->audio;
+    EXPECT_EQ(video.frame_count, 240);
+    EXPECT_EQ(video.width, 1080);
+    EXPECT_EQ(video.height, 1920);
+    EXPECT_EQ(video.codec, "h264");
+    EXPECT_EQ(video.profile, "High");
+    EXPECT_EQ(video.pix_fmt, "yuv420p");
+    EXPECT_DOUBLE_EQ(video.fps, 30.0);
+    EXPECT_TRUE(video.constant_frame_rate);
+    EXPECT_EQ(video.color_primaries, "bt709");
+    EXPECT_EQ(audio.codec, "aac");
+    EXPECT_EQ(audio.channels, 2);
+    EXPECT_EQ(audio.sample_rate, 48000);
+    EXPECT_LE(audio.bit_rate, 128000);
+    EXPECT_TRUE(info->moov_before_mdat);
+    EXPECT_FALSE(info->has_edit_list);
+    EXPECT_NEAR(video.duration_s, 8.0, 1e-6);
+    EXPECT_NEAR(audio.duration_s, video.duration_s, 1.0 / 30);
+    EXPECT_EQ(row.frames, 240);
+    EXPECT_EQ(row.bytes, static_cast<std::int64_t>(std::filesystem::file_size(row.video)));
+  }
+}
+
+TEST_F(MatchDayTest, PosterIsJpegAndNoPartialFilesRemain) {
+  TempDir out;
+  BatchRequest batch = request(out);
+  batch.rows = {2};
+
+  Result<BatchReport> report = runBatch(batch, nullptr);
+
+  ASSERT_TRUE(report.ok()) << report.status().toString();
+  ASSERT_TRUE(report->rows[0].ok) << report->rows[0].error;
+  EXPECT_EQ(report->rows[0].video, out.file("002.mp4"));
+  EXPECT_EQ(report->rows[0].poster, out.file("002.jpg"));
+  std::ifstream poster(out.file("002.jpg"), std::ios::binary);
+  unsigned char magic[3] = {};
+  poster.read(reinterpret_cast<char*>(magic), 3);
+  EXPECT_EQ(magic[0], 0xFF);
+  EXPECT_EQ(magic[1], 0xD8);
+  EXPECT_EQ(magic[2], 0xFF);
+  EXPECT_EQ(smmhub::testing::countFiles(out.path(), ".partial.mp4"), 0);
+  EXPECT_EQ(smmhub::testing::countFiles(out.path(), ".partial.jpg"), 0);
+}
+
+TEST_F(MatchDayTest, RepeatedFramesAreNotComposited) {
+  TempDir out;
+  BatchRequest batch = request(out);
+  batch.rows = {3};
+
+  Result<BatchReport> report = runBatch(batch, nullptr);
+
+  // Only the fade (15 frames), the two slides (12 frames) and each scene's
+  // first frame differ from the frame before them.
+  ASSERT_TRUE(report.ok()) << report.status().toString();
+  ASSERT_TRUE(report->rows[0].ok) << report->rows[0].error;
+  EXPECT_EQ(report->rows[0].frames, 240);
+  EXPECT_LT(report->rows[0].composited_frames, 40);
+  EXPECT_GT(report->rows[0].composited_frames, 25);
+}
+
+TEST_F(MatchDayTest, SharedLayersAreRasterizedOncePerBatch) {
+  TempDir out;
+  BatchRequest batch = request(out);
+  batch.rows = {1, 2, 3};
+  batch.jobs = 1;
+
+  Result<BatchReport> report = runBatch(batch, nullptr);
+
+  // The intro and outro plates and every shared layer come from the cache
+  // after the first video, so later videos hit more than they miss.
+  ASSERT_TRUE(report.ok()) << report.status().toString();
+  EXPECT_EQ(report->failed(), 0);
+  EXPECT_GT(report->cache.hits, report->cache.misses);
+}
+
+}  // namespace
+}  // namespace smmhub::render
