@@ -11,14 +11,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "render/batch.h"
 
@@ -73,7 +73,7 @@ int runChild(const std::string& rows, int jobs, const std::string& out, bool reu
 Figures runMode(const std::string& mode, const std::string& rows, int jobs,
                 const std::string& out) {
   std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-  std::vector<std::string> args = {self, "--child", mode, "--jobs", std::to_string(jobs),
+  std::vector<std::string> args = {self,    "--child",       mode, "--jobs", std::to_string(jobs),
                                    "--out", out + "/" + mode};
   if (!rows.empty()) {
     args.insert(args.end(), {"--rows", rows});
@@ -140,7 +140,8 @@ int main(int argc, char** argv) {
   Figures fresh = runMode("no-reuse", rows, jobs, out);
   fmt::print("{:<10} {:>8} {:>8} {:>10} {:>8} {:>12}\n", "mode", "wall_s", "cpu_s", "peak_rss_mb",
              "videos", "videos/min");
-  for (const auto& [name, f] : std::map<std::string, Figures>{{"reuse", reuse}, {"no-reuse", fresh}}) {
+  for (const auto& [name, f] :
+       std::map<std::string, Figures>{{"reuse", reuse}, {"no-reuse", fresh}}) {
     fmt::print("{:<10} {:>8.2f} {:>8.2f} {:>10.1f} {:>8} {:>12.1f}\n", name, f.wall_s, f.cpu_s,
                f.peak_rss_mb, f.videos, perMinute(f));
   }
@@ -148,8 +149,7 @@ int main(int argc, char** argv) {
       "jobs={} videos={} failed={} wall_s={:.2f} cpu_s={:.2f} peak_rss_mb={:.1f} "
       "videos_per_min={:.1f} noreuse_wall_s={:.2f} noreuse_cpu_s={:.2f} noreuse_peak_rss_mb={:.1f} "
       "noreuse_videos_per_min={:.1f}\n",
-      jobs, reuse.videos, reuse.failed + fresh.failed, reuse.wall_s, reuse.cpu_s,
-      reuse.peak_rss_mb, perMinute(reuse), fresh.wall_s, fresh.cpu_s, fresh.peak_rss_mb,
-      perMinute(fresh));
+      jobs, reuse.videos, reuse.failed + fresh.failed, reuse.wall_s, reuse.cpu_s, reuse.peak_rss_mb,
+      perMinute(reuse), fresh.wall_s, fresh.cpu_s, fresh.peak_rss_mb, perMinute(fresh));
   return reuse.failed + fresh.failed == 0 ? 0 : 1;
 }

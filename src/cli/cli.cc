@@ -2,11 +2,11 @@
 
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
 #include <cstdio>
 #include <fstream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/progress.h"
@@ -110,10 +110,11 @@ void printSummary(const render::BatchReport& report) {
     }
   }
   double per_minute = report.wall_s > 0 ? report.succeeded() * 60.0 / report.wall_s : 0;
-  fmt::print("\n{} rendered, {} failed in {:.1f} s ({:.1f} videos/min, {} at a time); "
-             "layer cache hits {} misses {}\n",
-             report.succeeded(), report.failed(), report.wall_s, per_minute, report.jobs,
-             report.cache.hits, report.cache.misses);
+  fmt::print(
+      "\n{} rendered, {} failed in {:.1f} s ({:.1f} videos/min, {} at a time); "
+      "layer cache hits {} misses {}\n",
+      report.succeeded(), report.failed(), report.wall_s, per_minute, report.jobs,
+      report.cache.hits, report.cache.misses);
 }
 
 Status writeJson(const nlohmann::json& json, const std::string& path) {
@@ -242,27 +243,29 @@ Status renderOneFrame(const FrameArgs& args) {
   Diagnostics problems;
   SMMHUB_ASSIGN_OR_RETURN(templates::Template tmpl,
                           templates::loadTemplate(args.template_path, &problems));
-  SMMHUB_ASSIGN_OR_RETURN(templates::BrandKit brand, templates::loadBrandKit(args.brand, &problems));
+  SMMHUB_ASSIGN_OR_RETURN(templates::BrandKit brand,
+                          templates::loadBrandKit(args.brand, &problems));
   SMMHUB_ASSIGN_OR_RETURN(templates::DataTable table, templates::readRows(args.data));
   if (args.row < 1 || args.row > static_cast<int>(table.rows.size())) {
-    return Status::invalidArgument(fmt::format("--row {}: {} has rows 1 to {}", args.row, args.data,
-                                               table.rows.size()));
+    return Status::invalidArgument(
+        fmt::format("--row {}: {} has rows 1 to {}", args.row, args.data, table.rows.size()));
   }
   if (args.time_s < 0 || args.time_s >= tmpl.durationS()) {
-    return Status::invalidArgument(fmt::format("--time {}: the video lasts {} s", args.time_s,
-                                               tmpl.durationS()));
+    return Status::invalidArgument(
+        fmt::format("--time {}: the video lasts {} s", args.time_s, tmpl.durationS()));
   }
   SMMHUB_ASSIGN_OR_RETURN(templates::ColumnMapping mapping, parseMapping(args.mapping));
 
-  SMMHUB_ASSIGN_OR_RETURN(std::unique_ptr<render::FontLibrary> fonts, render::FontLibrary::create());
+  SMMHUB_ASSIGN_OR_RETURN(std::unique_ptr<render::FontLibrary> fonts,
+                          render::FontLibrary::create());
   render::EngineOptions options;
   SMMHUB_ASSIGN_OR_RETURN(options.font_set_key, render::registerBrandFonts(brand, *fonts));
   render::Engine engine(fonts.get(), nullptr, options);
   const auto& row = table.rows[static_cast<size_t>(args.row - 1)];
   std::filesystem::path template_dir = std::filesystem::path(args.template_path).parent_path();
-  SMMHUB_ASSIGN_OR_RETURN(templates::Template bound,
-                          templates::bindTemplate(tmpl, brand, table, row, mapping, template_dir,
-                                                  &problems));
+  SMMHUB_ASSIGN_OR_RETURN(
+      templates::Template bound,
+      templates::bindTemplate(tmpl, brand, table, row, mapping, template_dir, &problems));
   SMMHUB_ASSIGN_OR_RETURN(render::Raster frame, engine.renderFrame(bound, args.time_s, &problems));
   for (const auto& problem : problems.items()) {
     fmt::print(stderr, "{}\n", problem.toString());
@@ -288,7 +291,8 @@ int run(int argc, char** argv) {
       ->required();
   render_cmd->add_option("--out", request.out_dir, "Output folder")->required();
   render_cmd->add_option("--jobs", request.jobs, "Videos rendered at once (default: one per core)");
-  render_cmd->add_option("--rows", render_args.rows, "Rows to render, such as 3,7-9 (default: all)");
+  render_cmd->add_option("--rows", render_args.rows,
+                         "Rows to render, such as 3,7-9 (default: all)");
   render_cmd->add_option("--crf", request.crf, "H.264 constant rate factor, 0 to 51")
       ->check(CLI::Range(0, 51))
       ->capture_default_str();

@@ -1,8 +1,8 @@
 #include "cli/progress.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+
+#include <fmt/format.h>
 
 namespace smmhub::cli {
 namespace {
@@ -66,8 +66,7 @@ void ProgressDisplay::drawBar() {
     frames_done += done;
   }
   double fraction = frames_total > 0 ? std::min(1.0, frames_done / frames_total) : 1;
-  double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::string eta = fraction > 0.02 ? formatDuration(elapsed / fraction - elapsed) : "--";
 
   constexpr int kWidth = 30;

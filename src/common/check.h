@@ -21,11 +21,11 @@ namespace smmhub {
 std::uint64_t bugCount();
 }  // namespace smmhub
 
-#define SMMHUB_CHECK(cond)                                     \
-  do {                                                         \
-    if (!(cond)) {                                             \
+#define SMMHUB_CHECK(cond)                                        \
+  do {                                                            \
+    if (!(cond)) {                                                \
       ::smmhub::internal::checkFailed(__FILE__, __LINE__, #cond); \
-    }                                                          \
+    }                                                             \
   } while (false)
 
 #ifdef NDEBUG
@@ -36,9 +36,9 @@ std::uint64_t bugCount();
 #define SMMHUB_DCHECK(cond) SMMHUB_CHECK(cond)
 #endif
 
-#define SMMHUB_BUG(cond)                                     \
-  do {                                                       \
-    if (!(cond)) {                                           \
+#define SMMHUB_BUG(cond)                                       \
+  do {                                                         \
+    if (!(cond)) {                                             \
       ::smmhub::internal::bugFound(__FILE__, __LINE__, #cond); \
-    }                                                        \
+    }                                                          \
   } while (false)

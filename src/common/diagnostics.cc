@@ -30,8 +30,8 @@ bool Diagnostics::hasErrors() const {
 
 size_t Diagnostics::count(Severity severity) const {
   std::lock_guard lock(mutex_);
-  return static_cast<size_t>(std::count_if(items_.begin(), items_.end(),
-                                           [&](const Diagnostic& d) { return d.severity == severity; }));
+  return static_cast<size_t>(std::count_if(
+      items_.begin(), items_.end(), [&](const Diagnostic& d) { return d.severity == severity; }));
 }
 
 }  // namespace smmhub

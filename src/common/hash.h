@@ -4,11 +4,11 @@
 // give different digests.
 #pragma once
 
+#include <xxhash.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <xxhash.h>
 
 namespace smmhub {
 

@@ -47,7 +47,9 @@ class [[nodiscard]] Status {
   static Status invalidArgument(std::string message) {
     return {StatusCode::kInvalidArgument, std::move(message)};
   }
-  static Status notFound(std::string message) { return {StatusCode::kNotFound, std::move(message)}; }
+  static Status notFound(std::string message) {
+    return {StatusCode::kNotFound, std::move(message)};
+  }
   static Status failedPrecondition(std::string message) {
     return {StatusCode::kFailedPrecondition, std::move(message)};
   }
@@ -57,8 +59,12 @@ class [[nodiscard]] Status {
   static Status unavailable(std::string message) {
     return {StatusCode::kUnavailable, std::move(message)};
   }
-  static Status dataLoss(std::string message) { return {StatusCode::kDataLoss, std::move(message)}; }
-  static Status internal(std::string message) { return {StatusCode::kInternal, std::move(message)}; }
+  static Status dataLoss(std::string message) {
+    return {StatusCode::kDataLoss, std::move(message)};
+  }
+  static Status internal(std::string message) {
+    return {StatusCode::kInternal, std::move(message)};
+  }
   static Status cancelled(std::string message) {
     return {StatusCode::kCancelled, std::move(message)};
   }
@@ -86,7 +92,7 @@ inline Status okStatus() {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : state_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : state_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(state_); }
@@ -124,12 +130,12 @@ Status toStatus(const Result<T>& result) {
 #define SMMHUB_CONCAT(a, b) SMMHUB_CONCAT_INNER(a, b)
 
 // Returns the status of EXPR from the enclosing function when it is not ok.
-#define SMMHUB_RETURN_IF_ERROR(expr)                                 \
-  do {                                                               \
+#define SMMHUB_RETURN_IF_ERROR(expr)                                     \
+  do {                                                                   \
     ::smmhub::Status smmhub_status = ::smmhub::internal::toStatus(expr); \
-    if (!smmhub_status.ok()) {                                       \
-      return smmhub_status;                                          \
-    }                                                                \
+    if (!smmhub_status.ok()) {                                           \
+      return smmhub_status;                                              \
+    }                                                                    \
   } while (false)
 
 #define SMMHUB_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

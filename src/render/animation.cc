@@ -39,9 +39,15 @@ double easeInOut(In in, double p) {
 
 double applyEasing(Easing easing, double p) {
   p = std::clamp(p, 0.0, 1.0);
-  auto quad = [](double v) { return v * v; };
-  auto cubic = [](double v) { return v * v * v; };
-  auto elastic_in = [](double v) { return 1 - elasticOut(1 - v); };
+  auto quad = [](double v) {
+    return v * v;
+  };
+  auto cubic = [](double v) {
+    return v * v * v;
+  };
+  auto elastic_in = [](double v) {
+    return 1 - elasticOut(1 - v);
+  };
   switch (easing) {
     case Easing::kLinear:
       return p;

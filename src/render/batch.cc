@@ -1,13 +1,13 @@
 #include "render/batch.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "common/hash.h"
 #include "common/log.h"
@@ -94,7 +94,8 @@ std::string expandName(const std::string& pattern, const templates::DataTable& t
       out += fmt::format("{:03}", row.number);
     } else {
       auto mapped = mapping.field_to_column.find(name);
-      int column = table.columnIndex(mapped != mapping.field_to_column.end() ? mapped->second : name);
+      int column =
+          table.columnIndex(mapped != mapping.field_to_column.end() ? mapped->second : name);
       if (column >= 0 && static_cast<size_t>(column) < row.values.size()) {
         out += row.values[static_cast<size_t>(column)];
       }
@@ -180,9 +181,9 @@ class BatchRun {
 
   Result<VideoOutput> renderBound(size_t index, const templates::DataRow& row,
                                   Diagnostics& problems) {
-    auto bound = templates::bindTemplate(inputs_.tmpl, inputs_.brand, inputs_.table, row,
-                                         request_.mapping,
-                                         request_.template_path.parent_path(), &problems);
+    auto bound =
+        templates::bindTemplate(inputs_.tmpl, inputs_.brand, inputs_.table, row, request_.mapping,
+                                request_.template_path.parent_path(), &problems);
     if (!bound.ok()) {
       return bound.status();
     }
@@ -273,8 +274,9 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
 std::string safeFileName(const std::string& name) {
   std::string out;
   for (unsigned char c : name) {
-    bool reserved = c < 0x20 || c == 0x7f || std::string_view("/\\:*?\"<>|").find(static_cast<char>(c)) !=
-                                                  std::string_view::npos;
+    bool reserved =
+        c < 0x20 || c == 0x7f ||
+        std::string_view("/\\:*?\"<>|").find(static_cast<char>(c)) != std::string_view::npos;
     char next = reserved || c == ' ' ? '-' : static_cast<char>(c);
     if (next == '-' && !out.empty() && out.back() == '-') {
       continue;

@@ -16,8 +16,8 @@
 #include "common/status.h"
 #include "render/raster_cache.h"
 #include "render/text/text_renderer.h"
-#include "template/brand_kit.h"
 #include "template/binding.h"
+#include "template/brand_kit.h"
 
 namespace smmhub::render {
 

@@ -1,11 +1,11 @@
 #include "render/engine.h"
 
-#include <fmt/format.h>
-
 #include <chrono>
 #include <cmath>
 #include <fstream>
 #include <optional>
+
+#include <fmt/format.h>
 
 #include "common/hash.h"
 #include "common/log.h"
@@ -27,8 +27,8 @@ using templates::Scene;
 struct DrawStep {
   RasterPtr plate;
   const Layer* layer = nullptr;
-  RasterPtr raster;                  // image, text and shape layers
-  std::unique_ptr<VideoClip> clip;   // video layers, decoded frame by frame
+  RasterPtr raster;                 // image, text and shape layers
+  std::unique_ptr<VideoClip> clip;  // video layers, decoded frame by frame
 };
 
 struct ScenePlan {
@@ -165,7 +165,9 @@ class SceneRenderer {
     return okStatus();
   }
 
-  int frameCount() const { return plans_.empty() ? 0 : plans_.back().first_frame + plans_.back().frame_count; }
+  int frameCount() const {
+    return plans_.empty() ? 0 : plans_.back().first_frame + plans_.back().frame_count;
+  }
 
   // Draws frame INDEX into FRAME unless it equals the frame drawn last, in
   // which case it returns false and leaves FRAME as it was.
@@ -243,8 +245,9 @@ class SceneRenderer {
       if (step.clip) {
         const auto& video = std::get<templates::VideoProps>(layer.props);
         double clip_t = clipTime(video, layer, t, step.clip->duration());
-        SMMHUB_ASSIGN_OR_RETURN(pixels, drawClipFrame(*step.clip, video, boxSide(layer.geometry.width),
-                                                      boxSide(layer.geometry.height), clip_t));
+        SMMHUB_ASSIGN_OR_RETURN(pixels,
+                                drawClipFrame(*step.clip, video, boxSide(layer.geometry.width),
+                                              boxSide(layer.geometry.height), clip_t));
       }
       compositeLayer(frame, *pixels, layer.geometry, state);
     }
@@ -393,8 +396,8 @@ Status verifyOutput(const std::filesystem::path& path, const templates::Template
   }
   if (info.video->width != bound.canvas.width || info.video->height != bound.canvas.height) {
     return Status::dataLoss(fmt::format("{}: written file is {}x{}, expected {}x{}", path.string(),
-                                        info.video->width, info.video->height,
-                                        bound.canvas.width, bound.canvas.height));
+                                        info.video->width, info.video->height, bound.canvas.width,
+                                        bound.canvas.height));
   }
   if (!info.audio) {
     return Status::dataLoss(path.string() + ": written file has no audio stream");
@@ -430,14 +433,14 @@ std::filesystem::path partialPath(const std::filesystem::path& path) {
 }  // namespace
 
 void addTextWarnings(const TextReport& report, const templates::TextProps& text,
-                    const std::string& place, Diagnostics& warnings) {
+                     const std::string& place, Diagnostics& warnings) {
   for (const auto& fallback : report.fallbacks) {
     warnings.warning(place, fmt::format("'{}' is not in font '{}'; drawn with '{}'", fallback.text,
                                         text.font_family, fallback.font_family));
   }
   if (!report.missing_characters.empty()) {
-    warnings.warning(place, fmt::format("no installed font has the characters '{}'",
-                                        report.missing_characters));
+    warnings.warning(
+        place, fmt::format("no installed font has the characters '{}'", report.missing_characters));
   }
   if (report.overflows) {
     warnings.warning(place, fmt::format("text does not fit its box even at {:.1f} px; it was cut "
@@ -479,7 +482,8 @@ Result<std::string> Engine::fileHash(const std::filesystem::path& path) {
 Result<std::string> Engine::layerKey(const Layer& layer) {
   Hasher key;
   key.add(kEngineVersion).add(static_cast<std::int64_t>(layer.kind));
-  key.add(std::int64_t{boxSide(layer.geometry.width)}).add(std::int64_t{boxSide(layer.geometry.height)});
+  key.add(std::int64_t{boxSide(layer.geometry.width)})
+      .add(std::int64_t{boxSide(layer.geometry.height)});
   if (const auto* image = std::get_if<templates::ImageProps>(&layer.props)) {
     SMMHUB_ASSIGN_OR_RETURN(std::string content, fileHash(image->src));
     key.add(content).add(static_cast<std::int64_t>(image->fit)).add(image->corner_radius);
@@ -535,8 +539,8 @@ Result<RasterPtr> Engine::drawLayer(const Layer& layer, Diagnostics* warnings, T
   if (const auto* text = std::get_if<templates::TextProps>(&layer.props)) {
     SMMHUB_ASSIGN_OR_RETURN(TextStyle style, textStyle(*text));
     TextReport local_report;
-    Result<Raster> raster = renderText(*fonts_, text->content, style, w, h,
-                                       report != nullptr ? report : &local_report);
+    Result<Raster> raster =
+        renderText(*fonts_, text->content, style, w, h, report != nullptr ? report : &local_report);
     if (!raster.ok()) {
       return raster.status().withContext(layer.pointer);
     }
@@ -636,8 +640,8 @@ Result<VideoOutput> Engine::renderVideo(const templates::Template& bound,
     std::filesystem::rename(partial_poster, poster_path, error);
   }
   if (error) {
-    return Status::unavailable(video_path.string() + ": cannot move the finished file into place: " +
-                               error.message());
+    return Status::unavailable(video_path.string() +
+                               ": cannot move the finished file into place: " + error.message());
   }
 
   VideoOutput output;

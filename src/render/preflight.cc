@@ -1,10 +1,11 @@
 #include "render/preflight.h"
 
 #include <cairo.h>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
+
+#include <fmt/format.h>
 
 #include "render/batch.h"
 #include "render/canvas.h"
@@ -17,6 +18,9 @@
 
 namespace smmhub::render {
 namespace {
+
+// Instagram's publishing API rejects shorter videos.
+constexpr double kMinPlatformDurationS = 3;
 
 // Thumbnail size of one row on the proof sheet.
 constexpr int kProofThumbWidth = 216;
@@ -46,9 +50,11 @@ void checkLayers(Engine& engine, const templates::Template& bound, int row, Diag
         reportText(text, layer, row, out);
       }
     } else if (layer.kind == templates::LayerKind::kVideo) {
-      status = smmhub::internal::toStatus(VideoClip::open(std::get<templates::VideoProps>(layer.props).src));
+      status = smmhub::internal::toStatus(
+          VideoClip::open(std::get<templates::VideoProps>(layer.props).src));
     } else if (layer.kind == templates::LayerKind::kAudio) {
-      status = smmhub::internal::toStatus(decodeAudio(std::get<templates::AudioProps>(layer.props).src, 0, 0));
+      status = smmhub::internal::toStatus(
+          decodeAudio(std::get<templates::AudioProps>(layer.props).src, 0, 0));
     } else {
       status = smmhub::internal::toStatus(engine.rasterizeLayer(layer, &warnings));
     }
@@ -56,7 +62,8 @@ void checkLayers(Engine& engine, const templates::Template& bound, int row, Diag
       out.error(rowPlace(row, ""), status.message());
     }
     for (const auto& warning : warnings.items()) {
-      out.add(warning.severity, rowPlace(row, layer.pointer), warning.place + ": " + warning.message);
+      out.add(warning.severity, rowPlace(row, layer.pointer),
+              warning.place + ": " + warning.message);
     }
   };
   for (const auto& layer : bound.audio) {
@@ -74,8 +81,8 @@ Status writeProof(const std::vector<Raster>& frames, const std::filesystem::path
     return Status::failedPrecondition(path.string() + ": no row rendered, so there is no proof");
   }
   int thumb_w = kProofThumbWidth;
-  int thumb_h = static_cast<int>(std::lround(static_cast<double>(frames[0].height) * thumb_w /
-                                             frames[0].width));
+  int thumb_h = static_cast<int>(
+      std::lround(static_cast<double>(frames[0].height) * thumb_w / frames[0].width));
   int columns = std::min<int>(kProofColumns, static_cast<int>(frames.size()));
   int rows = (static_cast<int>(frames.size()) + columns - 1) / columns;
   constexpr int kGap = 8;
@@ -132,6 +139,11 @@ Result<PreflightReport> preflight(const PreflightRequest& request) {
     return finish();
   }
   report.template_valid = true;
+  if (tmpl->durationS() < kMinPlatformDurationS) {
+    problems.warning("/scenes", fmt::format("the video lasts {:g} s; Instagram's publishing API "
+                                            "rejects videos shorter than {:g} s",
+                                            tmpl->durationS(), kMinPlatformDurationS));
+  }
 
   templates::BrandKit brand;
   if (request.brand_dir) {

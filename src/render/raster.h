@@ -27,9 +27,7 @@ struct Raster {
   bool empty() const { return width == 0 || height == 0; }
 
   std::uint8_t* row(int y) { return pixels.data() + static_cast<size_t>(y) * stride(); }
-  const std::uint8_t* row(int y) const {
-    return pixels.data() + static_cast<size_t>(y) * stride();
-  }
+  const std::uint8_t* row(int y) const { return pixels.data() + static_cast<size_t>(y) * stride(); }
 };
 
 using RasterPtr = std::shared_ptr<const Raster>;

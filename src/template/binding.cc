@@ -1,6 +1,7 @@
 #include "template/binding.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <functional>
@@ -374,12 +375,30 @@ class RowProblems {
   std::vector<BindError> errors_;
 };
 
+// Returns whether TEXT starts with a URL scheme and "://", as in "https://".
+bool isUrl(std::string_view text) {
+  size_t end = text.find("://");
+  if (end == std::string_view::npos || end == 0 ||
+      !std::isalpha(static_cast<unsigned char>(text[0]))) {
+    return false;
+  }
+  return std::all_of(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(end), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+  });
+}
+
 // Resolves a source path and checks the file: present, a regular file, and
 // at most kMaxAssetBytes.
 Result<std::string> resolveSource(const ExpandedText& value, const fs::path& template_dir,
                                   const DataTable& table, const BrandKit& brand) {
   if (isBlank(value.text)) {
     return Status::invalidArgument("source is empty; give a file path");
+  }
+  // Read as a path, a URL becomes a missing file under a mangled name.
+  if (isUrl(value.text)) {
+    return Status::invalidArgument("'" + value.text +
+                                   "' is a URL, and remote files are not fetched; download the "
+                                   "file and give its path");
   }
   fs::path path(value.text);
   if (path.is_relative()) {

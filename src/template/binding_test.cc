@@ -148,6 +148,23 @@ TEST_F(BindingTest, MissingLiteralFileNamesLayer) {
             "file not found: " + fs::absolute(kTemplateDir / "missing/logo.png").string());
 }
 
+TEST_F(BindingTest, UrlSourceRejectedAsUrl) {
+  tmpl_.scenes[0].layers[1].props =
+      ImageProps{"https://cdn.example.invalid/logo.svg", Fit::kContain, 0};
+  Result<DataTable> table =
+      readCsv("home,kickoff,date\nArsenal FC,15:00,2024-08-17\n", "fixtures.csv");
+  ASSERT_TRUE(table.ok()) << table.status().toString();
+
+  Result<Template> bound = bind(*table, 0);
+
+  ASSERT_FALSE(bound.ok());
+  ASSERT_EQ(problems_.items().size(), 1u);
+  EXPECT_EQ(problems_.items()[0].place, "/scenes/0/layers/1/src");
+  EXPECT_EQ(problems_.items()[0].message,
+            "'https://cdn.example.invalid/logo.svg' is a URL, and remote files are not fetched; "
+            "download the file and give its path");
+}
+
 TEST_F(BindingTest, ReferencedFieldsInOrder) {
   EXPECT_EQ(referencedFields(tmpl_), (std::vector<std::string>{"home", "date", "kickoff"}));
 }

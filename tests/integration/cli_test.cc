@@ -1,11 +1,12 @@
 // The smmhub command run in-process: exit statuses, messages that name the
 // place of each problem, and the rows that still render when others fail.
-#include <gtest/gtest.h>
+#include "cli/cli.h"
 
 #include <fstream>
+
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/cli.h"
 #include "render/image/image_loader.h"
 #include "test_support.h"
 
@@ -72,10 +73,10 @@ TEST_F(CliTest, FailingRowsDoNotStopTheBatch) {
 TEST_F(CliTest, MissingRequiredFieldNamesRowAndColumn) {
   TempDir out;
 
-  Outcome outcome = runCli({"render", (kCliData / "mini.json").string(), "--data",
-                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
-                            out.path().string(), "--rows", "7", "--report",
-                            out.file("report.json").string()});
+  Outcome outcome =
+      runCli({"render", (kCliData / "mini.json").string(), "--data",
+              (kCliData / "rows.csv").string(), "--brand", kBrand, "--out", out.path().string(),
+              "--rows", "7", "--report", out.file("report.json").string()});
 
   EXPECT_EQ(outcome.status, kExitRowsFailed);
   nlohmann::json row = readJson(out.file("report.json"))["rows"][0];
@@ -115,16 +116,15 @@ TEST_F(CliTest, ExternalSvgReferenceIsWarnedNotFetched) {
   std::string second = row["warnings"][1];
   EXPECT_NE(first.find("external-reference.svg"), std::string::npos) << first;
   EXPECT_NE(first.find("'http://example.com/bg.png' was not fetched"), std::string::npos) << first;
-  EXPECT_NE(second.find("'http://example.com/x.png' was not fetched"), std::string::npos)
-      << second;
+  EXPECT_NE(second.find("'http://example.com/x.png' was not fetched"), std::string::npos) << second;
 }
 
 TEST_F(CliTest, MalformedJsonNamesLineAndColumn) {
   TempDir out;
 
-  Outcome outcome = runCli({"render", (kCliData / "malformed.json").string(), "--data",
-                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
-                            out.path().string()});
+  Outcome outcome =
+      runCli({"render", (kCliData / "malformed.json").string(), "--data",
+              (kCliData / "rows.csv").string(), "--brand", kBrand, "--out", out.path().string()});
 
   EXPECT_EQ(outcome.status, kExitUsage);
   EXPECT_NE(outcome.err.find("malformed.json:3:"), std::string::npos) << outcome.err;
@@ -143,9 +143,9 @@ TEST_F(CliTest, UnknownLayerKindNamesPointer) {
 TEST_F(CliTest, OversizedCanvasIsRejected) {
   TempDir out;
 
-  Outcome outcome = runCli({"render", (kCliData / "oversized-canvas.json").string(), "--data",
-                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
-                            out.path().string()});
+  Outcome outcome =
+      runCli({"render", (kCliData / "oversized-canvas.json").string(), "--data",
+              (kCliData / "rows.csv").string(), "--brand", kBrand, "--out", out.path().string()});
 
   EXPECT_EQ(outcome.status, kExitUsage);
   EXPECT_NE(outcome.err.find("/canvas/width"), std::string::npos) << outcome.err;

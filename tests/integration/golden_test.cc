@@ -4,9 +4,9 @@
 //
 // To write new references after a deliberate change in the output, run the
 // test with SMMHUB_UPDATE_GOLDEN=1 and look at every changed PNG.
-#include <gtest/gtest.h>
-
 #include <cstdlib>
+
+#include <gtest/gtest.h>
 
 #include "render/batch.h"
 #include "render/engine.h"
@@ -37,9 +37,9 @@ struct GoldenCase {
 // names, 3 Arabic, 4 emoji, 5 a CMYK JPEG crest. The brand kit's logo is a
 // PNG stored sideways with an EXIF orientation.
 const GoldenCase kCases[] = {
-    {"long-names-shrunk", 1, 3.5},   {"accented-names", 2, 3.5},
-    {"arabic-right-to-left", 3, 3.5}, {"emoji", 4, 3.5},
-    {"cmyk-jpeg-crest", 5, 3.5},     {"exif-rotated-logo", 2, 1.0},
+    {"long-names-shrunk", 1, 3.5},      {"accented-names", 2, 3.5},
+    {"arabic-right-to-left", 3, 3.5},   {"emoji", 4, 3.5},
+    {"cmyk-jpeg-crest", 5, 3.5},        {"exif-rotated-logo", 2, 1.0},
     {"slide-in-mid-animation", 2, 2.2},
 };
 
@@ -77,8 +77,8 @@ class GoldenTest : public ::testing::Test {
   static templates::Template bind(int row) {
     Diagnostics problems;
     auto bound = templates::bindTemplate(*tmpl_, *brand_, *table_,
-                                         table_->rows[static_cast<size_t>(row - 1)], {},
-                                         kMatchDay, &problems);
+                                         table_->rows[static_cast<size_t>(row - 1)], {}, kMatchDay,
+                                         &problems);
     EXPECT_TRUE(bound.ok()) << bound.status().toString();
     return bound.ok() ? *bound : templates::Template{};
   }

@@ -2,9 +2,9 @@
 // libavformat to check it against the platform rules: 240 frames, 1080x1920,
 // H.264 High yuv420p at a constant 30 fps, AAC stereo 48 kHz, moov before
 // mdat, no edit list, audio and video of equal length.
-#include <gtest/gtest.h>
-
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "render/batch.h"
 #include "render/video/probe.h"
