@@ -164,7 +164,7 @@ class BatchRun {
     }
     if (!video.ok()) {
       outcome.error = video.status().message();
-      logger("render")->error("row failed row={} error=\"{}\"", row.number, outcome.error);
+      logger("render")->info("row failed row={} error=\"{}\"", row.number, outcome.error);
       return outcome;
     }
     outcome.ok = true;

@@ -177,18 +177,21 @@ class SceneRenderer {
     double t = frameTime(index - plan.first_frame, bound_.canvas.fps);
 
     FrameSignature signature = signatureAt(scene_index, t);
-    if (last_signature_ && signature == *last_signature_ && !signature.has_video) {
-      return false;
+    bool repeat = last_signature_ && signature == *last_signature_ && !signature.has_video;
+    if (!repeat) {
+      SMMHUB_RETURN_IF_ERROR(composite(plan, t, frame));
+      if (signature.crossfade < 1 && scene_index > 0) {
+        blendOver(frame, *scene_last_frames_.at(scene_index - 1), 1 - signature.crossfade);
+      }
+      last_signature_ = std::move(signature);
     }
-    SMMHUB_RETURN_IF_ERROR(composite(plan, t, frame));
-    if (signature.crossfade < 1 && scene_index > 0) {
-      blendOver(frame, *scene_last_frames_.at(scene_index - 1), 1 - signature.crossfade);
-    }
-    last_signature_ = std::move(signature);
+
+    // A crossfade into the next scene starts from this scene's last picture,
+    // drawn or repeated.
     if (index == plan.first_frame + plan.frame_count - 1 && needsLastFrame(scene_index)) {
       scene_last_frames_[scene_index] = std::make_shared<Raster>(frame);
     }
-    return true;
+    return !repeat;
   }
 
  private:

@@ -82,6 +82,22 @@ std::string normalizeBreaks(std::string_view utf8, bool wrap) {
   return text;
 }
 
+// Returns TEXT with each U+2028 LINE SEPARATOR from normalizeBreaks() turned
+// into a space.
+std::string breaksToSpaces(const std::string& text) {
+  const std::string separator = "\xE2\x80\xA8";
+  std::string out;
+  size_t pos = 0;
+  for (size_t found = text.find(separator); found != std::string::npos;
+       found = text.find(separator, pos)) {
+    out.append(text, pos, found - pos);
+    out += ' ';
+    pos = found + separator.size();
+  }
+  out.append(text, pos);
+  return out;
+}
+
 // Maps a physical alignment to Pango's, which Pango mirrors for a
 // right-to-left paragraph when the direction comes from the text.
 PangoAlignment pangoAlignment(TextStyle::Align align, bool right_to_left) {
@@ -233,6 +249,17 @@ Result<Raster> renderText(const FontLibrary& fonts, std::string_view utf8, const
 
   TextReport local_report;
   fitText(layout.get(), style, area, local_report);
+
+  // Ellipsizing pulls the lines that do not fit into the last line, where
+  // Pango draws each line separator as a visible symbol. So text that does
+  // not fit with its own line breaks is laid out again with spaces.
+  std::string joined = style.wrap ? breaksToSpaces(text) : text;
+  if (local_report.overflows && joined != text) {
+    text = std::move(joined);
+    layout = createLayout(context, text, style);
+    local_report = TextReport{};
+    fitText(layout.get(), style, area, local_report);
+  }
   local_report.shrunk = local_report.size_px < style.size_px;
 
   Raster raster(box_width, box_height);

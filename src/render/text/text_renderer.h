@@ -128,8 +128,10 @@ struct TextReport {
 // steps of 0.5 px at which the text fits: on one line if possible, else
 // wrapped at word boundaries within max_lines. Text that does not fit at the
 // minimum size is wrapped (breaking inside words if needed) and its last line
-// ellipsized. "\n", "\r\n" and "\r" are line breaks. Fills REPORT when not
-// null. Returns invalidArgument for invalid UTF-8 or an invalid style or box.
+// ellipsized. "\n", "\r\n" and "\r" are line breaks, unless the text does not
+// fit its box at the minimum size with them: then, when wrapping, they become
+// spaces and the text is fitted again. Fills REPORT when not null. Returns
+// invalidArgument for invalid UTF-8 or an invalid style or box.
 //
 // NOTE: kLeft and kRight are physical sides, also for right-to-left text.
 Result<Raster> renderText(const FontLibrary& fonts, std::string_view utf8, const TextStyle& style,

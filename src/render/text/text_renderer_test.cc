@@ -299,6 +299,24 @@ TEST_F(TextRendererTest, LineBreaksAreHonoured) {
   EXPECT_EQ(crlf->pixels, lf->pixels);
 }
 
+TEST_F(TextRendererTest, LineBreaksBecomeSpacesWhenLinesDoNotFit) {
+  TextStyle style{.size_px = 40, .min_size_px = 24};
+  TextReport report;
+  TextReport spaced_report;
+
+  // Two lines need about 58 px at 24 px, more than the 50 px box.
+  Result<Raster> broken = render("Estadio Azteca\nTribuna Norte", style, 1080, 50, &report);
+  Result<Raster> spaced = render("Estadio Azteca Tribuna Norte", style, 1080, 50, &spaced_report);
+
+  ASSERT_TRUE(broken.ok());
+  ASSERT_TRUE(spaced.ok());
+  EXPECT_EQ(report.line_count, 1);
+  EXPECT_FALSE(report.overflows);
+  EXPECT_FALSE(report.ellipsized);
+  EXPECT_EQ(report.size_px, spaced_report.size_px);
+  EXPECT_EQ(broken->pixels, spaced->pixels);
+}
+
 TEST_F(TextRendererTest, AlignmentPlacesText) {
   TextStyle left{
       .size_px = 40, .align = TextStyle::Align::kLeft, .valign = TextStyle::VAlign::kTop};
