@@ -299,7 +299,7 @@ TEST_F(TextRendererTest, LineBreaksAreHonoured) {
   EXPECT_EQ(crlf->pixels, lf->pixels);
 }
 
-TEST_F(TextRendererTest, LineBreaksBecomeSpacesWhenLinesDoNotFit) {
+TEST_F(TextRendererTest, UnfittingLineBreaksBecomeSpaces) {
   TextStyle style{.size_px = 40, .min_size_px = 24};
   TextReport report;
   TextReport spaced_report;
