@@ -34,7 +34,7 @@ struct BatchRequest {
   // the zero-padded row number. "{{row}}" is the data row number.
   std::string name_pattern;
   bool reuse = true;  // share rasterized layers and plates across the batch
-  std::uint64_t cache_bytes = std::uint64_t{1} << 30;
+  std::uint64_t cache_bytes = std::uint64_t{256} << 20;
   templates::ColumnMapping mapping;
 };
 

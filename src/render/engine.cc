@@ -326,7 +326,8 @@ class SceneRenderer {
       return RasterPtr(plate);
     };
     DrawStep step;
-    SMMHUB_ASSIGN_OR_RETURN(step.plate, engine_->memo_.getOrMake(key.hexDigest(), make));
+    SMMHUB_ASSIGN_OR_RETURN(
+        step.plate, engine_->memo_.getOrMake(key.hexDigest(), make, /*admit_on_repeat=*/true));
     plan.steps.push_back(std::move(step));
     return okStatus();
   }

@@ -46,8 +46,24 @@ void MemoryRasterCache::evictLocked() {
   }
 }
 
+bool RasterMemo::admit(const std::string& key, bool admit_on_repeat) {
+  if (!admit_on_repeat) {
+    return true;
+  }
+  std::lock_guard lock(mutex_);
+  if (seen_.contains(key)) {
+    return true;
+  }
+  if (seen_.size() >= kMaxSeenKeys) {
+    seen_.clear();
+  }
+  seen_.insert(key);
+  return false;
+}
+
 Result<RasterPtr> RasterMemo::getOrMake(const std::string& key,
-                                        const std::function<Result<RasterPtr>()>& make) {
+                                        const std::function<Result<RasterPtr>()>& make,
+                                        bool admit_on_repeat) {
   if (cache_ == nullptr) {
     return make();
   }
@@ -71,7 +87,7 @@ Result<RasterPtr> RasterMemo::getOrMake(const std::string& key,
   }
 
   Result<RasterPtr> made = make();
-  if (made.ok()) {
+  if (made.ok() && admit(key, admit_on_repeat)) {
     cache_->insert(key, *made);
   }
   promise.set_value(made);

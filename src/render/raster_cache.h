@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/status.h"
 #include "render/raster.h"
@@ -67,13 +68,25 @@ class RasterMemo {
  public:
   explicit RasterMemo(RasterCache* cache) : cache_(cache) {}
 
+  // With ADMIT_ON_REPEAT, a key's raster enters the cache only when the key
+  // is asked for a second time. Large rasters that one video alone uses (the
+  // plate of a card with that row's names) then never take the room of ones
+  // that every video shares (an intro plate).
   Result<RasterPtr> getOrMake(const std::string& key,
-                              const std::function<Result<RasterPtr>()>& make);
+                              const std::function<Result<RasterPtr>()>& make,
+                              bool admit_on_repeat = false);
 
  private:
+  // Upper bound of remembered first requests; the set restarts when full.
+  static constexpr size_t kMaxSeenKeys = 100'000;
+
+  // Returns whether a raster made for KEY goes into the cache.
+  bool admit(const std::string& key, bool admit_on_repeat);
+
   RasterCache* cache_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_future<Result<RasterPtr>>> in_flight_;
+  std::unordered_set<std::string> seen_;
 };
 
 }  // namespace smmhub::render

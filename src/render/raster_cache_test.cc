@@ -78,6 +78,24 @@ TEST(RasterCacheTest, ErrorsAreNotCached) {
   EXPECT_EQ(calls, 2);
 }
 
+TEST(RasterCacheTest, AdmitOnRepeatCachesSecondRequest) {
+  MemoryRasterCache cache(1 << 20);
+  RasterMemo memo(&cache);
+  int calls = 0;
+  auto make = [&]() -> Result<RasterPtr> {
+    calls++;
+    return rasterOfBytes(4);
+  };
+
+  ASSERT_TRUE(memo.getOrMake("plate", make, true).ok());
+  EXPECT_EQ(cache.stats().entries, 0u);
+  ASSERT_TRUE(memo.getOrMake("plate", make, true).ok());
+  EXPECT_EQ(cache.stats().entries, 1u);
+  ASSERT_TRUE(memo.getOrMake("plate", make, true).ok());
+
+  EXPECT_EQ(calls, 2);
+}
+
 TEST(RasterCacheTest, NullCacheAlwaysMakes) {
   RasterMemo memo(nullptr);
   int calls = 0;
