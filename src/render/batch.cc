@@ -15,6 +15,7 @@
 #include "render/text/text_renderer.h"
 #include "template/brand_kit.h"
 #include "template/data_table.h"
+#include "template/field_expr.h"
 #include "template/parser.h"
 
 namespace smmhub::render {
@@ -74,35 +75,33 @@ Result<std::string> registerBrandFonts(const templates::BrandKit& brand, FontLib
 
 namespace {
 
-// Expands "{{column}}" and "{{row}}" in PATTERN from ROW's values.
-std::string expandName(const std::string& pattern, const templates::DataTable& table,
-                       const templates::DataRow& row, const templates::ColumnMapping& mapping) {
-  std::string out;
-  size_t pos = 0;
-  while (pos < pattern.size()) {
-    size_t open = pattern.find("{{", pos);
-    size_t close = open == std::string::npos ? open : pattern.find("}}", open);
-    if (close == std::string::npos) {
-      out += pattern.substr(pos);
-      break;
-    }
-    out += pattern.substr(pos, open - pos);
-    std::string name = pattern.substr(open + 2, close - open - 2);
-    name.erase(0, name.find_first_not_of(' '));
-    name.erase(name.find_last_not_of(' ') + 1);
-    if (name == "row") {
-      out += fmt::format("{:03}", row.number);
-    } else {
-      auto mapped = mapping.field_to_column.find(name);
-      int column =
-          table.columnIndex(mapped != mapping.field_to_column.end() ? mapped->second : name);
-      if (column >= 0 && static_cast<size_t>(column) < row.values.size()) {
-        out += row.values[static_cast<size_t>(column)];
-      }
-    }
-    pos = close + 2;
+// Returns PATTERN with "{{row}}" replaced by the zero-padded row number.
+std::string withRowNumber(std::string pattern, int row) {
+  const std::string token = "{{row}}";
+  std::string number = fmt::format("{:03}", row);
+  for (size_t at = pattern.find(token); at != std::string::npos; at = pattern.find(token, at)) {
+    pattern.replace(at, token.size(), number);
+    at += number.size();
   }
-  return out;
+  return pattern;
+}
+
+// Checks the file name pattern before any row renders: its syntax, its
+// filters, and that each name is a template field or a brand value.
+Status checkNamePattern(const std::string& pattern, const templates::Template& tmpl) {
+  std::string text = withRowNumber(pattern, 1);
+  Result<std::vector<templates::TextPart>> parts = templates::splitFields(text);
+  if (!parts.ok()) {
+    return parts.status().withContext("--name '" + pattern + "'");
+  }
+  for (const auto& name : templates::fieldNames(text)) {
+    if (!name.starts_with("brand.") && tmpl.findField(name) == nullptr) {
+      return Status::invalidArgument("--name '" + pattern + "': '" + name +
+                                     "' is not a field of the template; use a declared field "
+                                     "or {{row}}");
+    }
+  }
+  return okStatus();
 }
 
 // Hands out rows to the batch's threads and collects their outcomes.
@@ -132,10 +131,16 @@ class BatchRun {
   void assignNames() {
     std::set<std::string> taken;
     for (const auto* row : inputs_.rows) {
-      std::string name = request_.name_pattern.empty()
-                             ? fmt::format("{:03}", row->number)
-                             : safeFileName(expandName(request_.name_pattern, inputs_.table, *row,
-                                                       request_.mapping));
+      std::string name;
+      if (!request_.name_pattern.empty()) {
+        // A row whose fields do not expand keeps its number as its name; its
+        // error shows when it renders.
+        templates::BindInputs bind{inputs_.tmpl, inputs_.brand, inputs_.table, *row,
+                                   request_.mapping};
+        auto expanded =
+            templates::expandFields(withRowNumber(request_.name_pattern, row->number), bind);
+        name = expanded.ok() ? safeFileName(expanded->text) : "";
+      }
       if (name.empty()) {
         name = fmt::format("{:03}", row->number);
       }
@@ -223,6 +228,10 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
   auto start = Clock::now();
   Diagnostics problems;
   SMMHUB_ASSIGN_OR_RETURN(BatchInputs inputs, loadInputs(request, &problems));
+
+  if (!request.name_pattern.empty()) {
+    SMMHUB_RETURN_IF_ERROR(checkNamePattern(request.name_pattern, inputs.tmpl));
+  }
 
   std::error_code error;
   std::filesystem::create_directories(request.out_dir, error);

@@ -241,5 +241,31 @@ TEST_F(CliTest, RowOutsideTableIsUsageError) {
       << outcome.err;
 }
 
+TEST_F(CliTest, NamePatternWithFiltersNamesFiles) {
+  TempDir out;
+
+  Outcome outcome = runCli({"render", (kCliData / "mini.json").string(), "--data",
+                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
+                            out.path().string(), "--rows", "1,2", "--name",
+                            "{{row}}-{{home|upper}}"});
+
+  EXPECT_EQ(outcome.status, kExitOk) << outcome.err;
+  EXPECT_TRUE(std::filesystem::exists(out.file("001-ARSENAL-FC.mp4")));
+  EXPECT_TRUE(std::filesystem::exists(out.file("002-FULHAM-FC.jpg")));
+}
+
+TEST_F(CliTest, UnknownFieldInNamePatternIsUsageError) {
+  TempDir out;
+
+  Outcome outcome = runCli({"render", (kCliData / "mini.json").string(), "--data",
+                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
+                            out.path().string(), "--name", "{{hom}}"});
+
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_NE(outcome.err.find("--name '{{hom}}': 'hom' is not a field of the template"),
+            std::string::npos)
+      << outcome.err;
+}
+
 }  // namespace
 }  // namespace smmhub::cli
