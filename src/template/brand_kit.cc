@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "template/color.h"
+#include "template/text_util.h"
 
 namespace smmhub::templates {
 namespace {
@@ -25,23 +26,6 @@ std::string foldName(const std::string& name) {
     folded.pop_back();
   }
   return folded;
-}
-
-size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) {
-    row[j] = j;
-  }
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 // Errors of one brand kit, each placed as "FILE#POINTER".

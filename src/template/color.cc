@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "template/text_util.h"
+
 namespace smmhub::templates {
 namespace {
 
@@ -35,16 +37,6 @@ std::string lowerAscii(std::string_view text) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   return lower;
-}
-
-std::string_view trimSpaces(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
 }
 
 std::string formatHex(int r, int g, int b, int a) {

@@ -5,19 +5,10 @@
 #include <charconv>
 
 #include "template/dates.h"
+#include "template/text_util.h"
 
 namespace smmhub::templates {
 namespace {
-
-std::string_view trimSpaces(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
 
 bool isNameCharacter(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';

@@ -8,6 +8,7 @@
 #include "template/field_expr.h"
 #include "template/parser_internal.h"
 #include "template/schema.h"
+#include "template/text_util.h"
 
 namespace smmhub::templates {
 namespace internal {
@@ -21,23 +22,6 @@ std::string jsonTypeName(const nlohmann::json& value) {
     return "string " + value.dump();
   }
   return std::string(value.type_name());
-}
-
-size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) {
-    row[j] = j;
-  }
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 std::string joinNames(const std::vector<std::string>& names) {
