@@ -38,6 +38,11 @@ Result<std::vector<int>> parseRowList(const std::string& text) {
       if (first < 1 || last < first) {
         return invalid();
       }
+      if (last > templates::kMaxDataRows) {
+        return Status::invalidArgument(
+            fmt::format("--rows '{}': row {} is past the limit of {} rows", text, last,
+                        templates::kMaxDataRows));
+      }
       for (int row = first; row <= last; ++row) {
         rows.push_back(row);
       }

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "common/check.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "render/animation.h"
@@ -152,14 +153,17 @@ class SceneRenderer {
       : engine_(engine), bound_(bound), warnings_(warnings) {}
 
   Status planAll() {
-    int first = 0;
+    // Scene boundaries are rounded from the running start time, so that the
+    // frame count matches Template::frameCount() however many scenes there are.
+    double start_s = 0;
     for (const Scene& scene : bound_.scenes) {
       ScenePlan plan;
       plan.scene = &scene;
-      plan.first_frame = first;
-      plan.frame_count = static_cast<int>(std::lround(scene.duration_s * bound_.canvas.fps));
+      plan.first_frame = static_cast<int>(std::lround(start_s * bound_.canvas.fps));
+      start_s += scene.duration_s;
+      plan.frame_count =
+          static_cast<int>(std::lround(start_s * bound_.canvas.fps)) - plan.first_frame;
       SMMHUB_RETURN_IF_ERROR(planScene(plan));
-      first += plan.frame_count;
       plans_.push_back(std::move(plan));
     }
     return okStatus();
@@ -180,8 +184,14 @@ class SceneRenderer {
     bool repeat = last_signature_ && signature == *last_signature_ && !signature.has_video;
     if (!repeat) {
       SMMHUB_RETURN_IF_ERROR(composite(plan, t, frame));
+      auto previous = scene_last_frames_.find(scene_index - 1);
       if (signature.crossfade < 1 && scene_index > 0) {
-        blendOver(frame, *scene_last_frames_.at(scene_index - 1), 1 - signature.crossfade);
+        // The parser rejects scenes shorter than one frame, so the previous
+        // scene always left its last picture.
+        SMMHUB_BUG(previous != scene_last_frames_.end());
+        if (previous != scene_last_frames_.end()) {
+          blendOver(frame, *previous->second, 1 - signature.crossfade);
+        }
       }
       last_signature_ = std::move(signature);
     }

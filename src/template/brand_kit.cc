@@ -39,6 +39,18 @@ struct BrandContext {
 };
 
 Result<nlohmann::json> readJsonFile(const fs::path& path) {
+  // Checked before opening, so that a FIFO, /dev/zero or a huge file is
+  // never read.
+  constexpr std::uintmax_t kMaxJsonBytes = 1024 * 1024;
+  std::error_code error;
+  if (!fs::is_regular_file(path, error)) {
+    return Status::notFound(path.string() + ": not found or not a regular file");
+  }
+  std::uintmax_t size = fs::file_size(path, error);
+  if (error || size > kMaxJsonBytes) {
+    return Status::invalidArgument(path.string() + ": larger than the limit of " +
+                                   std::to_string(kMaxJsonBytes) + " bytes");
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     return Status::notFound(path.string() + ": not found");
@@ -46,8 +58,10 @@ Result<nlohmann::json> readJsonFile(const fs::path& path) {
   std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& error) {
-    return Status::invalidArgument(path.string() + ": invalid JSON: " + error.what());
+  } catch (const nlohmann::json::parse_error& parse_error) {
+    return Status::invalidArgument(path.string() + ": invalid JSON: " + parse_error.what());
+  } catch (const nlohmann::json::out_of_range& range_error) {
+    return Status::invalidArgument(path.string() + ": invalid JSON: " + range_error.what());
   }
 }
 

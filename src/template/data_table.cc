@@ -4,6 +4,7 @@
 #include <array>
 #include <fstream>
 #include <set>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -386,6 +387,8 @@ Result<DataTable> readJsonRows(std::string_view bytes, const std::string& source
         source_name + ": line " +
         std::to_string(lineAt(bytes, error.byte == 0 ? 0 : error.byte - 1)) +
         ": invalid JSON: " + error.what());
+  } catch (const nlohmann::json::out_of_range& error) {
+    return Status::invalidArgument(source_name + ": invalid JSON: " + error.what());
   }
   if (!document.is_array()) {
     return Status::invalidArgument(source_name + ": expected an array of objects, one per row");
@@ -396,16 +399,26 @@ Result<DataTable> readJsonRows(std::string_view bytes, const std::string& source
   }
 
   // Columns first, in the order keys are first seen, so that every row has a cell for each.
+  // Every row stores a cell for every column, so distinct keys are capped:
+  // 10,000 rows with one new key each would otherwise hold 10^8 cells.
+  // TODO: 1,000 is a proposed limit; the documented limits name none.
+  constexpr size_t kMaxJsonColumns = 1000;
   DataTable table;
   table.delimiter = ',';
+  std::unordered_set<std::string> seen;
   for (size_t i = 0; i < document.size(); ++i) {
     if (!document[i].is_object()) {
       return Status::invalidArgument(source_name + ": row " + std::to_string(i + 1) +
                                      ": expected an object, got " + document[i].type_name());
     }
     for (const auto& [key, value] : document[i].items()) {
-      if (table.columnIndex(key) < 0) {
+      if (seen.insert(key).second) {
         table.columns.push_back(key);
+      }
+      if (table.columns.size() > kMaxJsonColumns) {
+        return Status::invalidArgument(source_name + ": row " + std::to_string(i + 1) +
+                                       ": more than " + std::to_string(kMaxJsonColumns) +
+                                       " distinct keys; use the same keys in every row");
       }
     }
   }

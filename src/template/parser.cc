@@ -309,6 +309,18 @@ void parseCanvas(const nlohmann::json* json, Template* result, ParseContext* con
   out.fps = canvas.integer("fps", out.fps, 1, kMaxFps);
   out.background = canvas.color("background", out.background);
   canvas.finish();
+
+  // H.264 in yuv420p halves the chroma planes, so both sides must be even.
+  if (out.width % 2 != 0) {
+    context->error("/canvas/width", "width " + std::to_string(out.width) +
+                                        " is odd; H.264 video needs even sides, use " +
+                                        std::to_string(out.width + 1));
+  }
+  if (out.height % 2 != 0) {
+    context->error("/canvas/height", "height " + std::to_string(out.height) +
+                                         " is odd; H.264 video needs even sides, use " +
+                                         std::to_string(out.height + 1));
+  }
   context->canvas_width = out.width;
   context->canvas_height = out.height;
 }
@@ -428,6 +440,16 @@ Scene parseScene(const nlohmann::json& json, const std::string& pointer, size_t 
 
 // Checks the limits that span the whole template.
 void checkTotals(const Template& result, ParseContext* context) {
+  // Every scene needs at least one frame, or a crossfade into the next scene
+  // has no picture to start from.
+  for (const Scene& scene : result.scenes) {
+    if (scene.duration_s > 0 && scene.duration_s * result.canvas.fps < 1) {
+      std::ostringstream message;
+      message << "scene duration " << scene.duration_s << " s is shorter than one frame at "
+              << result.canvas.fps << " fps";
+      context->error(scene.pointer + "/duration", message.str());
+    }
+  }
   if (result.durationS() > kMaxDurationS) {
     std::ostringstream message;
     message << "total duration " << result.durationS() << " s exceeds the limit of "
@@ -515,6 +537,13 @@ Result<Template> parseTemplate(std::string_view json_text, const std::string& so
     document = nlohmann::json::parse(json_text);
   } catch (const nlohmann::json::parse_error& error) {
     return syntaxError(json_text, source_name, error, problems);
+  } catch (const nlohmann::json::out_of_range& error) {
+    // A number such as 1e999 that does not fit a double.
+    std::string message = std::string("invalid JSON: ") + error.what();
+    if (problems != nullptr) {
+      problems->error(source_name, message);
+    }
+    return Status::invalidArgument(source_name + ": " + message);
   }
 
   // The parser's own messages are more precise than the schema's, so a schema

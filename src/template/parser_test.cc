@@ -179,6 +179,41 @@ TEST_F(ParserTest, OversizedCanvasNamesWidthAndLimit) {
   EXPECT_EQ(items[1].place, "/canvas/height");
 }
 
+TEST_F(ParserTest, OddCanvasSideIsRejected) {
+  nlohmann::json json = minimal();
+  json["canvas"] = {{"width", 1081}, {"height", 1920}};
+
+  Result<Template> parsed = parse(json);
+
+  ASSERT_FALSE(parsed.ok());
+  std::vector<Diagnostic> items = problems_.items();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].place, "/canvas/width");
+  EXPECT_EQ(items[0].message, "width 1081 is odd; H.264 video needs even sides, use 1082");
+}
+
+TEST_F(ParserTest, SceneShorterThanFrameIsRejected) {
+  nlohmann::json json = minimal();
+  json["canvas"] = {{"fps", 10}};
+  json["scenes"][0]["duration"] = 0.01;
+
+  Result<Template> parsed = parse(json);
+
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(places(), std::vector<std::string>{"/scenes/0/duration"});
+  EXPECT_EQ(problems_.items()[0].message,
+            "scene duration 0.01 s is shorter than one frame at 10 fps");
+}
+
+TEST_F(ParserTest, NumberBeyondDoubleIsInvalidJson) {
+  Result<Template> parsed =
+      parseTemplate(R"({"version": 1, "scenes": [{"duration": 1e999}]})", "huge.json", &problems_);
+
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("huge.json: invalid JSON"), std::string::npos)
+      << parsed.status().message();
+}
+
 TEST_F(ParserTest, TooManyLayersNamesLimit) {
   nlohmann::json json = minimal();
   nlohmann::json& layers = json["scenes"][0]["layers"];

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -178,7 +179,9 @@ bool layOut(PangoLayout* layout, const TextStyle& style, const TextArea& area, d
   int height =
       std::max(ink.y + ink.height, logical.y + logical.height) - std::min(ink.y, logical.y);
   bool lines_ok = style.max_lines == 0 || pango_layout_get_line_count(layout) <= style.max_lines;
-  return width * PANGO_SCALE <= area.width && height * PANGO_SCALE <= area.height && lines_ok;
+  // In 64 bits: text over 2 million pixels wide overflows int in Pango units.
+  return std::int64_t{width} * PANGO_SCALE <= area.width &&
+         std::int64_t{height} * PANGO_SCALE <= area.height && lines_ok;
 }
 
 // Returns the largest size in [MIN_PX, MAX_PX], in 0.5 px steps from MIN_PX
