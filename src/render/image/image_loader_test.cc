@@ -332,6 +332,24 @@ TEST(LoadImageTest, FitModesPlaceImage) {
   EXPECT_EQ(pixelAt(*fill, 20, 100).a, 0);    // x = 10 in crest units, outside the shield
 }
 
+TEST(LoadImageTest, CoverCropsRasterImage) {
+  // reference-upright.png is 300x400 with an 80-row red band on top and a
+  // green one at the bottom. Cover into 400x200 scales it by 4/3 to 400x533
+  // and keeps the middle 200 rows, so both bands are cropped away.
+  Result<Raster> cover = load("reference-upright.png", 400, 200, Fit::kCover);
+  Result<Raster> fill = load("reference-upright.png", 400, 200, Fit::kFill);
+
+  ASSERT_TRUE(cover.ok()) << cover.status().toString();
+  ASSERT_TRUE(fill.ok()) << fill.status().toString();
+  EXPECT_EQ(cover->width, 400);
+  EXPECT_EQ(cover->height, 200);
+  Color cover_top = pixelAt(*cover, 200, 2);
+  Color fill_top = pixelAt(*fill, 200, 2);
+  EXPECT_LT(cover_top.r - cover_top.g, 60) << "red band left in the cover crop";
+  EXPECT_GT(fill_top.r, 150);
+  EXPECT_LT(fill_top.g, 90);
+}
+
 TEST(LoadImageTest, CornerRadiusMasksCorners) {
   ImageRequest request{.path = kImages / "crest-jpeg-named-png.png",
                        .box_width = 240,

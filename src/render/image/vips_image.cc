@@ -218,7 +218,8 @@ Result<Raster> loadVipsImage(const ImageRequest& request, const ImageLimits& lim
   int height = cover ? request.box_height : std::max(1, static_cast<int>(std::lround(rect.height)));
   VipsImage* out = nullptr;
   int failed =
-      vips_thumbnail(path.c_str(), &out, width, "height", height, "size", VIPS_SIZE_FORCE, "crop",
+      vips_thumbnail(path.c_str(), &out, width, "height", height, "size",
+                     cover ? VIPS_SIZE_BOTH : VIPS_SIZE_FORCE, "crop",
                      cover ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE, "fail_on",
                      VIPS_FAIL_ON_TRUNCATED, nullptr);
   if (failed != 0) {
