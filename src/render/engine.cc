@@ -438,10 +438,9 @@ struct PartialFiles {
 };
 
 std::filesystem::path partialPath(const std::filesystem::path& path) {
-  std::filesystem::path partial = path;
-  partial += ".partial";
-  partial += path.extension();
-  return partial;
+  // A hidden name that does not end in .mp4 or .jpg, so that a glob for
+  // finished videos never picks up a file a killed process left behind.
+  return path.parent_path() / ("." + path.filename().string() + ".partial");
 }
 
 }  // namespace

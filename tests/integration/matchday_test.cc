@@ -88,8 +88,8 @@ TEST_F(MatchDayTest, PosterIsJpegAndNoPartialFilesRemain) {
   EXPECT_EQ(magic[0], 0xFF);
   EXPECT_EQ(magic[1], 0xD8);
   EXPECT_EQ(magic[2], 0xFF);
-  EXPECT_EQ(smmhub::testing::countFiles(out.path(), ".partial.mp4"), 0);
-  EXPECT_EQ(smmhub::testing::countFiles(out.path(), ".partial.jpg"), 0);
+  EXPECT_EQ(smmhub::testing::countFiles(out.path(), ".mp4.partial"), 0);
+  EXPECT_EQ(smmhub::testing::countFiles(out.path(), ".jpg.partial"), 0);
 }
 
 TEST_F(MatchDayTest, RepeatedFramesAreNotComposited) {
