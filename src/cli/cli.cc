@@ -302,6 +302,8 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(0, 51))
       ->capture_default_str();
   render_cmd->add_option("--preset", request.preset, "x264 preset, such as veryfast or medium")
+      ->check(CLI::IsMember({"ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+                             "slow", "slower", "veryslow", "placebo"}))
       ->capture_default_str();
   render_cmd->add_option("--name", request.name_pattern,
                          "File name pattern with fields, such as {{home}}-v-{{away}}");

@@ -229,6 +229,18 @@ TEST_F(CliTest, InvalidRowListIsUsageError) {
   EXPECT_NE(outcome.err.find("--rows '3-x'"), std::string::npos) << outcome.err;
 }
 
+TEST_F(CliTest, UnknownPresetIsUsageError) {
+  TempDir out;
+
+  Outcome outcome = runCli({"render", (kCliData / "mini.json").string(), "--data",
+                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
+                            out.path().string(), "--preset", "bogus"});
+
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_NE(outcome.err.find("--preset"), std::string::npos) << outcome.err;
+  EXPECT_FALSE(std::filesystem::exists(out.file("001.mp4")));
+}
+
 TEST_F(CliTest, RowOutsideTableIsUsageError) {
   TempDir out;
 
@@ -244,10 +256,10 @@ TEST_F(CliTest, RowOutsideTableIsUsageError) {
 TEST_F(CliTest, NamePatternWithFiltersNamesFiles) {
   TempDir out;
 
-  Outcome outcome = runCli({"render", (kCliData / "mini.json").string(), "--data",
-                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
-                            out.path().string(), "--rows", "1,2", "--name",
-                            "{{row}}-{{home|upper}}"});
+  Outcome outcome =
+      runCli({"render", (kCliData / "mini.json").string(), "--data",
+              (kCliData / "rows.csv").string(), "--brand", kBrand, "--out", out.path().string(),
+              "--rows", "1,2", "--name", "{{row}}-{{home|upper}}"});
 
   EXPECT_EQ(outcome.status, kExitOk) << outcome.err;
   EXPECT_TRUE(std::filesystem::exists(out.file("001-ARSENAL-FC.mp4")));
