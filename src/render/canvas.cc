@@ -220,6 +220,20 @@ void compositeLayer(Raster& target, const Raster& source, const templates::Geome
   cairo_surface_flush(target_surface.get());
 }
 
+Raster scaleRaster(const Raster& raster, int width, int height) {
+  Raster out(width, height);
+  SurfacePtr target_surface = wrap(out);
+  SurfacePtr source_surface = wrap(raster);
+  ContextPtr cr(cairo_create(target_surface.get()));
+  cairo_scale(cr.get(), static_cast<double>(width) / raster.width,
+              static_cast<double>(height) / raster.height);
+  cairo_set_source_surface(cr.get(), source_surface.get(), 0, 0);
+  cairo_pattern_set_filter(cairo_get_source(cr.get()), CAIRO_FILTER_GOOD);
+  cairo_paint(cr.get());
+  cairo_surface_flush(target_surface.get());
+  return out;
+}
+
 void blendOver(Raster& target, const Raster& over, double alpha) {
   SMMHUB_CHECK(target.width == over.width && target.height == over.height);
   SurfacePtr target_surface = wrap(target);

@@ -29,6 +29,9 @@ Result<Raster> drawShape(const templates::ShapeProps& shape, int width, int heig
 void compositeLayer(Raster& target, const Raster& source, const templates::Geometry& geometry,
                     const LayerState& state);
 
+// Returns RASTER scaled to WIDTH x HEIGHT with cairo's good-quality filter.
+Raster scaleRaster(const Raster& raster, int width, int height);
+
 // Blends OVER onto TARGET with opacity ALPHA in [0, 1] (a crossfade step).
 // REQUIRES: both rasters have the same size.
 void blendOver(Raster& target, const Raster& over, double alpha);

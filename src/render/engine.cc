@@ -127,7 +127,6 @@ Result<RasterPtr> drawClipFrame(VideoClip& clip, const templates::VideoProps& vi
   auto box = std::make_shared<Raster>(box_w, box_h);
   templates::Geometry centre{box_w / 2.0, box_h / 2.0, 0, 0, templates::Anchor::kCenter};
   LayerState state{true, centre.x, centre.y, 1, 0, 1};
-  centre.anchor = templates::Anchor::kCenter;
   compositeLayer(*box, *frame, centre, state);
   return RasterPtr(box);
 }

@@ -1,7 +1,5 @@
 #include "render/preflight.h"
 
-#include <cairo.h>
-
 #include <algorithm>
 #include <cmath>
 
@@ -102,26 +100,6 @@ Status writeProof(const std::vector<Raster>& frames, const std::filesystem::path
 }
 
 }  // namespace
-
-Raster scaleRaster(const Raster& raster, int width, int height) {
-  Raster out(width, height);
-  auto* src_data = const_cast<std::uint8_t*>(raster.pixels.data());  // NOLINT: read only
-  cairo_surface_t* src = cairo_image_surface_create_for_data(
-      src_data, CAIRO_FORMAT_ARGB32, raster.width, raster.height, raster.stride());
-  cairo_surface_t* dst = cairo_image_surface_create_for_data(out.pixels.data(), CAIRO_FORMAT_ARGB32,
-                                                             width, height, out.stride());
-  cairo_t* cr = cairo_create(dst);
-  cairo_scale(cr, static_cast<double>(width) / raster.width,
-              static_cast<double>(height) / raster.height);
-  cairo_set_source_surface(cr, src, 0, 0);
-  cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
-  cairo_paint(cr);
-  cairo_destroy(cr);
-  cairo_surface_flush(dst);
-  cairo_surface_destroy(dst);
-  cairo_surface_destroy(src);
-  return out;
-}
 
 Result<PreflightReport> preflight(const PreflightRequest& request) {
   PreflightReport report;

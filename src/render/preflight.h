@@ -39,7 +39,4 @@ struct PreflightReport {
 // error only when a file cannot be read at all.
 Result<PreflightReport> preflight(const PreflightRequest& request);
 
-// Returns RASTER scaled to WIDTH x HEIGHT with a good-quality filter.
-Raster scaleRaster(const Raster& raster, int width, int height);
-
 }  // namespace smmhub::render

@@ -47,7 +47,7 @@ enum class Easing {
   kElasticIn,
   kElasticOut,
   kElasticInOut,
-  kStep,  // holds the previous value until the keyframe
+  kStep,  // keeps the previous value until the keyframe
 };
 
 enum class Property {
@@ -123,7 +123,7 @@ struct Shadow {
 
 struct TextProps {
   std::string content;
-  std::string font_family;  // bound: a family name fontconfig knows
+  std::string font_family;  // bound: a family name that fontconfig resolves
   int weight = 400;
   bool italic = false;
   double size = 48;
