@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "render/batch.h"
+#include "render/canvas.h"
 #include "render/engine.h"
 #include "render/image/image_loader.h"
 #include "render/image/psnr.h"
