@@ -257,9 +257,13 @@ class SceneRenderer {
       if (step.clip) {
         const auto& video = std::get<templates::VideoProps>(layer.props);
         double clip_t = clipTime(video, layer, t, step.clip->duration());
-        SMMHUB_ASSIGN_OR_RETURN(pixels,
-                                drawClipFrame(*step.clip, video, boxSide(layer.geometry.width),
-                                              boxSide(layer.geometry.height), clip_t));
+        Result<RasterPtr> clip_frame =
+            drawClipFrame(*step.clip, video, boxSide(layer.geometry.width),
+                          boxSide(layer.geometry.height), clip_t);
+        if (!clip_frame.ok()) {
+          return clip_frame.status().withContext(layer.place());
+        }
+        pixels = std::move(clip_frame).value();
       }
       compositeLayer(frame, *pixels, layer.geometry, state);
     }
@@ -296,7 +300,11 @@ class SceneRenderer {
     step.layer = &layer;
     if (layer.kind == LayerKind::kVideo) {
       const auto& video = std::get<templates::VideoProps>(layer.props);
-      SMMHUB_ASSIGN_OR_RETURN(step.clip, VideoClip::open(video.src));
+      auto clip = VideoClip::open(video.src);
+      if (!clip.ok()) {
+        return clip.status().withContext(layer.place());
+      }
+      step.clip = std::move(clip).value();
     } else {
       SMMHUB_ASSIGN_OR_RETURN(step.raster, engine_->rasterizeLayer(layer, warnings_));
     }
@@ -368,7 +376,7 @@ Result<AudioBuffer> mixAudio(const templates::Template& bound) {
     const auto& a = std::get<templates::AudioProps>(layer.props);
     SMMHUB_RETURN_IF_ERROR(add(a.src, layer.start_s, a.trim_start_s, a.trim_end_s, a.volume,
                                a.fade_in_s, a.fade_out_s, a.loop)
-                               .withContext(layer.pointer));
+                               .withContext(layer.place()));
   }
   double scene_start = 0;
   for (const Scene& scene : bound.scenes) {
@@ -377,11 +385,11 @@ Result<AudioBuffer> mixAudio(const templates::Template& bound) {
       if (const auto* a = std::get_if<templates::AudioProps>(&layer.props)) {
         SMMHUB_RETURN_IF_ERROR(add(a->src, at, a->trim_start_s, a->trim_end_s, a->volume,
                                    a->fade_in_s, a->fade_out_s, a->loop)
-                                   .withContext(layer.pointer));
+                                   .withContext(layer.place()));
       } else if (const auto* v = std::get_if<templates::VideoProps>(&layer.props); v && !v->mute) {
         SMMHUB_RETURN_IF_ERROR(
             add(v->src, at, v->trim_start_s, v->trim_end_s, v->volume, 0, 0, v->loop)
-                .withContext(layer.pointer));
+                .withContext(layer.place()));
       }
     }
     scene_start += scene.duration_s;
@@ -544,7 +552,7 @@ Result<RasterPtr> Engine::drawLayer(const Layer& layer, Diagnostics* warnings, T
     ImageRequest request{image->src, w, h, toImageFit(image->fit), image->corner_radius};
     Result<Raster> raster = loadImage(request, options_.image_limits, warnings);
     if (!raster.ok()) {
-      return raster.status().withContext(layer.pointer);
+      return raster.status().withContext(layer.place());
     }
     return std::make_shared<const Raster>(std::move(raster).value());
   }

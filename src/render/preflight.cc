@@ -57,7 +57,9 @@ void checkLayers(Engine& engine, const templates::Template& bound, int row, Diag
       status = smmhub::internal::toStatus(engine.rasterizeLayer(layer, &warnings));
     }
     if (!status.ok()) {
-      out.error(rowPlace(row, ""), status.message());
+      // Raster errors already start with the layer's place; the others get it here.
+      bool placed = status.message().starts_with(layer.pointer);
+      out.error(rowPlace(row, placed ? "" : layer.place()), status.message());
     }
     for (const auto& warning : warnings.items()) {
       out.add(warning.severity, rowPlace(row, layer.pointer),
@@ -134,6 +136,28 @@ Result<PreflightReport> preflight(const PreflightRequest& request) {
     }
     brand = std::move(loaded).value();
   }
+  // Brand names are checked once for the template, so that rows repeat none
+  // of these errors.
+  Diagnostics brand_problems;
+  templates::checkBrandReferences(*tmpl, brand, &brand_problems);
+  std::vector<std::string> brand_messages;
+  for (const auto& item : brand_problems.items()) {
+    brand_messages.push_back(item.message);
+  }
+  if (!request.brand_dir && brand_problems.hasErrors()) {
+    problems.error("/", fmt::format("the template uses the brand kit in {} places and no brand "
+                                    "kit was given; name its folder with --brand",
+                                    brand_problems.items().size()));
+  } else {
+    for (const auto& item : brand_problems.items()) {
+      problems.add(item.severity, item.place, item.message);
+    }
+  }
+  auto repeatsBrandProblem = [&](const std::string& message) {
+    return std::any_of(
+        brand_messages.begin(), brand_messages.end(),
+        [&](const std::string& brand_message) { return message.ends_with(brand_message); });
+  };
   if (!request.data_path) {
     return finish();
   }
@@ -155,8 +179,17 @@ Result<PreflightReport> preflight(const PreflightRequest& request) {
     Diagnostics row_problems;
     auto bound = templates::bindTemplate(*tmpl, brand, *table, row, request.mapping,
                                          request.template_path.parent_path(), &row_problems);
+    bool row_failed = false;
     for (const auto& item : row_problems.items()) {
-      problems.add(item.severity, item.place, item.message);
+      row_failed = row_failed || item.severity == Severity::kError;
+      if (repeatsBrandProblem(item.message)) {
+        continue;
+      }
+      // Binding places data errors at "row N, column C" and the others at a
+      // JSON pointer, which gets the row here.
+      bool has_row = item.place.starts_with("row ");
+      problems.add(item.severity, has_row ? item.place : rowPlace(row.number, item.place),
+                   item.message);
     }
     if (!bound.ok()) {
       if (!row_problems.hasErrors()) {
@@ -165,7 +198,7 @@ Result<PreflightReport> preflight(const PreflightRequest& request) {
     } else {
       checkLayers(engine, *bound, row.number, problems);
     }
-    bool row_failed = problems.count(Severity::kError) > errors_before;
+    row_failed = row_failed || problems.count(Severity::kError) > errors_before;
     report.rows_with_errors += row_failed ? 1 : 0;
     if (request.proof_path && bound.ok() && !row_failed) {
       double t = bound->poster_time_s >= 0 ? bound->poster_time_s : bound->durationS() / 2;

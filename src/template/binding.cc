@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "common/files.h"
 #include "template/color.h"
 #include "template/dates.h"
 #include "template/field_expr.h"
@@ -237,8 +238,7 @@ Result<FieldValue> brandField(const std::string& name, const BrandKit& brand) {
     return value(brand.assets.at(key).string());
   }
   return Status::invalidArgument("brand: brand kit '" + brand.name + "' has no colour or asset '" +
-                                 key + "'" + (key == "logo" ? "" : "") +
-                                 "; add it to brand.json under colors or assets");
+                                 key + "'; add it to brand.json under colors or assets");
 }
 
 Result<std::string> applyAsset(const std::string& library_name, const std::string& value,
@@ -337,6 +337,10 @@ Result<ExpandedText> expandFields(std::string_view text, const BindInputs& input
     expanded.text += result;
     // A path is relative to the data only when the whole string is one data field.
     expanded.origin = parts.size() == 1 ? origin : ValueOrigin::kTemplate;
+    if (parts.size() == 1 && value->origin == ValueOrigin::kData) {
+      size_t column = value->place.find("column ");
+      expanded.data_column = column == std::string::npos ? "" : value->place.substr(column);
+    }
   }
   return expanded;
 }
@@ -409,10 +413,10 @@ Result<std::string> resolveSource(const ExpandedText& value, const fs::path& tem
     path = base / path;
   }
   path = fs::absolute(path).lexically_normal();
-  std::error_code error;
-  if (!fs::is_regular_file(path, error)) {
-    return Status::invalidArgument("file not found: " + path.string());
+  if (std::optional<std::string> problem = regularFileProblem(path)) {
+    return Status::invalidArgument(*problem);
   }
+  std::error_code error;
   std::uintmax_t size = fs::file_size(path, error);
   if (error || size > kMaxAssetBytes) {
     return Status::invalidArgument(path.string() + " is " + std::to_string(size) +
@@ -420,6 +424,26 @@ Result<std::string> resolveSource(const ExpandedText& value, const fs::path& tem
                                    " bytes; compress or scale it down");
   }
   return path.string();
+}
+
+// Returns why TEXT is too long for a text layer, or nothing.
+std::optional<std::string> textLengthProblem(const std::string& text) {
+  size_t chars = 0;
+  size_t lines = 1;
+  for (char c : text) {
+    // Counts code points: every byte but UTF-8 continuation bytes.
+    chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+    lines += c == '\n' ? 1 : 0;
+  }
+  if (chars > kMaxTextChars) {
+    return "text is " + std::to_string(chars) + " characters long, over the limit of " +
+           std::to_string(kMaxTextChars) + "; shorten it";
+  }
+  if (lines > kMaxTextLines) {
+    return "text has " + std::to_string(lines) + " lines, over the limit of " +
+           std::to_string(kMaxTextLines) + "; shorten it";
+  }
+  return std::nullopt;
 }
 
 // Expands one string property in place, then checks it by kind.
@@ -444,10 +468,43 @@ void bindString(std::string& value, const std::string& pointer, StringKind kind,
       return;
     }
     value = *path;
+  } else if (kind == StringKind::kText) {
+    if (std::optional<std::string> problem = textLengthProblem(expanded->text)) {
+      problems->add(pointer, *problem);
+      return;
+    }
+    value = expanded->text;
   } else if (kind == StringKind::kFontFamily && isBlank(expanded->text)) {
     problems->add(pointer, "font family is empty; name a font or a brand font");
   } else {
     value = expanded->text;
+  }
+}
+
+// Records in each layer whose file name came from one data cell the column
+// it came from, so that errors reading the file name it.
+void noteSourceColumns(Template& bound, const BindInputs& inputs) {
+  auto note = [&](Layer& layer, const Layer& original) {
+    const std::string* src = nullptr;
+    if (const auto* image = std::get_if<ImageProps>(&original.props)) {
+      src = &image->src;
+    } else if (const auto* video = std::get_if<VideoProps>(&original.props)) {
+      src = &video->src;
+    } else if (const auto* audio = std::get_if<AudioProps>(&original.props)) {
+      src = &audio->src;
+    }
+    if (src != nullptr && hasFields(*src)) {
+      Result<ExpandedText> expanded = expandFields(*src, inputs);
+      layer.source_column = expanded.ok() ? expanded->data_column : "";
+    }
+  };
+  for (size_t s = 0; s < bound.scenes.size(); ++s) {
+    for (size_t l = 0; l < bound.scenes[s].layers.size(); ++l) {
+      note(bound.scenes[s].layers[l], inputs.tmpl.scenes[s].layers[l]);
+    }
+  }
+  for (size_t l = 0; l < bound.audio.size(); ++l) {
+    note(bound.audio[l], inputs.tmpl.audio[l]);
   }
 }
 
@@ -472,6 +529,7 @@ Result<Template> bindTemplate(const Template& tmpl, const BrandKit& brand, const
   visitStrings(bound, [&](std::string& value, const std::string& pointer, StringKind kind) {
     bindString(value, pointer, kind, inputs, template_dir, &row_problems);
   });
+  noteSourceColumns(bound, inputs);
 
   const std::vector<BindError>& errors = row_problems.errors();
   if (problems != nullptr) {
@@ -486,6 +544,37 @@ Result<Template> bindTemplate(const Template& tmpl, const BrandKit& brand, const
                                    errors.front().message);
   }
   return bound;
+}
+
+void checkBrandReferences(const Template& tmpl, const BrandKit& brand, Diagnostics* problems) {
+  RowProblems found;
+  Template copy = tmpl;
+  visitStrings(copy, [&](std::string& value, const std::string& pointer, StringKind) {
+    Result<std::vector<TextPart>> parts = splitFields(value);
+    if (!parts.ok()) {
+      return;  // the parser has reported it
+    }
+    for (const TextPart& part : *parts) {
+      if (!part.field) {
+        continue;
+      }
+      if (part.field->name.starts_with("brand.")) {
+        Result<FieldValue> resolved = brandField(part.field->name, brand);
+        if (!resolved.ok()) {
+          found.add(resolved.status(), pointer);
+        }
+      }
+      for (const FieldFilter& filter : part.field->filters) {
+        if (filter.name == "asset" && !brand.libraries.contains(filter.argument)) {
+          found.add(pointer,
+                    "filter 'asset': " + applyAsset(filter.argument, "", brand).status().message());
+        }
+      }
+    }
+  });
+  for (const BindError& error : found.errors()) {
+    problems->error(error.place, error.message);
+  }
 }
 
 std::vector<std::string> referencedFields(const Template& tmpl) {

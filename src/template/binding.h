@@ -45,6 +45,8 @@ enum class ValueOrigin {
 struct ExpandedText {
   std::string text;
   ValueOrigin origin = ValueOrigin::kTemplate;
+  // "column crest" when the whole text is one data field, else empty.
+  std::string data_column;
 };
 
 // Inputs that stay the same while one row is bound.
@@ -72,6 +74,11 @@ Result<ExpandedText> expandFields(std::string_view text, const BindInputs& input
 Result<Template> bindTemplate(const Template& tmpl, const BrandKit& brand, const DataTable& table,
                               const DataRow& row, const ColumnMapping& mapping,
                               const std::filesystem::path& template_dir, Diagnostics* problems);
+
+// Reports to PROBLEMS, once each and placed at the string's JSON pointer,
+// every "{{brand.NAME}}" that BRAND lacks and every "asset:LIBRARY" filter
+// naming a library BRAND lacks. Needs no data row.
+void checkBrandReferences(const Template& tmpl, const BrandKit& brand, Diagnostics* problems);
 
 // Returns the data fields (not "brand.") that TMPL's strings refer to, each
 // once, in the order they first appear.

@@ -165,6 +165,79 @@ TEST_F(BindingTest, UrlSourceRejectedAsUrl) {
             "download the file and give its path");
 }
 
+TEST_F(BindingTest, FolderAsSourceNamedAsFolder) {
+  tmpl_.scenes[0].layers[1].props = ImageProps{"../brand", Fit::kContain, 0};
+  Result<DataTable> table =
+      readCsv("home,kickoff,date\nArsenal FC,15:00,2024-08-17\n", "fixtures.csv");
+  ASSERT_TRUE(table.ok()) << table.status().toString();
+
+  Result<Template> bound = bind(*table, 0);
+
+  ASSERT_FALSE(bound.ok());
+  ASSERT_EQ(problems_.items().size(), 1u);
+  EXPECT_EQ(problems_.items()[0].place, "/scenes/0/layers/1/src");
+  EXPECT_EQ(problems_.items()[0].message,
+            fs::absolute("tests/testdata/brand").string() + " is a folder, not a file");
+}
+
+TEST_F(BindingTest, OverlongTextRejectedAtLayer) {
+  std::string long_name(kMaxTextChars + 1, 'A');
+  std::string many_lines = "\"";
+  for (size_t i = 0; i < kMaxTextLines; ++i) {
+    many_lines += "x\n";
+  }
+  many_lines += "x\"";
+  Result<DataTable> table = readCsv("home,kickoff,date\n" + long_name + ",15:00,2024-08-17\n" +
+                                        many_lines + ",15:00,2024-08-17\n",
+                                    "fixtures.csv");
+  ASSERT_TRUE(table.ok()) << table.status().toString();
+  // No crest lookup for these names.
+  tmpl_.scenes[0].layers[4].props = ImageProps{"../brand/logo.svg", Fit::kContain, 0};
+
+  ASSERT_FALSE(bind(*table, 0).ok());
+  ASSERT_FALSE(bind(*table, 1).ok());
+
+  ASSERT_EQ(problems_.items().size(), 2u);
+  EXPECT_EQ(problems_.items()[0].place, "/scenes/0/layers/3/content");
+  EXPECT_EQ(problems_.items()[0].message,
+            "text is 4001 characters long, over the limit of 4000; shorten it");
+  EXPECT_EQ(problems_.items()[1].place, "/scenes/0/layers/3/content");
+  EXPECT_EQ(problems_.items()[1].message, "text has 201 lines, over the limit of 200; shorten it");
+}
+
+TEST_F(BindingTest, FileFromDataCellNotesColumn) {
+  Result<DataTable> table =
+      readCsv("home,kickoff,date\nArsenal FC,15:00,2024-08-17\n", "fixtures.csv");
+  ASSERT_TRUE(table.ok()) << table.status().toString();
+
+  Result<Template> bound = bind(*table, 0);
+
+  ASSERT_TRUE(bound.ok()) << bound.status().toString();
+  const std::vector<Layer>& layers = bound->scenes[0].layers;
+  EXPECT_EQ(layers[4].source_column, "column home");
+  EXPECT_EQ(layers[4].place(), "/scenes/0/layers/4 (column home)");
+  EXPECT_EQ(layers[1].source_column, "");  // the brand logo
+  EXPECT_EQ(layers[1].place(), "/scenes/0/layers/1");
+}
+
+TEST_F(BindingTest, BrandReferencesCheckedOnceWithoutData) {
+  brand_.colors.erase("primary");
+  brand_.libraries.clear();
+  Diagnostics problems;
+
+  checkBrandReferences(tmpl_, brand_, &problems);
+
+  ASSERT_EQ(problems.items().size(), 2u);
+  EXPECT_EQ(problems.items()[0].place, "/scenes/0/layers/0/fill/stops/0/color");
+  EXPECT_EQ(problems.items()[0].message,
+            "brand kit '" + brand_.name +
+                "' has no colour or asset 'primary'; add it to brand.json under colors or assets");
+  EXPECT_EQ(problems.items()[1].place, "/scenes/0/layers/4/src");
+  EXPECT_EQ(problems.items()[1].message,
+            "filter 'asset': brand kit '" + brand_.name +
+                "' has no library 'crests'; add it to brand.json under libraries");
+}
+
 TEST_F(BindingTest, ReferencedFieldsInOrder) {
   EXPECT_EQ(referencedFields(tmpl_), (std::vector<std::string>{"home", "date", "kickoff"}));
 }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/files.h"
 #include "template/color.h"
 #include "template/text_util.h"
 
@@ -69,9 +70,8 @@ Result<nlohmann::json> readJsonFile(const fs::path& path) {
 fs::path existingFile(const fs::path& base, const std::string& relative, const fs::path& file,
                       const std::string& pointer, BrandContext* context) {
   fs::path path = fs::absolute(base / relative).lexically_normal();
-  std::error_code error;
-  if (!fs::is_regular_file(path, error)) {
-    context->error(file, pointer, "file not found: " + path.string());
+  if (std::optional<std::string> problem = regularFileProblem(path)) {
+    context->error(file, pointer, *problem);
   }
   return path;
 }

@@ -17,6 +17,10 @@ int Template::frameCount() const {
   return static_cast<int>(std::lround(durationS() * canvas.fps));
 }
 
+std::string Layer::place() const {
+  return source_column.empty() ? pointer : pointer + " (" + source_column + ")";
+}
+
 const Field* Template::findField(const std::string& name) const {
   for (const Field& field : fields) {
     if (field.name == name) {

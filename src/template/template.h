@@ -20,6 +20,10 @@ inline constexpr double kMaxDurationS = 600;
 inline constexpr int kMaxLayers = 200;
 inline constexpr int kMaxFields = 100;
 inline constexpr int kMaxFps = 60;
+// A text layer's content with its fields expanded. Layout time and memory
+// grow with the text; a caption longer than this is a data mistake.
+inline constexpr size_t kMaxTextChars = 4000;
+inline constexpr size_t kMaxTextLines = 200;
 
 enum class Anchor {
   kTopLeft,
@@ -207,11 +211,17 @@ struct Layer {
   std::string id;
   LayerKind kind = LayerKind::kShape;
   std::string pointer;  // JSON pointer of the layer, for messages
+  // "column crest" when the layer's file name came from that data column;
+  // set by binding, for messages.
+  std::string source_column;
   Geometry geometry;
   double start_s = 0;         // visible from this time in its scene
   double end_s = -1;          // up to this time; -1: to the scene's end
   std::vector<Track> tracks;  // presets are expanded into tracks by the parser
   std::variant<ImageProps, TextProps, ShapeProps, VideoProps, AudioProps> props;
+
+  // The pointer, followed by " (column C)" when source_column is set.
+  std::string place() const;
 };
 
 enum class TransitionType {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "common/files.h"
 #include "render/image/internal/image_internal.h"
 
 namespace smmhub::render {
@@ -181,6 +182,9 @@ Result<Raster> loadImage(const ImageRequest& request, const ImageLimits& limits,
         std::to_string(request.box_height) + " is invalid; each side must be 1 to 16384 pixels");
   }
 
+  if (std::optional<std::string> problem = regularFileProblem(request.path)) {
+    return Status::notFound(*problem);
+  }
   // The size limit comes first, so that an oversized file is never read.
   std::error_code error;
   std::uintmax_t file_bytes = std::filesystem::file_size(request.path, error);
