@@ -1,9 +1,19 @@
 #include "cli/cli.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -21,33 +31,49 @@
 namespace smmhub::cli {
 namespace {
 
-// Parses "3,7-9" into {3, 7, 8, 9}.
+// Returns the whole number that TEXT spells, ignoring spaces around it, or
+// nothing when TEXT contains anything else.
+std::optional<int> parseWholeNumber(std::string_view text) {
+  size_t first = text.find_first_not_of(' ');
+  if (first == std::string_view::npos) {
+    return std::nullopt;
+  }
+  text = text.substr(first, text.find_last_not_of(' ') - first + 1);
+  int value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// Parses "3,7-9" into {3, 7, 8, 9}. A row listed more than once is kept
+// where it is first listed: "2,1-3" gives {2, 1, 3}.
 Result<std::vector<int>> parseRowList(const std::string& text) {
-  std::vector<int> rows;
-  std::stringstream stream(text);
-  std::string part;
   auto invalid = [&] {
     return Status::invalidArgument("--rows '" + text + "': expected numbers and ranges like 3,7-9");
   };
+  std::vector<int> rows;
+  std::set<int> listed;
+  std::stringstream stream(text);
+  std::string part;
   while (std::getline(stream, part, ',')) {
-    size_t dash = part.find('-');
-    try {
-      size_t used = 0;
-      int first = std::stoi(part.substr(0, dash), &used);
-      int last = dash == std::string::npos ? first : std::stoi(part.substr(dash + 1));
-      if (first < 1 || last < first) {
-        return invalid();
-      }
-      if (last > templates::kMaxDataRows) {
-        return Status::invalidArgument(
-            fmt::format("--rows '{}': row {} is past the limit of {} rows", text, last,
-                        templates::kMaxDataRows));
-      }
-      for (int row = first; row <= last; ++row) {
+    std::string_view range = part;
+    size_t dash = range.find('-');
+    std::optional<int> first = parseWholeNumber(range.substr(0, dash));
+    std::optional<int> last =
+        dash == std::string_view::npos ? first : parseWholeNumber(range.substr(dash + 1));
+    if (!first || !last || *first < 1 || *last < *first) {
+      return invalid();
+    }
+    if (*last > templates::kMaxDataRows) {
+      return Status::invalidArgument(fmt::format("--rows '{}': row {} is past the limit of {} rows",
+                                                 text, *last, templates::kMaxDataRows));
+    }
+    for (int row = *first; row <= *last; ++row) {
+      if (listed.insert(row).second) {
         rows.push_back(row);
       }
-    } catch (const std::exception&) {
-      return invalid();
     }
   }
   if (rows.empty()) {
@@ -131,6 +157,59 @@ Status writeJson(const nlohmann::json& json, const std::string& path) {
   return okStatus();
 }
 
+// Returns whether A and B name the same folder, whether or not it exists.
+bool sameFolder(const std::filesystem::path& a, const std::filesystem::path& b) {
+  auto normal = [](const std::filesystem::path& path) {
+    std::error_code ignored;
+    std::filesystem::path full =
+        std::filesystem::weakly_canonical(path.empty() ? "." : path, ignored).lexically_normal();
+    return full.has_filename() ? full : full.parent_path();
+  };
+  return normal(a) == normal(b);
+}
+
+// Checks that the report file can be written before a batch that may run for
+// hours starts, which means that its folder exists and the file opens for
+// writing. Only the output folder may be missing, because the batch would
+// create it anyway, so it is created here. A file that the check creates is
+// removed again.
+Status checkReportPath(const std::filesystem::path& path, const std::filesystem::path& out_dir) {
+  std::filesystem::path folder = path.parent_path().empty() ? "." : path.parent_path();
+  std::error_code error;
+  if (!std::filesystem::exists(folder, error) && sameFolder(folder, out_dir)) {
+    std::filesystem::create_directories(out_dir, error);
+    if (error) {
+      return Status::invalidArgument(out_dir.string() +
+                                     ": cannot create the output folder: " + error.message());
+    }
+  }
+  if (!std::filesystem::exists(folder, error)) {
+    return Status::invalidArgument(
+        fmt::format("--report '{}': folder '{}' does not exist; create it or choose another path",
+                    path.string(), folder.string()));
+  }
+  if (!std::filesystem::is_directory(folder, error)) {
+    return Status::invalidArgument(
+        fmt::format("--report '{}': '{}' is not a folder", path.string(), folder.string()));
+  }
+
+  // O_EXCL, so that the check never removes a file that another process made.
+  bool existed = std::filesystem::exists(path, error);
+  int flags = existed ? O_WRONLY : O_WRONLY | O_CREAT | O_EXCL;
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    std::error_code open_error(errno, std::generic_category());
+    return Status::invalidArgument(
+        fmt::format("--report '{}': cannot open the file for writing: {}", path.string(),
+                    open_error.message()));
+  }
+  ::close(fd);
+  if (!existed) {
+    std::filesystem::remove(path, error);
+  }
+  return okStatus();
+}
+
 struct RenderArgs {
   render::BatchRequest request;
   std::string rows;
@@ -155,6 +234,13 @@ int runRender(RenderArgs& args) {
   }
   args.request.mapping = *mapping;
   args.request.reuse = !args.no_reuse;
+  if (!args.report.empty()) {
+    Status writable = checkReportPath(args.report, args.request.out_dir);
+    if (!writable.ok()) {
+      fmt::print(stderr, "smmhub render: {}\n", writable.message());
+      return kExitUsage;
+    }
+  }
 
   ProgressDisplay progress(stderr, isatty(STDERR_FILENO) != 0);
   Result<render::BatchReport> report = render::runBatch(args.request, &progress);
@@ -244,7 +330,37 @@ struct FrameArgs {
   std::vector<std::string> mapping;
 };
 
+enum class FrameFormat {
+  kPng,
+  kJpeg
+};
+
+// Picks the image format of --out from its extension, in any letter case.
+Result<FrameFormat> frameFormat(const std::filesystem::path& path) {
+  std::string extension = path.extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (extension == ".png") {
+    return FrameFormat::kPng;
+  }
+  if (extension == ".jpg" || extension == ".jpeg") {
+    return FrameFormat::kJpeg;
+  }
+  std::string found = extension.empty()
+                          ? std::string("the file name has no extension")
+                          : "unsupported extension '" + path.extension().string() + "'";
+  return Status::invalidArgument(
+      fmt::format("--out '{}': {}; use .png, .jpg or .jpeg", path.string(), found));
+}
+
 Status renderOneFrame(const FrameArgs& args) {
+  SMMHUB_ASSIGN_OR_RETURN(FrameFormat format, frameFormat(args.out));
+  // NaN passes every range comparison below, so it is rejected here.
+  if (!std::isfinite(args.time_s)) {
+    return Status::invalidArgument(
+        fmt::format("--time {}: expected a finite number of seconds, such as 1.5", args.time_s));
+  }
+
   Diagnostics problems;
   SMMHUB_ASSIGN_OR_RETURN(templates::Template tmpl,
                           templates::loadTemplate(args.template_path, &problems));
@@ -275,19 +391,16 @@ Status renderOneFrame(const FrameArgs& args) {
   for (const auto& problem : problems.items()) {
     fmt::print(stderr, "{}\n", problem.toString());
   }
+  if (format == FrameFormat::kJpeg) {
+    return render::writePosterJpeg(frame, args.out);
+  }
   return render::writePng(frame, args.out);
 }
 
-}  // namespace
-
-int run(int argc, char** argv) {
-  CLI::App app{"smmhub: renders branded short videos from a template and a table of rows"};
-  app.require_subcommand(1);
-  std::string log_level = "warn";
-  app.add_option("--log-level", log_level, "Log level: trace, debug, info, warn, error or off")
-      ->capture_default_str();
-
-  RenderArgs render_args;
+// The add*Command functions declare a subcommand and its options. CLI11
+// stores the parsed values into the given arguments, which must outlive
+// app.parse().
+CLI::App* addRenderCommand(CLI::App& app, RenderArgs& render_args) {
   auto& request = render_args.request;
   CLI::App* render_cmd = app.add_subcommand("render", "Render one MP4 and one poster per row");
   render_cmd->add_option("template", request.template_path, "Template JSON file")->required();
@@ -297,7 +410,8 @@ int run(int argc, char** argv) {
   render_cmd->add_option("--out", request.out_dir, "Output folder")->required();
   render_cmd->add_option("--jobs", request.jobs, "Videos rendered at once (default: one per core)");
   render_cmd->add_option("--rows", render_args.rows,
-                         "Rows to render, such as 3,7-9 (default: all)");
+                         "Rows to render, such as 3,7-9 (default: all); a row listed more than "
+                         "once renders once, in the place it is first listed");
   render_cmd->add_option("--crf", request.crf, "H.264 constant rate factor, 0 to 51")
       ->check(CLI::Range(0, 51))
       ->capture_default_str();
@@ -311,8 +425,10 @@ int run(int argc, char** argv) {
   render_cmd->add_option("--map", render_args.mapping, "Map a field to a column: FIELD=COLUMN");
   render_cmd->add_flag("--no-reuse", render_args.no_reuse,
                        "Rasterize every layer for every video (no in-memory reuse)");
+  return render_cmd;
+}
 
-  ValidateArgs validate_args;
+CLI::App* addValidateCommand(CLI::App& app, ValidateArgs& validate_args) {
   CLI::App* validate_cmd =
       app.add_subcommand("validate", "Report every problem of a template and its data at once");
   validate_cmd->add_option("template", validate_args.request.template_path, "Template JSON file")
@@ -323,16 +439,42 @@ int run(int argc, char** argv) {
                            "Write a contact sheet PNG with one frame of every row");
   validate_cmd->add_option("--report", validate_args.report, "Write a JSON report to this file");
   validate_cmd->add_option("--map", validate_args.mapping, "Map a field to a column: FIELD=COLUMN");
+  return validate_cmd;
+}
 
-  FrameArgs frame_args;
-  CLI::App* frame_cmd = app.add_subcommand("frame", "Render one frame of one row as PNG");
+CLI::App* addFrameCommand(CLI::App& app, FrameArgs& frame_args) {
+  CLI::App* frame_cmd =
+      app.add_subcommand("frame", "Render one frame of one row as a PNG or JPEG image");
   frame_cmd->add_option("template", frame_args.template_path, "Template JSON file")->required();
   frame_cmd->add_option("--data", frame_args.data, "Rows: a CSV or JSON file")->required();
   frame_cmd->add_option("--brand", frame_args.brand, "Brand kit folder")->required();
   frame_cmd->add_option("--row", frame_args.row, "Data row number, from 1")->required();
   frame_cmd->add_option("--time", frame_args.time_s, "Time in seconds")->required();
-  frame_cmd->add_option("--out", frame_args.out, "PNG file to write")->required();
+  frame_cmd
+      ->add_option("--out", frame_args.out,
+                   "Image file to write: PNG for .png, JPEG (quality 85) for .jpg or .jpeg")
+      ->required();
   frame_cmd->add_option("--map", frame_args.mapping, "Map a field to a column: FIELD=COLUMN");
+  return frame_cmd;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"smmhub: renders branded short videos from a template and a table of rows"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", fmt::format("smmhub {}", SMMHUB_VERSION),
+                       "Print the version and exit");
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "Log level: trace, debug, info, warn, error or off")
+      ->capture_default_str();
+
+  RenderArgs render_args;
+  CLI::App* render_cmd = addRenderCommand(app, render_args);
+  ValidateArgs validate_args;
+  CLI::App* validate_cmd = addValidateCommand(app, validate_args);
+  FrameArgs frame_args;
+  addFrameCommand(app, frame_args);
 
   try {
     app.parse(argc, argv);

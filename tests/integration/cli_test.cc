@@ -47,6 +47,34 @@ class CliTest : public ::testing::Test {
     std::ifstream in(path);
     return nlohmann::json::parse(in);
   }
+
+  // Returns the arguments that render ROWS of the mini template into OUT.
+  static std::vector<std::string> renderArgs(const TempDir& out, const std::string& rows) {
+    return {"render",  (kCliData / "mini.json").string(),
+            "--data",  (kCliData / "rows.csv").string(),
+            "--brand", kBrand,
+            "--out",   out.path().string(),
+            "--rows",  rows};
+  }
+
+  // Returns the arguments that render row 1 at 0.5 s of the mini template
+  // into the image file OUT.
+  static std::vector<std::string> frameArgs(const std::filesystem::path& out) {
+    return {"frame",   (kCliData / "mini.json").string(),
+            "--data",  (kCliData / "rows.csv").string(),
+            "--brand", kBrand,
+            "--row",   "1",
+            "--time",  "0.5",
+            "--out",   out.string()};
+  }
+
+  static std::string firstBytes(const std::filesystem::path& path, size_t count) {
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes(count, '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(count));
+    bytes.resize(static_cast<size_t>(in.gcount()));
+    return bytes;
+  }
 };
 
 TEST_F(CliTest, FailingRowsDoNotStopTheBatch) {
@@ -277,6 +305,158 @@ TEST_F(CliTest, UnknownFieldInNamePatternIsUsageError) {
   EXPECT_NE(outcome.err.find("--name '{{hom}}': 'hom' is not a field of the template"),
             std::string::npos)
       << outcome.err;
+}
+
+TEST_F(CliTest, RowListWithTrailingCharactersIsUsageError) {
+  TempDir out;
+
+  Outcome outcome = runCli(renderArgs(out, "2x"));
+
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_NE(outcome.err.find("--rows '2x': expected numbers and ranges like 3,7-9"),
+            std::string::npos)
+      << outcome.err;
+  EXPECT_FALSE(std::filesystem::exists(out.file("002.mp4")));
+}
+
+TEST_F(CliTest, RowListedTwiceRendersOnce) {
+  TempDir out;
+  std::vector<std::string> args = renderArgs(out, "2,1-2, 2");
+  args.insert(args.end(), {"--report", out.file("report.json").string()});
+
+  Outcome outcome = runCli(args);
+
+  ASSERT_EQ(outcome.status, kExitOk) << outcome.err;
+  nlohmann::json rows = readJson(out.file("report.json"))["rows"];
+  ASSERT_EQ(rows.size(), 2u) << rows.dump();
+  EXPECT_EQ(rows[0]["row"], 2);
+  EXPECT_EQ(rows[1]["row"], 1);
+  EXPECT_TRUE(std::filesystem::exists(out.file("002.mp4")));
+  EXPECT_FALSE(std::filesystem::exists(out.file("002-2.mp4")));
+}
+
+TEST_F(CliTest, ReportInMissingFolderIsUsageError) {
+  TempDir out;
+  std::string report = out.file("missing/report.json").string();
+  std::vector<std::string> args = renderArgs(out, "1");
+  args.insert(args.end(), {"--report", report});
+
+  Outcome outcome = runCli(args);
+
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_NE(outcome.err.find("smmhub render: --report '" + report + "': folder '" +
+                             out.file("missing").string() +
+                             "' does not exist; create it or choose another path"),
+            std::string::npos)
+      << outcome.err;
+  EXPECT_FALSE(std::filesystem::exists(out.file("001.mp4")));
+  EXPECT_FALSE(std::filesystem::exists(out.file("001.jpg")));
+}
+
+TEST_F(CliTest, ReportPathThatIsFolderIsUsageError) {
+  TempDir out;
+  std::filesystem::create_directory(out.file("report.json"));
+  std::vector<std::string> args = renderArgs(out, "1");
+  args.insert(args.end(), {"--report", out.file("report.json").string()});
+
+  Outcome outcome = runCli(args);
+
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_NE(outcome.err.find("--report '" + out.file("report.json").string() +
+                             "': cannot open the file for writing: Is a directory"),
+            std::string::npos)
+      << outcome.err;
+  EXPECT_FALSE(std::filesystem::exists(out.file("001.mp4")));
+}
+
+TEST_F(CliTest, ReportCheckLeavesNoFile) {
+  TempDir out;
+  std::vector<std::string> args = renderArgs(out, "9");
+  args.insert(args.end(), {"--report", out.file("report.json").string()});
+
+  Outcome outcome = runCli(args);
+
+  EXPECT_EQ(outcome.status, kExitUsage);
+  EXPECT_NE(outcome.err.find("row 9 does not exist"), std::string::npos) << outcome.err;
+  EXPECT_FALSE(std::filesystem::exists(out.file("report.json")));
+}
+
+TEST_F(CliTest, ReportMayGoInNewOutputFolder) {
+  TempDir tmp;
+  std::filesystem::path out = tmp.file("new/out");
+  std::filesystem::path report = out / "report.json";
+
+  Outcome outcome = runCli({"render", (kCliData / "mini.json").string(), "--data",
+                            (kCliData / "rows.csv").string(), "--brand", kBrand, "--out",
+                            out.string() + "/", "--rows", "1", "--report", report.string()});
+
+  ASSERT_EQ(outcome.status, kExitOk) << outcome.err;
+  EXPECT_EQ(readJson(report)["succeeded"], 1);
+  EXPECT_TRUE(std::filesystem::exists(out / "001.mp4"));
+}
+
+TEST_F(CliTest, FrameWritesJpegForJpgExtension) {
+  TempDir out;
+
+  Outcome jpg = runCli(frameArgs(out.file("frame.jpg")));
+  Outcome jpeg = runCli(frameArgs(out.file("frame.JPEG")));
+
+  ASSERT_EQ(jpg.status, kExitOk) << jpg.err;
+  ASSERT_EQ(jpeg.status, kExitOk) << jpeg.err;
+  EXPECT_EQ(firstBytes(out.file("frame.jpg"), 3), "\xFF\xD8\xFF");
+  EXPECT_EQ(firstBytes(out.file("frame.JPEG"), 3), "\xFF\xD8\xFF");
+}
+
+TEST_F(CliTest, FrameWritesPngForPngExtension) {
+  TempDir out;
+
+  Outcome outcome = runCli(frameArgs(out.file("frame.png")));
+
+  ASSERT_EQ(outcome.status, kExitOk) << outcome.err;
+  EXPECT_EQ(firstBytes(out.file("frame.png"), 8), "\x89PNG\r\n\x1A\n");
+}
+
+TEST_F(CliTest, FrameWithUnknownExtensionIsUsageError) {
+  TempDir out;
+
+  Outcome gif = runCli(frameArgs(out.file("frame.gif")));
+  Outcome bare = runCli(frameArgs(out.file("frame")));
+
+  EXPECT_EQ(gif.status, kExitUsage);
+  EXPECT_NE(gif.err.find("smmhub frame: --out '" + out.file("frame.gif").string() +
+                         "': unsupported extension '.gif'; use .png, .jpg or .jpeg"),
+            std::string::npos)
+      << gif.err;
+  EXPECT_FALSE(std::filesystem::exists(out.file("frame.gif")));
+  EXPECT_EQ(bare.status, kExitUsage);
+  EXPECT_NE(bare.err.find("': the file name has no extension; use .png, .jpg or .jpeg"),
+            std::string::npos)
+      << bare.err;
+}
+
+TEST_F(CliTest, FrameRejectsNonFiniteTime) {
+  TempDir out;
+
+  for (std::string time : {"nan", "inf", "-inf"}) {
+    std::vector<std::string> args = frameArgs(out.file("frame.png"));
+    args[args.size() - 3] = time;
+
+    Outcome outcome = runCli(args);
+
+    EXPECT_EQ(outcome.status, kExitUsage) << time;
+    EXPECT_NE(outcome.err.find("smmhub frame: --time " + time +
+                               ": expected a finite number of seconds, such as 1.5"),
+              std::string::npos)
+        << outcome.err;
+    EXPECT_FALSE(std::filesystem::exists(out.file("frame.png"))) << time;
+  }
+}
+
+TEST_F(CliTest, VersionPrintsProjectVersion) {
+  Outcome outcome = runCli({"--version"});
+
+  EXPECT_EQ(outcome.status, kExitOk);
+  EXPECT_EQ(outcome.out, "smmhub " SMMHUB_EXPECTED_VERSION "\n");
 }
 
 }  // namespace
