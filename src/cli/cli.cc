@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "common/log.h"
 #include "render/batch.h"
@@ -98,7 +99,8 @@ Result<templates::ColumnMapping> parseMapping(const std::vector<std::string>& pa
 nlohmann::json reportJson(const render::BatchReport& report, const render::BatchRequest& request) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& row : report.rows) {
-    nlohmann::json entry = {{"row", row.row}, {"ok", row.ok}, {"seconds", row.seconds}};
+    nlohmann::json entry = {
+        {"row", row.row}, {"ok", row.ok}, {"skipped", row.skipped}, {"seconds", row.seconds}};
     if (row.ok) {
       entry["video"] = row.video.string();
       entry["poster"] = row.poster.string();
@@ -117,6 +119,7 @@ nlohmann::json reportJson(const render::BatchReport& report, const render::Batch
       {"out", request.out_dir.string()},
       {"succeeded", report.succeeded()},
       {"failed", report.failed()},
+      {"skipped", report.skipped()},
       {"wall_s", report.wall_s},
       {"jobs", report.jobs},
       {"cache", {{"hits", report.cache.hits}, {"misses", report.cache.misses}}},
@@ -132,6 +135,8 @@ void printSummary(const render::BatchReport& report) {
     if (row.ok) {
       fmt::print("{:>5}  {:<6}  {:>6}  {:>8.2f}  {:>6.1f}  {}\n", row.row, "ok", row.frames,
                  row.bytes / 1e6, row.seconds, row.video.string());
+    } else if (row.skipped) {
+      fmt::print("{:>5}  {:<6}  {:>6}  {:>8}  {:>6}  {}\n", row.row, "-", "-", "-", "-", row.error);
     } else {
       fmt::print("{:>5}  {:<6}  {:>6}  {:>8}  {:>6.1f}  {}\n", row.row, "FAILED", "-", "-",
                  row.seconds, row.error);
@@ -141,10 +146,12 @@ void printSummary(const render::BatchReport& report) {
     }
   }
   double per_minute = report.wall_s > 0 ? report.succeeded() * 60.0 / report.wall_s : 0;
+  std::string skipped =
+      report.skipped() > 0 ? fmt::format(", {} not started", report.skipped()) : "";
   fmt::print(
-      "\n{} rendered, {} failed in {:.1f} s ({:.1f} videos/min, {} at a time); "
+      "\n{} rendered, {} failed{} in {:.1f} s ({:.1f} videos/min, {} at a time); "
       "layer cache hits {} misses {}\n",
-      report.succeeded(), report.failed(), report.wall_s, per_minute, report.jobs,
+      report.succeeded(), report.failed(), skipped, report.wall_s, per_minute, report.jobs,
       report.cache.hits, report.cache.misses);
 }
 
@@ -242,6 +249,8 @@ int runRender(RenderArgs& args) {
     }
   }
 
+  InterruptScope interrupt;
+  args.request.stop = &interrupt.requested();
   ProgressDisplay progress(stderr, isatty(STDERR_FILENO) != 0);
   Result<render::BatchReport> report = render::runBatch(args.request, &progress);
   progress.close();
@@ -255,6 +264,9 @@ int runRender(RenderArgs& args) {
     if (!written.ok()) {
       fmt::print(stderr, "smmhub render: {}\n", written.message());
     }
+  }
+  if (interrupt.signalNumber() != 0) {
+    return kExitSignalBase + interrupt.signalNumber();
   }
   return report->failed() > 0 ? kExitRowsFailed : kExitOk;
 }

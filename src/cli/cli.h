@@ -7,6 +7,9 @@ namespace smmhub::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRowsFailed = 1;  // some rows failed, the others rendered
 inline constexpr int kExitUsage = 2;       // invalid usage, template, brand kit or data
+// A render stopped by SIGINT or SIGTERM exits with this plus the signal
+// number (130 or 143), as a shell reports a process that the signal ended.
+inline constexpr int kExitSignalBase = 128;
 
 // Runs the command line ARGV and returns the process exit status.
 int run(int argc, char** argv);

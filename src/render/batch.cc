@@ -1,10 +1,16 @@
 #include "render/batch.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -104,6 +110,100 @@ Status checkNamePattern(const std::string& pattern, const templates::Template& t
   return okStatus();
 }
 
+// Returns whether NAME is a temporary name that Engine::renderVideo gives a
+// video or poster: "." + NAME.mp4 or NAME.jpg + ".partial", where NAME is a
+// name that safeFileName() returns unchanged, as every output name is.
+// NOTE: the pattern repeats partialPath() in engine.cc; change both together.
+bool isPartialFileName(const std::string& name) {
+  for (std::string_view suffix : {".mp4.partial", ".jpg.partial"}) {
+    if (name.size() <= suffix.size() + 1 || !name.starts_with('.') || !name.ends_with(suffix)) {
+      continue;
+    }
+    std::string stem = name.substr(1, name.size() - 1 - suffix.size());
+    if (safeFileName(stem) == stem) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Removes the partial files that a killed process left in FOLDER.
+// REQUIRES: the caller has FOLDER's lock exclusively, so that no other
+// batch is writing these files now.
+void removeLeftoverPartials(const std::filesystem::path& folder) {
+  int removed = 0;
+  std::error_code error;
+  std::filesystem::directory_iterator entry(folder, error);
+  for (; !error && entry != std::filesystem::directory_iterator(); entry.increment(error)) {
+    std::error_code status_error;
+    bool regular =
+        entry->symlink_status(status_error).type() == std::filesystem::file_type::regular;
+    if (!regular || !isPartialFileName(entry->path().filename().string())) {
+      continue;
+    }
+    std::error_code remove_error;
+    if (std::filesystem::remove(entry->path(), remove_error)) {
+      removed++;
+    } else if (remove_error) {
+      logger("render")->warn("cannot remove leftover partial file path={} error=\"{}\"",
+                             entry->path().string(), remove_error.message());
+    }
+  }
+  if (error) {
+    logger("render")->warn("cannot list folder={} for leftover partial files error=\"{}\"",
+                           folder.string(), error.message());
+  }
+  if (removed > 0) {
+    logger("render")->info("removed leftover partial files count={} folder={}", removed,
+                           folder.string());
+  }
+}
+
+// An advisory lock (flock) on the output folder. Every batch takes it shared
+// while it renders. A batch that gets it exclusively therefore has the folder
+// to itself and may remove leftover partial files. The lock is released when
+// the object is destroyed or the process ends.
+class OutputFolderLock {
+ public:
+  explicit OutputFolderLock(const std::filesystem::path& folder)
+      : fd_(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ < 0) {
+      open_error_ = std::error_code(errno, std::generic_category());
+    }
+  }
+  ~OutputFolderLock() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  OutputFolderLock(const OutputFolderLock&) = delete;
+  OutputFolderLock& operator=(const OutputFolderLock&) = delete;
+
+  // Whether the folder could be opened. When it could not, no lock is taken
+  // and openError() returns the reason.
+  bool opened() const { return fd_ >= 0; }
+  const std::error_code& openError() const { return open_error_; }
+
+  // Takes the lock exclusively when no other process has taken it.
+  bool tryExclusive() { return opened() && ::flock(fd_, LOCK_EX | LOCK_NB) == 0; }
+
+  // Takes the lock shared, or turns an exclusive lock into a shared one. It
+  // waits while another batch has the lock exclusively to remove files.
+  void share() {
+    if (!opened()) {
+      return;
+    }
+    int result = 0;
+    do {
+      result = ::flock(fd_, LOCK_SH);
+    } while (result != 0 && errno == EINTR);
+  }
+
+ private:
+  int fd_;
+  std::error_code open_error_;
+};
+
 // Hands out rows to the batch's threads and collects their outcomes.
 class BatchRun {
  public:
@@ -116,6 +216,10 @@ class BatchRun {
 
   void work() {
     for (size_t i = next_.fetch_add(1); i < inputs_.rows.size(); i = next_.fetch_add(1)) {
+      if (request_.stop != nullptr && request_.stop->load()) {
+        outcomes_[i] = skippedRow(i);
+        continue;
+      }
       outcomes_[i] = renderRow(i);
       std::lock_guard lock(observer_mutex_);
       if (observer_ != nullptr) {
@@ -151,6 +255,14 @@ class BatchRun {
       taken.insert(unique);
       names_.push_back(unique);
     }
+  }
+
+  RowOutcome skippedRow(size_t index) const {
+    RowOutcome outcome;
+    outcome.row = inputs_.rows[index]->number;
+    outcome.skipped = true;
+    outcome.error = "not rendered: the batch was stopped";
+    return outcome;
   }
 
   RowOutcome renderRow(size_t index) {
@@ -221,7 +333,12 @@ int BatchReport::succeeded() const {
 }
 
 int BatchReport::failed() const {
-  return static_cast<int>(rows.size()) - succeeded();
+  return static_cast<int>(rows.size()) - succeeded() - skipped();
+}
+
+int BatchReport::skipped() const {
+  return static_cast<int>(
+      std::count_if(rows.begin(), rows.end(), [](const RowOutcome& r) { return r.skipped; }));
 }
 
 Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observer) {
@@ -239,6 +356,20 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
     return Status::unavailable(request.out_dir.string() +
                                ": cannot create the output folder: " + error.message());
   }
+
+  // Partial files that a killed process left are removed only when no other
+  // batch is writing into the same folder, because theirs look the same.
+  OutputFolderLock folder_lock(request.out_dir);
+  if (!folder_lock.opened()) {
+    logger("render")->warn("cannot lock folder={}; leftover partial files kept error=\"{}\"",
+                           request.out_dir.string(), folder_lock.openError().message());
+  } else if (folder_lock.tryExclusive()) {
+    removeLeftoverPartials(request.out_dir);
+  } else {
+    logger("render")->info("another batch is writing to folder={}; leftover partial files kept",
+                           request.out_dir.string());
+  }
+  folder_lock.share();
 
   // Fonts, cache and engine are shared by every thread of the batch.
   SMMHUB_ASSIGN_OR_RETURN(std::unique_ptr<FontLibrary> fonts, FontLibrary::create());
@@ -275,8 +406,9 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
   for (const auto& item : problems.items()) {
     report.warnings.push_back(item.toString());
   }
-  logger("render")->info("batch done rows={} ok={} failed={} s={:.1f}", report.rows.size(),
-                         report.succeeded(), report.failed(), report.wall_s);
+  logger("render")->info("batch done rows={} ok={} failed={} skipped={} s={:.1f}",
+                         report.rows.size(), report.succeeded(), report.failed(), report.skipped(),
+                         report.wall_s);
   return report;
 }
 

@@ -5,8 +5,15 @@
 // before any row renders (an error Result). A problem in one row (a missing
 // field, a corrupt crest) fails that row only: its outcome carries the error
 // and the other rows go on.
+//
+// Each video and poster is written under a hidden temporary name,
+// ".NAME.mp4.partial" and ".NAME.jpg.partial", and renamed when complete. A
+// process that is killed leaves these files behind, and the next batch into
+// the same folder removes them before it renders, unless another batch is
+// writing into that folder at the time.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -36,6 +43,9 @@ struct BatchRequest {
   bool reuse = true;  // share rasterized layers and plates across the batch
   std::uint64_t cache_bytes = std::uint64_t{256} << 20;
   templates::ColumnMapping mapping;
+  // When set and true, rows that have not started are skipped, and the rows
+  // in progress finish. The batch reads it before each row starts.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct RowOutcome {
@@ -47,6 +57,7 @@ struct RowOutcome {
   int composited_frames = 0;
   std::int64_t bytes = 0;
   double seconds = 0;
+  bool skipped = false;  // not started because the batch was stopped
   std::string error;
   std::vector<std::string> warnings;
 };
@@ -59,7 +70,8 @@ struct BatchReport {
   std::vector<std::string> warnings;  // about the template and brand kit
 
   int succeeded() const;
-  int failed() const;
+  int failed() const;   // rows that started and failed
+  int skipped() const;  // rows not started because the batch was stopped
 };
 
 // Receives progress from the batch's threads; calls are serialised.
@@ -73,7 +85,9 @@ class BatchObserver {
 
 // Renders the batch described by REQUEST. Returns an error only when the batch
 // cannot start (an invalid template, brand kit or data file, or an output
-// folder that cannot be made); the message names the file and place.
+// folder that cannot be made); the message names the file and place. Before
+// the first row, removes the partial files that an earlier process left in
+// the output folder.
 Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observer);
 
 // Registers the brand kit's font files with FONTS and returns a key that

@@ -2,6 +2,10 @@
 // place of each problem, and the rows that still render when others fail.
 #include "cli/cli.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -457,6 +461,58 @@ TEST_F(CliTest, VersionPrintsProjectVersion) {
 
   EXPECT_EQ(outcome.status, kExitOk);
   EXPECT_EQ(outcome.out, "smmhub " SMMHUB_EXPECTED_VERSION "\n");
+}
+
+TEST_F(CliTest, LeftoverPartialFilesAreRemoved) {
+  TempDir out;
+  std::vector<std::string> leftovers = {".001.mp4.partial", ".001.jpg.partial",
+                                        ".Arsenal-FC-v-Chelsea.mp4.partial"};
+  std::vector<std::string> unrelated = {".keep.partial.txt", "notes.partial",
+                                        ".notes.partial",    "clip.mp4.partial",
+                                        ".mp4.partial",      ".my clip.mp4.partial"};
+  for (const auto& name : leftovers) {
+    out.write(name, "unfinished");
+  }
+  for (const auto& name : unrelated) {
+    out.write(name, "keep");
+  }
+  std::vector<std::string> args = renderArgs(out, "1");
+  args.insert(args.begin(), {"--log-level", "info"});
+
+  Outcome outcome = runCli(args);
+
+  ASSERT_EQ(outcome.status, kExitOk) << outcome.err;
+  for (const auto& name : leftovers) {
+    EXPECT_FALSE(std::filesystem::exists(out.file(name))) << name;
+  }
+  for (const auto& name : unrelated) {
+    EXPECT_TRUE(std::filesystem::exists(out.file(name))) << name;
+  }
+  EXPECT_TRUE(std::filesystem::exists(out.file("001.mp4")));
+  EXPECT_NE(
+      outcome.err.find("removed leftover partial files count=3 folder=" + out.path().string()),
+      std::string::npos)
+      << outcome.err;
+}
+
+TEST_F(CliTest, PartialFilesOfRunningBatchAreKept) {
+  TempDir out;
+  out.write(".009.mp4.partial", "being written");
+  // Every batch that renders into a folder takes this shared lock on it.
+  int folder = ::open(out.path().c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(folder, 0);
+  ASSERT_EQ(::flock(folder, LOCK_SH), 0);
+  std::vector<std::string> args = renderArgs(out, "1");
+  args.insert(args.begin(), {"--log-level", "info"});
+
+  Outcome outcome = runCli(args);
+  ::close(folder);
+
+  ASSERT_EQ(outcome.status, kExitOk) << outcome.err;
+  EXPECT_TRUE(std::filesystem::exists(out.file(".009.mp4.partial")));
+  EXPECT_TRUE(std::filesystem::exists(out.file("001.mp4")));
+  EXPECT_NE(outcome.err.find("another batch is writing to folder="), std::string::npos)
+      << outcome.err;
 }
 
 }  // namespace
