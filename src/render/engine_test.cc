@@ -5,6 +5,7 @@
 #include "render/batch.h"
 #include "render/video/probe.h"
 #include "template/parser.h"
+#include "testing/temp_dir.h"
 
 namespace smmhub::render {
 namespace {
@@ -64,8 +65,8 @@ TEST_F(EngineTest, CrossfadeBlendsFromPreviousScene) {
 }
 
 TEST_F(EngineTest, StaticFramesAreRepeatedNotDrawn) {
-  auto dir = std::filesystem::temp_directory_path() / ("smmhub-engine-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  testing::TempDir temp;
+  const std::filesystem::path& dir = temp.path();
   Diagnostics warnings;
 
   auto output =
@@ -81,7 +82,6 @@ TEST_F(EngineTest, StaticFramesAreRepeatedNotDrawn) {
   EXPECT_EQ(info->video->frame_count, 20);
   ASSERT_TRUE(info->audio.has_value());
   EXPECT_NEAR(info->audio->duration_s, 2.0, 0.1);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(SafeFileNameTest, ReplacesReservedCharacters) {

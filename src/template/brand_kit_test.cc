@@ -1,8 +1,8 @@
 #include "template/brand_kit.h"
 
-#include <fstream>
-
 #include <gtest/gtest.h>
+
+#include "testing/temp_dir.h"
 
 namespace smmhub::templates {
 namespace {
@@ -29,12 +29,10 @@ TEST(BrandKitTest, LoadsKitAndLibrary) {
 }
 
 TEST(BrandKitTest, MissingFileNamed) {
-  fs::path dir = fs::temp_directory_path() / "smmhub-brand-kit-test";
-  fs::create_directories(dir);
-  {
-    std::ofstream(dir / "brand.json") << R"({"name": "X", "logo": "missing.svg",
-                                            "colors": {"primary": "bluish"}})";
-  }
+  testing::TempDir temp;
+  fs::path dir = temp.path();
+  temp.write("brand.json", R"({"name": "X", "logo": "missing.svg",
+                             "colors": {"primary": "bluish"}})");
   Diagnostics problems;
 
   Result<BrandKit> kit = loadBrandKit(dir, &problems);
@@ -45,7 +43,6 @@ TEST(BrandKitTest, MissingFileNamed) {
   EXPECT_EQ(items[0].place, (dir / "brand.json").string() + "#/logo");
   EXPECT_EQ(items[0].message, "file not found: " + (dir / "missing.svg").string());
   EXPECT_EQ(items[1].place, (dir / "brand.json").string() + "#/colors/primary");
-  fs::remove_all(dir);
 }
 
 }  // namespace

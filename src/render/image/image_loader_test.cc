@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "render/image/psnr.h"
+#include "testing/temp_dir.h"
 
 namespace smmhub::render {
 namespace {
@@ -394,7 +395,8 @@ TEST(LoadImageTest, ConcurrentLoadsAgree) {
 TEST(WriteImageTest, PngRoundTripIsExact) {
   Result<Raster> raster = load("crest-good.svg", 120, 140);
   ASSERT_TRUE(raster.ok());
-  std::filesystem::path path = std::filesystem::temp_directory_path() / "smmhub-roundtrip.png";
+  testing::TempDir temp;
+  std::filesystem::path path = temp.file("roundtrip.png");
 
   Status written = writePng(*raster, path);
   Result<Raster> read = readPng(path);
@@ -405,13 +407,13 @@ TEST(WriteImageTest, PngRoundTripIsExact) {
   EXPECT_EQ(read->height, 140);
   EXPECT_GT(psnr(*read, *raster), 45.0);
   EXPECT_EQ(pixelAt(*read, 60, 70), pixelAt(*raster, 60, 70));
-  std::filesystem::remove(path);
 }
 
 TEST(WriteImageTest, PosterJpegIsWritten) {
   Result<Raster> raster = load("crest-cmyk-noicc.jpg", 400, 300);
   ASSERT_TRUE(raster.ok());
-  std::filesystem::path path = std::filesystem::temp_directory_path() / "smmhub-poster.jpg";
+  testing::TempDir temp;
+  std::filesystem::path path = temp.file("poster.jpg");
 
   Status written = writePosterJpeg(*raster, path, 90);
   Result<ImageFormat> format = sniffImageFormat(path);
@@ -422,7 +424,6 @@ TEST(WriteImageTest, PosterJpegIsWritten) {
   ASSERT_TRUE(reread.ok()) << reread.status().toString();
   EXPECT_GT(psnr(*reread, *raster), 30.0);
   EXPECT_FALSE(writePosterJpeg(*raster, path, 0).ok());
-  std::filesystem::remove(path);
 }
 
 }  // namespace
