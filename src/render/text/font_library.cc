@@ -137,8 +137,10 @@ Result<PangoContext*> threadContext(const FontLibrary& fonts) {
 
 }  // namespace internal
 
-Result<std::string> resolveFontFile(const FontLibrary& fonts, const std::string& family, int weight,
-                                    bool italic) {
+namespace {
+
+// Returns fontconfig's best match for FAMILY, or null. The caller frees it.
+FcPattern* matchFont(const FontLibrary& fonts, const std::string& family, int weight, bool italic) {
   std::shared_lock lock(fonts.mutex());
   FcPattern* pattern = FcPatternCreate();
   FcPatternAddString(pattern, FC_FAMILY, reinterpret_cast<const FcChar8*>(family.c_str()));
@@ -149,6 +151,38 @@ Result<std::string> resolveFontFile(const FontLibrary& fonts, const std::string&
   FcResult result = FcResultNoMatch;
   FcPattern* match = FcFontMatch(fonts.config(), pattern, &result);
   FcPatternDestroy(pattern);
+  return match;
+}
+
+}  // namespace
+
+bool isGenericFamily(const std::string& family) {
+  for (const char* generic : {"sans-serif", "sans", "serif", "monospace", "mono", "cursive",
+                              "fantasy", "emoji", "math", "system-ui"}) {
+    if (g_ascii_strcasecmp(family.c_str(), generic) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string matchedFamily(const FontLibrary& fonts, const std::string& family) {
+  FcPattern* match = matchFont(fonts, family, 400, false);
+  if (match == nullptr) {
+    return family;
+  }
+  FcChar8* matched = nullptr;
+  std::string result = family;
+  if (FcPatternGetString(match, FC_FAMILY, 0, &matched) == FcResultMatch) {
+    result = reinterpret_cast<const char*>(matched);
+  }
+  FcPatternDestroy(match);
+  return result;
+}
+
+Result<std::string> resolveFontFile(const FontLibrary& fonts, const std::string& family, int weight,
+                                    bool italic) {
+  FcPattern* match = matchFont(fonts, family, weight, italic);
   if (match == nullptr) {
     return Status::notFound("font family '" + family +
                             "' is not installed and fontconfig has "

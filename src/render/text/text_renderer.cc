@@ -267,7 +267,11 @@ Result<Raster> renderText(const FontLibrary& fonts, std::string_view utf8, const
 
   Raster raster(box_width, box_height);
   internal::drawLayout(layout.get(), style, area.padding_px, raster);
-  internal::describeLayout(layout.get(), text, style.family, local_report);
+  // A generic family is drawn with the family fontconfig maps it to, which is
+  // no fallback.
+  std::string family =
+      isGenericFamily(style.family) ? matchedFamily(fonts, style.family) : style.family;
+  internal::describeLayout(layout.get(), text, family, local_report);
   if (report != nullptr) {
     *report = std::move(local_report);
   }

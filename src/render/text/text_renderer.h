@@ -144,4 +144,12 @@ Result<Raster> renderText(const FontLibrary& fonts, std::string_view utf8, const
 Result<std::string> resolveFontFile(const FontLibrary& fonts, const std::string& family, int weight,
                                     bool italic);
 
+// Returns whether FAMILY is a CSS generic family ("sans-serif", "serif",
+// "monospace", ...), which fontconfig maps to an installed family.
+bool isGenericFamily(const std::string& family);
+
+// Returns the family fontconfig draws FAMILY with: FAMILY itself when it is
+// installed, or the family a generic name or a missing one maps to.
+std::string matchedFamily(const FontLibrary& fonts, const std::string& family);
+
 }  // namespace smmhub::render

@@ -377,6 +377,25 @@ TEST_F(TextRendererTest, MissingCharacterReported) {
   EXPECT_EQ(report.missing_characters, "\u0870");
 }
 
+TEST_F(TextRendererTest, GenericFamilyIsNoFallback) {
+  TextStyle style{.family = "sans-serif", .size_px = 40};
+  TextReport plain;
+  TextReport with_emoji;
+
+  Result<Raster> raster = render("Derby Day", style, 400, 100, &plain);
+  Result<Raster> emoji = render("Derby Day \xF0\x9F\x8E\x89", style, 400, 100, &with_emoji);
+
+  ASSERT_TRUE(raster.ok());
+  EXPECT_TRUE(plain.fallbacks.empty());
+  ASSERT_TRUE(emoji.ok());
+  ASSERT_EQ(with_emoji.fallbacks.size(), 1u);
+  EXPECT_EQ(with_emoji.fallbacks[0].font_family, "Noto Color Emoji");
+  EXPECT_TRUE(isGenericFamily("Sans-Serif"));
+  EXPECT_FALSE(isGenericFamily("Inter"));
+  EXPECT_NE(matchedFamily(*fonts_, "sans-serif"), "sans-serif");
+  EXPECT_EQ(matchedFamily(*fonts_, "Inter"), "Inter");
+}
+
 TEST_F(TextRendererTest, MissingFamilyReported) {
   TextStyle style{.family = "No Such Club Font", .size_px = 40};
   TextReport report;
