@@ -111,16 +111,18 @@ Status checkNamePattern(const std::string& pattern, const templates::Template& t
 }
 
 // Returns whether NAME is a temporary name that Engine::renderVideo gives a
-// video or poster: "." + NAME.mp4 or NAME.jpg + ".partial", where NAME is a
-// name that safeFileName() returns unchanged, as every output name is.
-// NOTE: the pattern repeats partialPath() in engine.cc; change both together.
+// video or poster whose name safeFileName() returns unchanged, as every
+// output name is.
 bool isPartialFileName(const std::string& name) {
-  for (std::string_view suffix : {".mp4.partial", ".jpg.partial"}) {
-    if (name.size() <= suffix.size() + 1 || !name.starts_with('.') || !name.ends_with(suffix)) {
-      continue;
-    }
-    std::string stem = name.substr(1, name.size() - 1 - suffix.size());
-    if (safeFileName(stem) == stem) {
+  constexpr std::string_view kSuffix = ".partial";
+  if (!name.starts_with('.') || !name.ends_with(kSuffix)) {
+    return false;
+  }
+  std::string output = name.substr(1, name.size() - 1 - kSuffix.size());
+  for (std::string_view extension : {".mp4", ".jpg"}) {
+    std::string stem = output.substr(0, output.size() - std::min(output.size(), extension.size()));
+    if (output.ends_with(extension) && !stem.empty() && safeFileName(stem) == stem &&
+        partialPath(output).filename() == name) {
       return true;
     }
   }

@@ -444,13 +444,13 @@ struct PartialFiles {
   }
 };
 
+}  // namespace
+
 std::filesystem::path partialPath(const std::filesystem::path& path) {
   // A hidden name that does not end in .mp4 or .jpg, so that a glob for
   // finished videos never picks up a file a killed process left behind.
   return path.parent_path() / ("." + path.filename().string() + ".partial");
 }
-
-}  // namespace
 
 void addTextWarnings(const TextReport& report, const templates::TextProps& text,
                      const std::string& place, Diagnostics& warnings) {

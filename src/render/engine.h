@@ -56,6 +56,10 @@ struct VideoOutput {
   int composited_frames = 0;  // frames drawn; the rest repeated the previous picture
 };
 
+// Returns the name Engine::renderVideo writes PATH under until the file is
+// complete and checked: ".NAME.partial" in the same folder.
+std::filesystem::path partialPath(const std::filesystem::path& path);
+
 // Adds to WARNINGS, at PLACE, one warning per font fallback in REPORT, one
 // for characters no font has, and one for text that overflows its box.
 void addTextWarnings(const TextReport& report, const templates::TextProps& text,
