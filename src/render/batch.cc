@@ -414,12 +414,56 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
   return report;
 }
 
+namespace {
+
+// Returns the length of the invisible or control character at the start of
+// TEXT (UTF-8), or 0: C1 controls, zero-width spaces, line and paragraph
+// separators, bidi controls and the byte-order mark. A bidi override in a
+// file name makes "gpj.exe" display as "exe.jpg".
+size_t invisibleCharacterLength(std::string_view text) {
+  auto byte = [&](size_t i) {
+    return i < text.size() ? static_cast<unsigned char>(text[i]) : 0;
+  };
+  if (byte(0) == 0xC2 && byte(1) >= 0x80 && byte(1) <= 0x9F) {
+    return 2;  // U+0080 to U+009F
+  }
+  if (byte(0) == 0xE2 && byte(1) == 0x80 &&
+      ((byte(2) >= 0x8B && byte(2) <= 0x8F) || (byte(2) >= 0xA8 && byte(2) <= 0xAE))) {
+    return 3;  // U+200B to U+200F, U+2028 to U+202E
+  }
+  if (byte(0) == 0xE2 && byte(1) == 0x81 && byte(2) >= 0xA6 && byte(2) <= 0xA9) {
+    return 3;  // U+2066 to U+2069
+  }
+  if (byte(0) == 0xEF && byte(1) == 0xBB && byte(2) == 0xBF) {
+    return 3;  // U+FEFF
+  }
+  return 0;
+}
+
+// Returns whether NAME, up to its first dot, is a device name that Windows
+// reserves in every folder (CON, NUL, COM1, ...), in any letter case.
+bool isWindowsDeviceName(std::string_view name) {
+  std::string base(name.substr(0, name.find('.')));
+  std::transform(base.begin(), base.end(), base.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (base == "CON" || base == "PRN" || base == "AUX" || base == "NUL") {
+    return true;
+  }
+  return base.size() == 4 && (base.starts_with("COM") || base.starts_with("LPT")) &&
+         base[3] >= '1' && base[3] <= '9';
+}
+
+}  // namespace
+
 std::string safeFileName(const std::string& name) {
   std::string out;
-  for (unsigned char c : name) {
+  for (size_t i = 0; i < name.size(); ++i) {
+    auto c = static_cast<unsigned char>(name[i]);
+    size_t invisible = invisibleCharacterLength(std::string_view(name).substr(i));
     bool reserved =
-        c < 0x20 || c == 0x7f ||
+        invisible > 0 || c < 0x20 || c == 0x7f ||
         std::string_view("/\\:*?\"<>|").find(static_cast<char>(c)) != std::string_view::npos;
+    i += invisible > 0 ? invisible - 1 : 0;
     char next = reserved || c == ' ' ? '-' : static_cast<char>(c);
     if (next == '-' && !out.empty() && out.back() == '-') {
       continue;
@@ -443,6 +487,9 @@ std::string safeFileName(const std::string& name) {
       --cut;
     }
     out.resize(cut);
+  }
+  if (isWindowsDeviceName(out)) {
+    out.insert(0, "_");
   }
   return out;
 }

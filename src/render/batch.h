@@ -95,8 +95,10 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
 Result<std::string> registerBrandFonts(const templates::BrandKit& brand, FontLibrary& fonts);
 
 // Turns NAME into a file name that is safe on Linux, macOS and Windows file
-// systems: separators, reserved and control characters become '-', runs of
-// spaces and dashes collapse, and the result is at most 120 bytes of UTF-8.
+// systems: separators, reserved, control and invisible characters (bidi
+// controls, zero-width spaces) become '-', runs of spaces and dashes
+// collapse, a Windows device name (CON, NUL, COM1, ...) gets a leading '_',
+// and the result is at most 120 bytes of UTF-8.
 std::string safeFileName(const std::string& name);
 
 }  // namespace smmhub::render

@@ -93,6 +93,24 @@ TEST(SafeFileNameTest, ReplacesReservedCharacters) {
   EXPECT_EQ(safeFileName("..."), "");
 }
 
+TEST(SafeFileNameTest, ReplacesInvisibleCharacters) {
+  EXPECT_EQ(safeFileName("invoice\u202Egpj.exe"), "invoice-gpj.exe");
+  EXPECT_EQ(safeFileName("\u2067Al Ahly\u2069"), "Al-Ahly");
+  EXPECT_EQ(safeFileName("Zero\u200Bwidth\uFEFF"), "Zero-width");
+  EXPECT_EQ(safeFileName("C1\u0085control"), "C1-control");
+  EXPECT_EQ(safeFileName("\u0627\u0644\u0623\u0647\u0644\u064A"),
+            "\u0627\u0644\u0623\u0647\u0644\u064A");
+}
+
+TEST(SafeFileNameTest, PrefixesWindowsDeviceNames) {
+  EXPECT_EQ(safeFileName("CON"), "_CON");
+  EXPECT_EQ(safeFileName("nul.txt"), "_nul.txt");
+  EXPECT_EQ(safeFileName("com1"), "_com1");
+  EXPECT_EQ(safeFileName("LPT9"), "_LPT9");
+  EXPECT_EQ(safeFileName("CONCACAF"), "CONCACAF");
+  EXPECT_EQ(safeFileName("COM10"), "COM10");
+}
+
 TEST(SafeFileNameTest, CutsLongNamesOnCharacterBoundary) {
   std::string name;
   for (int i = 0; i < 100; ++i) {
