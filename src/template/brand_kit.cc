@@ -1,6 +1,7 @@
 #include "template/brand_kit.h"
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <vector>
 
@@ -166,6 +167,26 @@ BrandFont parseFont(const nlohmann::json& json, const fs::path& dir, const fs::p
   return font;
 }
 
+// Warns of each member of JSON that brand.json does not define, naming the
+// closest known member: a misspelt "colours" would otherwise be dropped
+// without a word.
+void warnUnknownMembers(const nlohmann::json& json, const fs::path& file, Diagnostics* problems) {
+  constexpr std::array<std::string_view, 7> kKnown = {"name",  "handle", "logo",     "colors",
+                                                      "fonts", "assets", "libraries"};
+  for (const auto& [key, value] : json.items()) {
+    if (std::find(kKnown.begin(), kKnown.end(), key) != kKnown.end()) {
+      continue;
+    }
+    std::string_view closest = *std::min_element(
+        kKnown.begin(), kKnown.end(), [&](std::string_view a, std::string_view b) {
+          return editDistance(key, a) < editDistance(key, b);
+        });
+    problems->warning(
+        file.string() + "#/" + key,
+        "unknown member, ignored; the closest known one is '" + std::string(closest) + "'");
+  }
+}
+
 void parseBrand(const nlohmann::json& json, const fs::path& file, BrandKit* kit,
                 BrandContext* context) {
   kit->name = stringMember(json, "name", file, "", context);
@@ -245,6 +266,7 @@ Result<BrandKit> loadBrandKit(const fs::path& dir, Diagnostics* problems) {
   BrandContext context;
   parseBrand(*json, file, &kit, &context);
   if (problems != nullptr) {
+    warnUnknownMembers(*json, file, problems);
     for (const Diagnostic& error : context.errors) {
       problems->error(error.place, error.message);
     }

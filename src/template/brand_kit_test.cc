@@ -45,5 +45,20 @@ TEST(BrandKitTest, MissingFileNamed) {
   EXPECT_EQ(items[1].place, (dir / "brand.json").string() + "#/colors/primary");
 }
 
+TEST(BrandKitTest, UnknownMemberWarnedWithClosest) {
+  testing::TempDir temp;
+  temp.write("brand.json", R"({"name": "X", "colours": {"primary": "#0B1D51"}})");
+  Diagnostics problems;
+
+  Result<BrandKit> kit = loadBrandKit(temp.path(), &problems);
+
+  ASSERT_TRUE(kit.ok()) << kit.status().toString();
+  ASSERT_EQ(problems.items().size(), 1u);
+  EXPECT_EQ(problems.items()[0].severity, Severity::kWarning);
+  EXPECT_EQ(problems.items()[0].place, (temp.path() / "brand.json").string() + "#/colours");
+  EXPECT_EQ(problems.items()[0].message,
+            "unknown member, ignored; the closest known one is 'colors'");
+}
+
 }  // namespace
 }  // namespace smmhub::templates
