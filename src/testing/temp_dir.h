@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -11,16 +12,18 @@
 
 namespace smmhub::testing {
 
-// A folder named after the running test that exists for the lifetime of the
-// object, so that tests running at the same time never share files.
+// A folder named after the process, a sequence number and the running test,
+// that exists for the lifetime of the object, so that no two folders, and no
+// two tests running at the same time, share files.
 class TempDir {
  public:
   TempDir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     std::string test = info == nullptr ? "outside-test"
                                        : std::string(info->test_suite_name()) + "-" + info->name();
-    path_ = std::filesystem::temp_directory_path() /
-            ("smmhub-test-" + std::to_string(::getpid()) + "-" + test);
+    static std::atomic<int> made{0};
+    path_ = std::filesystem::temp_directory_path() / ("smmhub-test-" + std::to_string(::getpid()) +
+                                                      "-" + std::to_string(made++) + "-" + test);
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
