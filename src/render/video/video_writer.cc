@@ -4,13 +4,11 @@
 #include <utility>
 
 #include "common/log.h"
+#include "render/video/codec_setup.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
-#include <libavutil/channel_layout.h>
-#include <libavutil/dict.h>
-#include <libswscale/swscale.h>
 }
 
 namespace smmhub::render {
@@ -18,40 +16,13 @@ namespace smmhub::render {
 namespace {
 
 using internal::avError;
+using internal::kAacFrameSize;
 
-// The native AAC encoder takes 1024 samples per channel in each frame.
-constexpr int kAacFrameSize = 1024;
 // Interleaved stereo values in one AAC frame.
 constexpr size_t kAacFrameValues = 2 * static_cast<size_t>(kAacFrameSize);
 
-Status checkSettings(const EncodeSettings& settings) {
-  if (settings.width <= 0 || settings.height <= 0 || settings.width % 2 != 0 ||
-      settings.height % 2 != 0) {
-    return Status::invalidArgument("frame size " + std::to_string(settings.width) + "x" +
-                                   std::to_string(settings.height) +
-                                   " is invalid: yuv420p needs a positive, even width and height");
-  }
-  if (settings.fps <= 0 || settings.gop_frames <= 0 || settings.audio_bitrate <= 0) {
-    return Status::invalidArgument("fps " + std::to_string(settings.fps) + ", gop_frames " +
-                                   std::to_string(settings.gop_frames) + " and audio_bitrate " +
-                                   std::to_string(settings.audio_bitrate) + " must be positive");
-  }
-  if (settings.crf < 0 || settings.crf > 51) {
-    return Status::invalidArgument("crf " + std::to_string(settings.crf) +
-                                   " is out of range: use 0 to 51");
-  }
-  return okStatus();
-}
-
-// Returns the dictionary entries that FFmpeg did not consume, as "a, b".
-std::string unusedOptions(const AVDictionary* options) {
-  std::string names;
-  const AVDictionaryEntry* entry = nullptr;
-  while ((entry = av_dict_get(options, "", entry, AV_DICT_IGNORE_SUFFIX)) != nullptr) {
-    names += names.empty() ? "" : ", ";
-    names += entry->key;
-  }
-  return names;
+bool needsGlobalHeader(const AVFormatContext& output) {
+  return (output.oformat->flags & AVFMT_GLOBALHEADER) != 0;
 }
 
 }  // namespace
@@ -63,17 +34,11 @@ VideoWriter::~VideoWriter() = default;
 
 Result<std::unique_ptr<VideoWriter>> VideoWriter::open(const std::filesystem::path& path,
                                                        const EncodeSettings& settings) {
-  SMMHUB_RETURN_IF_ERROR(checkSettings(settings));
+  SMMHUB_RETURN_IF_ERROR(internal::checkEncodeSettings(settings));
   internal::routeFfmpegLogs();
   std::unique_ptr<VideoWriter> writer(new VideoWriter(path, settings));
 
-  AVFormatContext* raw = nullptr;
-  const std::string name = path.string();
-  int error = avformat_alloc_output_context2(&raw, nullptr, "mp4", name.c_str());
-  if (error < 0) {
-    return avError(error, "creating the MP4 muxer", path);
-  }
-  writer->output_.reset(raw);
+  SMMHUB_ASSIGN_OR_RETURN(writer->output_, internal::createMp4Output(path));
   SMMHUB_ASSIGN_OR_RETURN(writer->packet_, internal::allocPacket());
 
   SMMHUB_RETURN_IF_ERROR(writer->openVideoEncoder());
@@ -83,57 +48,9 @@ Result<std::unique_ptr<VideoWriter>> VideoWriter::open(const std::filesystem::pa
 }
 
 Status VideoWriter::openVideoEncoder() {
-  const AVCodec* codec = avcodec_find_encoder_by_name("libx264");
-  if (codec == nullptr) {
-    return Status::failedPrecondition(
-        "libavcodec has no libx264 encoder; install an FFmpeg "
-        "build with --enable-libx264");
-  }
-  video_encoder_.reset(avcodec_alloc_context3(codec));
-  AVCodecContext& encoder = *video_encoder_;
-
-  // Constant frame rate: one tick of the time base per frame.
-  encoder.width = settings_.width;
-  encoder.height = settings_.height;
-  encoder.pix_fmt = AV_PIX_FMT_YUV420P;
-  encoder.time_base = AVRational{1, settings_.fps};
-  encoder.framerate = AVRational{settings_.fps, 1};
-  encoder.sample_aspect_ratio = AVRational{1, 1};
-  encoder.gop_size = settings_.gop_frames;
-  encoder.keyint_min = settings_.gop_frames;
-  encoder.flags |= AV_CODEC_FLAG_CLOSED_GOP;
-  encoder.thread_count = settings_.threads;
-  encoder.profile = FF_PROFILE_H264_HIGH;
-
-  // Tags that match the BT.709 limited-range conversion in writeFrame().
-  encoder.color_primaries = AVCOL_PRI_BT709;
-  encoder.color_trc = AVCOL_TRC_BT709;
-  encoder.colorspace = AVCOL_SPC_BT709;
-  encoder.color_range = AVCOL_RANGE_MPEG;
-  if (output_->oformat->flags & AVFMT_GLOBALHEADER) {
-    encoder.flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-  }
-
-  // Fixed GOPs: no scene-cut keyframes, every GOP closed and gop_frames long.
-  // The profile option only caps the profile, and presets up to superfast
-  // drop the 8x8 transform, so 8x8dct=1 makes even ultrafast output High.
-  const std::string gop = std::to_string(settings_.gop_frames);
-  const std::string x264_params =
-      "keyint=" + gop + ":min-keyint=" + gop + ":scenecut=0:open-gop=0:8x8dct=1";
-  AVDictionary* options = nullptr;
-  av_dict_set(&options, "preset", settings_.preset.c_str(), 0);
-  av_dict_set(&options, "crf", std::to_string(settings_.crf).c_str(), 0);
-  av_dict_set(&options, "profile", "high", 0);
-  av_dict_set(&options, "x264-params", x264_params.c_str(), 0);
-  int error = avcodec_open2(&encoder, codec, &options);
-  const std::string unused = unusedOptions(options);
-  av_dict_free(&options);
-  if (error < 0) {
-    return avError(error, "opening libx264 with preset '" + settings_.preset + "'", path_);
-  }
-  if (!unused.empty()) {
-    return Status::internal(path_.string() + ": libx264 ignored options: " + unused);
-  }
+  SMMHUB_ASSIGN_OR_RETURN(
+      video_encoder_, internal::openX264Encoder(settings_, needsGlobalHeader(*output_), "", path_));
+  const AVCodecContext& encoder = *video_encoder_;
 
   video_stream_ = avformat_new_stream(output_.get(), nullptr);
   if (video_stream_ == nullptr) {
@@ -141,7 +58,7 @@ Status VideoWriter::openVideoEncoder() {
   }
   video_stream_->time_base = encoder.time_base;
   video_stream_->avg_frame_rate = encoder.framerate;
-  error = avcodec_parameters_from_context(video_stream_->codecpar, &encoder);
+  int error = avcodec_parameters_from_context(video_stream_->codecpar, &encoder);
   if (error < 0) {
     return avError(error, "copying video codec parameters", path_);
   }
@@ -149,32 +66,17 @@ Status VideoWriter::openVideoEncoder() {
 }
 
 Status VideoWriter::openAudioEncoder() {
-  const AVCodec* codec = avcodec_find_encoder_by_name("aac");
-  if (codec == nullptr) {
-    return Status::failedPrecondition("libavcodec has no native aac encoder");
-  }
-  audio_encoder_.reset(avcodec_alloc_context3(codec));
-  AVCodecContext& encoder = *audio_encoder_;
-
-  encoder.sample_fmt = AV_SAMPLE_FMT_FLTP;
-  encoder.sample_rate = kAudioSampleRate;
-  encoder.ch_layout = AV_CHANNEL_LAYOUT_STEREO;
-  encoder.bit_rate = settings_.audio_bitrate;
-  encoder.time_base = AVRational{1, kAudioSampleRate};
-  if (output_->oformat->flags & AVFMT_GLOBALHEADER) {
-    encoder.flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-  }
-  int error = avcodec_open2(&encoder, codec, nullptr);
-  if (error < 0) {
-    return avError(error, "opening the aac encoder", path_);
-  }
+  SMMHUB_ASSIGN_OR_RETURN(
+      audio_encoder_,
+      internal::openAacEncoder(settings_.audio_bitrate, needsGlobalHeader(*output_), path_));
+  const AVCodecContext& encoder = *audio_encoder_;
 
   audio_stream_ = avformat_new_stream(output_.get(), nullptr);
   if (audio_stream_ == nullptr) {
     return Status::resourceExhausted(path_.string() + ": cannot add the audio stream");
   }
   audio_stream_->time_base = encoder.time_base;
-  error = avcodec_parameters_from_context(audio_stream_->codecpar, &encoder);
+  int error = avcodec_parameters_from_context(audio_stream_->codecpar, &encoder);
   if (error < 0) {
     return avError(error, "copying audio codec parameters", path_);
   }
@@ -182,37 +84,9 @@ Status VideoWriter::openAudioEncoder() {
 }
 
 Status VideoWriter::openFile() {
-  const std::string url = "file:" + path_.string();
-  int error = avio_open(&output_->pb, url.c_str(), AVIO_FLAG_WRITE);
-  if (error < 0) {
-    return avError(error, "creating the output file", path_);
-  }
-
-  // B-frames make the first dts negative. Signed composition offsets (ctts
-  // version 1) keep the first pts at 0 without an edit list.
-  AVDictionary* options = nullptr;
-  av_dict_set(&options, "movflags", "+faststart+negative_cts_offsets", 0);
-  av_dict_set(&options, "use_editlist", "0", 0);
-  error = avformat_write_header(output_.get(), &options);
-  const std::string unused = unusedOptions(options);
-  av_dict_free(&options);
-  if (error < 0) {
-    return avError(error, "writing the MP4 header", path_);
-  }
-  if (!unused.empty()) {
-    return Status::internal(path_.string() + ": the mp4 muxer ignored options: " + unused);
-  }
-
-  // BGRA to yuv420p with the BT.709 matrix: full-range RGB in, limited range out.
-  converter_.reset(sws_getContext(settings_.width, settings_.height, AV_PIX_FMT_BGRA,
-                                  settings_.width, settings_.height, AV_PIX_FMT_YUV420P,
-                                  SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, nullptr,
-                                  nullptr, nullptr));
-  if (converter_ == nullptr) {
-    return Status::internal(path_.string() + ": cannot create the BGRA to yuv420p converter");
-  }
-  const int* bt709 = sws_getCoefficients(SWS_CS_ITU709);
-  sws_setColorspaceDetails(converter_.get(), bt709, 1, bt709, 0, 0, 1 << 16, 1 << 16);
+  SMMHUB_RETURN_IF_ERROR(internal::startMp4File(*output_, path_));
+  SMMHUB_ASSIGN_OR_RETURN(converter_,
+                          internal::createYuvConverter(settings_.width, settings_.height, path_));
 
   logger("render")->debug(
       "encode start path={} size={}x{} fps={} crf={} preset={} gop={} audio_bitrate={}",
@@ -238,23 +112,8 @@ Status VideoWriter::writeFrame(const Raster& frame) {
   }
 
   // A new buffer per frame, because the encoder may still hold the last one.
-  SMMHUB_ASSIGN_OR_RETURN(internal::FramePtr picture, internal::allocFrame());
-  picture->format = AV_PIX_FMT_YUV420P;
-  picture->width = settings_.width;
-  picture->height = settings_.height;
-  int error = av_frame_get_buffer(picture.get(), 0);
-  if (error < 0) {
-    return avError(error, "allocating a video frame", path_);
-  }
-
-  const std::uint8_t* source[4] = {frame.pixels.data(), nullptr, nullptr, nullptr};
-  const int source_stride[4] = {frame.stride(), 0, 0, 0};
-  sws_scale(converter_.get(), source, source_stride, 0, frame.height, picture->data,
-            picture->linesize);
-  picture->color_primaries = AVCOL_PRI_BT709;
-  picture->color_trc = AVCOL_TRC_BT709;
-  picture->colorspace = AVCOL_SPC_BT709;
-  picture->color_range = AVCOL_RANGE_MPEG;
+  SMMHUB_ASSIGN_OR_RETURN(internal::FramePtr picture,
+                          internal::convertToYuv(*converter_, frame, path_));
 
   last_frame_ = std::move(picture);
   return sendVideo(last_frame_.get());
@@ -310,24 +169,9 @@ Status VideoWriter::writeAudio(const float* interleaved_stereo, size_t sample_fr
 }
 
 Status VideoWriter::encodeAudioFrame(const float* interleaved, int sample_frames) {
-  SMMHUB_ASSIGN_OR_RETURN(internal::FramePtr frame, internal::allocFrame());
-  frame->format = AV_SAMPLE_FMT_FLTP;
-  frame->sample_rate = kAudioSampleRate;
-  frame->ch_layout = AV_CHANNEL_LAYOUT_STEREO;
-  frame->nb_samples = sample_frames;
-  int error = av_frame_get_buffer(frame.get(), 0);
-  if (error < 0) {
-    return avError(error, "allocating an audio frame", path_);
-  }
-
-  // The encoder takes planar float: split left and right.
-  auto* left = reinterpret_cast<float*>(frame->data[0]);
-  auto* right = reinterpret_cast<float*>(frame->data[1]);
-  for (size_t i = 0; i < static_cast<size_t>(sample_frames); ++i) {
-    left[i] = interleaved[2 * i];
-    right[i] = interleaved[2 * i + 1];
-  }
-  frame->pts = audio_frames_sent_;
+  SMMHUB_ASSIGN_OR_RETURN(
+      internal::FramePtr frame,
+      internal::makeAudioFrame(interleaved, sample_frames, audio_frames_sent_, path_));
   audio_frames_sent_ += sample_frames;
   return sendAudio(frame.get());
 }
