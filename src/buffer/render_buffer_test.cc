@@ -54,6 +54,14 @@ TEST(RenderBufferTest, KeysAreScopedByTenant) {
   EXPECT_NE(acme.scopedKey("layer", "ab12"), globex.scopedKey("layer", "ab12"));
 }
 
+TEST(RenderBufferTest, TenantNamesChecked) {
+  EXPECT_TRUE(checkTenantName("acme-sports_2").ok());
+  EXPECT_EQ(checkTenantName("").message(), "tenant '': use 1 to 64 letters, digits, '-' or '_'");
+  EXPECT_FALSE(checkTenantName("a}b").ok());
+  EXPECT_FALSE(checkTenantName("a:b").ok());
+  EXPECT_FALSE(checkTenantName(std::string(65, 'a')).ok());
+}
+
 TEST(RenderBufferTest, MemoryTierMakesOnce) {
   RenderBuffer buffer(options(), nullptr);
   CountingMaker maker;

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/cache_command.h"
 #include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "common/log.h"
@@ -96,6 +97,30 @@ Result<templates::ColumnMapping> parseMapping(const std::vector<std::string>& pa
   return mapping;
 }
 
+nlohmann::json tierJson(const buffer::TierCounters& tier) {
+  return {{"hits", tier.hits},
+          {"misses", tier.misses},
+          {"bytes", tier.bytes},
+          {"saved_s", static_cast<double>(tier.saved_us) / 1e6}};
+}
+
+nlohmann::json bufferJson(const render::BatchReport& report) {
+  nlohmann::json json = {
+      {"rasters", {{"hits", report.cache.hits}, {"misses", report.cache.misses}}},
+      {"memory", tierJson(report.buffer.memory)},
+      {"rendered", report.buffer.rendered},
+      {"waited", report.buffer.waited},
+  };
+  if (report.shared_tier) {
+    json["redis"] = tierJson(report.buffer.shared);
+    json["redis"]["errors"] = report.buffer.shared_errors;
+    json["redis"]["outages"] = report.shared_outages;
+    json["redis"]["corrupt"] = report.buffer.corrupt;
+    json["redis"]["stale"] = report.buffer.stale;
+  }
+  return json;
+}
+
 nlohmann::json reportJson(const render::BatchReport& report, const render::BatchRequest& request) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& row : report.rows) {
@@ -122,10 +147,33 @@ nlohmann::json reportJson(const render::BatchReport& report, const render::Batch
       {"skipped", report.skipped()},
       {"wall_s", report.wall_s},
       {"jobs", report.jobs},
-      {"cache", {{"hits", report.cache.hits}, {"misses", report.cache.misses}}},
+      {"cache", bufferJson(report)},
       {"warnings", report.warnings},
       {"rows", rows},
   };
+}
+
+// One line on the render buffer, and one more when Redis failed.
+void printBufferSummary(const render::BatchReport& report) {
+  const buffer::BufferStats& stats = report.buffer;
+  std::uint64_t saved_us = stats.memory.saved_us + stats.shared.saved_us;
+  std::string redis = report.shared_tier ? fmt::format("; redis {} hits, {} misses, {:.1f} MB read",
+                                                       stats.shared.hits, stats.shared.misses,
+                                                       stats.shared.bytes / 1e6)
+                                         : "";
+  fmt::print(
+      "render buffer: layers {} hits, {} misses; memory {} hits, {} misses{}; {:.1f} CPU s "
+      "saved\n",
+      report.cache.hits, report.cache.misses, stats.memory.hits, stats.memory.misses, redis,
+      static_cast<double>(saved_us) / 1e6);
+  if (report.shared_outages > 0 || stats.shared_errors > 0) {
+    fmt::print("redis was unreachable {} times ({} failed calls); those parts rendered uncached\n",
+               report.shared_outages, stats.shared_errors);
+  }
+  if (stats.corrupt > 0) {
+    fmt::print("{} stored values failed their checks; they were dropped and rendered again\n",
+               stats.corrupt);
+  }
 }
 
 void printSummary(const render::BatchReport& report) {
@@ -148,11 +196,9 @@ void printSummary(const render::BatchReport& report) {
   double per_minute = report.wall_s > 0 ? report.succeeded() * 60.0 / report.wall_s : 0;
   std::string skipped =
       report.skipped() > 0 ? fmt::format(", {} not started", report.skipped()) : "";
-  fmt::print(
-      "\n{} rendered, {} failed{} in {:.1f} s ({:.1f} videos/min, {} at a time); "
-      "layer cache hits {} misses {}\n",
-      report.succeeded(), report.failed(), skipped, report.wall_s, per_minute, report.jobs,
-      report.cache.hits, report.cache.misses);
+  fmt::print("\n{} rendered, {} failed{} in {:.1f} s ({:.1f} videos/min, {} at a time)\n",
+             report.succeeded(), report.failed(), skipped, report.wall_s, per_minute, report.jobs);
+  printBufferSummary(report);
 }
 
 Status writeJson(const nlohmann::json& json, const std::string& path) {
@@ -435,8 +481,12 @@ CLI::App* addRenderCommand(CLI::App& app, RenderArgs& render_args) {
                          "File name pattern with fields, such as {{home}}-v-{{away}}");
   render_cmd->add_option("--report", render_args.report, "Write a JSON report to this file");
   render_cmd->add_option("--map", render_args.mapping, "Map a field to a column: FIELD=COLUMN");
-  render_cmd->add_flag("--no-reuse", render_args.no_reuse,
-                       "Rasterize every layer for every video (no in-memory reuse)");
+  render_cmd->add_flag("--no-cache,--no-reuse", render_args.no_reuse,
+                       "Turn the render buffer off: every video renders everything itself");
+  render_cmd->add_option("--cache-redis", request.cache_redis,
+                         "Share the render buffer through Redis, such as redis://127.0.0.1:6379");
+  render_cmd->add_option("--tenant", request.tenant, "Tenant that scopes the render buffer's keys")
+      ->capture_default_str();
   return render_cmd;
 }
 
@@ -486,7 +536,9 @@ int run(int argc, char** argv) {
   ValidateArgs validate_args;
   CLI::App* validate_cmd = addValidateCommand(app, validate_args);
   FrameArgs frame_args;
-  addFrameCommand(app, frame_args);
+  CLI::App* frame_cmd = addFrameCommand(app, frame_args);
+  CacheArgs cache_args;
+  addCacheCommand(app, cache_args);
 
   try {
     app.parse(argc, argv);
@@ -501,6 +553,9 @@ int run(int argc, char** argv) {
   }
   if (validate_cmd->parsed()) {
     return runValidate(validate_args);
+  }
+  if (!frame_cmd->parsed()) {
+    return runCache(cache_args);
   }
   Status status = renderOneFrame(frame_args);
   if (!status.ok()) {

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "buffer/redis_tier.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "render/engine.h"
@@ -346,6 +347,7 @@ int BatchReport::skipped() const {
 Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observer) {
   auto start = Clock::now();
   Diagnostics problems;
+  SMMHUB_RETURN_IF_ERROR(buffer::checkTenantName(request.tenant));
   SMMHUB_ASSIGN_OR_RETURN(BatchInputs inputs, loadInputs(request, &problems));
 
   if (!request.name_pattern.empty()) {
@@ -383,6 +385,17 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
   options.encode.crf = request.crf;
   options.encode.preset = request.preset;
   options.encode.threads = std::max(1, cores / jobs);
+  options.tenant = request.tenant;
+  std::unique_ptr<buffer::RedisTier> redis;
+  if (request.reuse && !request.cache_redis.empty()) {
+    SMMHUB_ASSIGN_OR_RETURN(redis, buffer::RedisTier::create({.url = request.cache_redis}));
+  }
+  buffer::BufferOptions buffer_options;
+  buffer_options.tenant = request.tenant;
+  buffer_options.engine_version = std::string(kEngineVersion);
+  buffer_options.memory_bytes = request.cache_bytes;
+  buffer::RenderBuffer render_buffer(buffer_options, redis.get());
+  options.buffer = request.reuse ? &render_buffer : nullptr;
   MemoryRasterCache cache(request.cache_bytes);
   Engine engine(fonts.get(), request.reuse ? &cache : nullptr, options);
 
@@ -405,6 +418,9 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
   report.wall_s = secondsSince(start);
   report.jobs = jobs;
   report.cache = cache.stats();
+  report.buffer = render_buffer.stats();
+  report.shared_tier = redis != nullptr;
+  report.shared_outages = redis != nullptr ? redis->stats().outages : 0;
   for (const auto& item : problems.items()) {
     report.warnings.push_back(item.toString());
   }

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "buffer/render_buffer.h"
 #include "common/diagnostics.h"
 #include "common/status.h"
 #include "render/raster_cache.h"
@@ -40,8 +41,15 @@ struct BatchRequest {
   // File name pattern with fields, such as "{{home}}-v-{{away}}"; empty:
   // the zero-padded row number. "{{row}}" is the data row number.
   std::string name_pattern;
-  bool reuse = true;  // share rasterized layers and plates across the batch
+  // Reuse rendered results through the render buffer; false turns every
+  // tier off, so that each video renders everything itself.
+  bool reuse = true;
   std::uint64_t cache_bytes = std::uint64_t{256} << 20;
+  // The render buffer's shared tier, "redis://HOST:PORT"; empty: process
+  // memory only.
+  std::string cache_redis;
+  // Scopes every cache key; the CLI renders as tenant "local".
+  std::string tenant = "local";
   templates::ColumnMapping mapping;
   // When set and true, rows that have not started are skipped, and the rows
   // in progress finish. The batch reads it before each row starts.
@@ -66,7 +74,10 @@ struct BatchReport {
   std::vector<RowOutcome> rows;  // in row order
   double wall_s = 0;
   int jobs = 0;
-  CacheStats cache;
+  CacheStats cache;  // the memory tier of rasters
+  buffer::BufferStats buffer;
+  bool shared_tier = false;           // a Redis tier was configured
+  std::uint64_t shared_outages = 0;   // times it became unreachable
   std::vector<std::string> warnings;  // about the template and brand kit
 
   int succeeded() const;

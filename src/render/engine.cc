@@ -318,7 +318,7 @@ class SceneRenderer {
     const auto& canvas = bound_.canvas;
     std::string background = bottom ? sceneBackground(bound_, *plan.scene) : "";
     Hasher key;
-    key.add(kEngineVersion).add(std::string_view("plate"));
+    key.add(kEngineVersion).add(engine_->options_.tenant).add(std::string_view("plate"));
     key.add(std::int64_t{canvas.width}).add(std::int64_t{canvas.height}).add(background);
     std::vector<RasterPtr> rasters;
     for (const Layer* layer : group) {
@@ -470,7 +470,7 @@ void addTextWarnings(const TextReport& report, const templates::TextProps& text,
 }
 
 Engine::Engine(const FontLibrary* fonts, RasterCache* cache, EngineOptions options)
-    : fonts_(fonts), memo_(cache), options_(std::move(options)) {}
+    : fonts_(fonts), memo_(cache, options.buffer), options_(std::move(options)) {}
 
 Result<std::string> Engine::fileHash(const std::filesystem::path& path) {
   std::error_code error;
@@ -501,7 +501,7 @@ Result<std::string> Engine::fileHash(const std::filesystem::path& path) {
 
 Result<std::string> Engine::layerKey(const Layer& layer) {
   Hasher key;
-  key.add(kEngineVersion).add(static_cast<std::int64_t>(layer.kind));
+  key.add(kEngineVersion).add(options_.tenant).add(static_cast<std::int64_t>(layer.kind));
   key.add(std::int64_t{boxSide(layer.geometry.width)})
       .add(std::int64_t{boxSide(layer.geometry.height)});
   if (const auto* image = std::get_if<templates::ImageProps>(&layer.props)) {

@@ -44,6 +44,11 @@ struct EngineOptions {
   // Identifies the set of font files text is drawn with (a hash of the brand
   // kit's fonts); part of every text layer's cache key.
   std::string font_set_key;
+  // Scopes every cache key, so that no tenant can learn from a hit what
+  // another tenant rendered.
+  std::string tenant = "local";
+  // The render buffer's shared tier, or null. It must outlive the engine.
+  buffer::RenderBuffer* buffer = nullptr;
 };
 
 // What one rendered video came to, read back from the written file.

@@ -1,5 +1,8 @@
 #include "render/raster_cache.h"
 
+#include <cstring>
+#include <optional>
+
 namespace smmhub::render {
 
 RasterPtr MemoryRasterCache::find(const std::string& key) {
@@ -61,11 +64,67 @@ bool RasterMemo::admit(const std::string& key, bool admit_on_repeat) {
   return false;
 }
 
+std::string serializeRaster(const Raster& raster) {
+  std::string bytes = "RST1";
+  for (int side : {raster.width, raster.height}) {
+    auto value = static_cast<std::uint32_t>(side);
+    for (int i = 0; i < 4; ++i) {
+      bytes.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+    }
+  }
+  bytes.append(reinterpret_cast<const char*>(raster.pixels.data()), raster.pixels.size());
+  return bytes;
+}
+
+Result<RasterPtr> parseRaster(std::string_view bytes) {
+  constexpr size_t kHeader = 12;
+  if (bytes.size() < kHeader || bytes.substr(0, 4) != "RST1") {
+    return Status::dataLoss("stored raster has no RST1 header");
+  }
+  auto side = [&](size_t at) {
+    std::uint32_t value = 0;
+    for (int i = 0; i < 4; ++i) {
+      value |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
+    }
+    return value;
+  };
+  std::uint32_t width = side(4);
+  std::uint32_t height = side(8);
+  if (width == 0 || height == 0 || width > 16384 || height > 16384 ||
+      bytes.size() - kHeader != static_cast<size_t>(width) * height * 4) {
+    return Status::dataLoss("stored raster of " + std::to_string(width) + "x" +
+                            std::to_string(height) + " has " +
+                            std::to_string(bytes.size() - kHeader) + " pixel bytes");
+  }
+  auto raster = std::make_shared<Raster>(static_cast<int>(width), static_cast<int>(height));
+  std::memcpy(raster->pixels.data(), bytes.data() + kHeader, raster->pixels.size());
+  return RasterPtr(raster);
+}
+
+Result<RasterPtr> RasterMemo::makeShared(const std::string& key,
+                                         const std::function<Result<RasterPtr>()>& make) {
+  RasterPtr made;
+  Result<std::string> bytes = buffer_->getOrMake(
+      buffer_->scopedKey("raster", key),
+      [&]() -> Result<std::string> {
+        SMMHUB_ASSIGN_OR_RETURN(made, make());
+        return serializeRaster(*made);
+      },
+      /*in_memory=*/false);
+  if (!bytes.ok()) {
+    return bytes.status();
+  }
+  if (made) {
+    return made;  // made here: no need to parse the bytes back
+  }
+  return parseRaster(*bytes);
+}
+
 Result<RasterPtr> RasterMemo::getOrMake(const std::string& key,
                                         const std::function<Result<RasterPtr>()>& make,
                                         bool admit_on_repeat) {
   if (cache_ == nullptr) {
-    return make();
+    return buffer_ != nullptr ? makeShared(key, make) : make();
   }
   if (RasterPtr cached = cache_->find(key)) {
     return cached;
@@ -86,14 +145,30 @@ Result<RasterPtr> RasterMemo::getOrMake(const std::string& key,
     return pending.get();
   }
 
-  Result<RasterPtr> made = make();
-  if (made.ok() && admit(key, admit_on_repeat)) {
-    cache_->insert(key, *made);
+  // A raster that may not enter the memory tier does not enter the shared
+  // one either: it is probably one video's alone.
+  bool admitted = admit(key, admit_on_repeat);
+  std::optional<Result<RasterPtr>> made;
+  if (buffer_ != nullptr && admitted) {
+    made = makeShared(key, make);
+  } else if (buffer_ != nullptr) {
+    std::optional<std::string> stored = buffer_->findShared(buffer_->scopedKey("raster", key));
+    Result<RasterPtr> parsed = stored ? parseRaster(*stored) : Status::notFound("");
+    if (parsed.ok()) {
+      made = std::move(parsed);
+      admitted = true;  // another video stored it, so it is shared
+    }
   }
-  promise.set_value(made);
+  if (!made) {
+    made = make();
+  }
+  if (made->ok() && admitted) {
+    cache_->insert(key, **made);
+  }
+  promise.set_value(*made);
   std::lock_guard lock(mutex_);
   in_flight_.erase(key);
-  return made;
+  return *made;
 }
 
 }  // namespace smmhub::render

@@ -14,9 +14,11 @@
 #include <list>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "buffer/render_buffer.h"
 #include "common/status.h"
 #include "render/raster.h"
 
@@ -61,12 +63,23 @@ class MemoryRasterCache final : public RasterCache {
   CacheStats stats_;
 };
 
-// Looks KEY up in CACHE (which may be null: no reuse) and runs MAKE on a miss,
-// once across threads: concurrent callers with the same key wait for the
-// first one's result. Errors are not cached.
+// Returns RASTER as bytes for the shared tier: "RST1", width and height as
+// 32-bit little-endian numbers, then the pixels.
+std::string serializeRaster(const Raster& raster);
+
+// Parses what serializeRaster() wrote. Errors: dataLoss for bytes of another
+// form or a length that does not match the size.
+Result<RasterPtr> parseRaster(std::string_view bytes);
+
+// Looks KEY up in CACHE (which may be null: no reuse), then in the shared
+// tier of BUFFER (which may be null too), and runs MAKE on a miss, once
+// across threads and, through the buffer's render lock, across processes.
+// Concurrent callers with the same key wait for the first one's result.
+// Errors are not cached.
 class RasterMemo {
  public:
-  explicit RasterMemo(RasterCache* cache) : cache_(cache) {}
+  explicit RasterMemo(RasterCache* cache, buffer::RenderBuffer* buffer = nullptr)
+      : cache_(cache), buffer_(buffer) {}
 
   // With ADMIT_ON_REPEAT, a key's raster enters the cache only when the key
   // is asked for a second time. Large rasters that one video alone uses (the
@@ -82,8 +95,12 @@ class RasterMemo {
 
   // Returns whether a raster made for KEY goes into the cache.
   bool admit(const std::string& key, bool admit_on_repeat);
+  // Makes the raster of KEY or takes it from the shared tier.
+  Result<RasterPtr> makeShared(const std::string& key,
+                               const std::function<Result<RasterPtr>()>& make);
 
   RasterCache* cache_;
+  buffer::RenderBuffer* buffer_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::shared_future<Result<RasterPtr>>> in_flight_;
   std::unordered_set<std::string> seen_;

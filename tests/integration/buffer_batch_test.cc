@@ -1,0 +1,135 @@
+// Batches that share the render buffer through a real Redis: what one batch
+// rendered, another reuses; concurrent batches render each shared value
+// once; a Redis that dies mid-batch costs speed, never videos.
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "render/batch.h"
+#include "test_support.h"
+#include "testing/redis_server.h"
+
+namespace smmhub::render {
+namespace {
+
+using smmhub::testing::kTestData;
+using smmhub::testing::RedisServer;
+using smmhub::testing::TempDir;
+
+BatchRequest miniBatch(const std::filesystem::path& out, const std::string& redis_url) {
+  BatchRequest request;
+  request.template_path = kTestData / "cli/mini.json";
+  request.data_path = kTestData / "cli/rows.csv";
+  request.brand_dir = kTestData / "golden/brand";
+  request.out_dir = out;
+  request.rows = {1, 2, 4, 6};
+  request.jobs = 1;
+  request.cache_redis = redis_url;
+  return request;
+}
+
+std::string readBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Kills the Redis server when the first row is done.
+class KillRedisAfterFirstRow final : public BatchObserver {
+ public:
+  explicit KillRedisAfterFirstRow(RedisServer* redis) : redis_(redis) {}
+  void rowFinished(const RowOutcome& /*outcome*/) override {
+    if (!killed_) {
+      redis_->kill();
+      killed_ = true;
+    }
+  }
+
+ private:
+  RedisServer* redis_;
+  bool killed_ = false;
+};
+
+TEST(BufferBatchTest, SecondBatchReusesWhatFirstRendered) {
+  RedisServer redis;
+  TempDir first_out;
+  TempDir second_out;
+
+  Result<BatchReport> first = runBatch(miniBatch(first_out.path(), redis.url()), nullptr);
+  Result<BatchReport> second = runBatch(miniBatch(second_out.path(), redis.url()), nullptr);
+
+  ASSERT_TRUE(first.ok()) << first.status().toString();
+  ASSERT_TRUE(second.ok()) << second.status().toString();
+  EXPECT_EQ(first->succeeded(), 4);
+  EXPECT_EQ(second->succeeded(), 4);
+  EXPECT_GT(first->buffer.rendered, 0u);
+  EXPECT_EQ(second->buffer.rendered, 0u);
+  EXPECT_EQ(second->buffer.shared.hits, first->buffer.rendered);
+  for (const char* name : {"001.mp4", "006.mp4", "004.jpg"}) {
+    EXPECT_EQ(readBytes(first_out.file(name)), readBytes(second_out.file(name))) << name;
+  }
+}
+
+TEST(BufferBatchTest, ConcurrentBatchesRenderSharedValuesOnce) {
+  RedisServer alone_redis;
+  TempDir alone_out;
+  Result<BatchReport> alone = runBatch(miniBatch(alone_out.path(), alone_redis.url()), nullptr);
+  ASSERT_TRUE(alone.ok()) << alone.status().toString();
+
+  RedisServer shared_redis;
+  TempDir out_a;
+  TempDir out_b;
+  Result<BatchReport> a = Status::internal("not run");
+  Result<BatchReport> b = Status::internal("not run");
+  std::thread worker_a([&] { a = runBatch(miniBatch(out_a.path(), shared_redis.url()), nullptr); });
+  std::thread worker_b([&] { b = runBatch(miniBatch(out_b.path(), shared_redis.url()), nullptr); });
+  worker_a.join();
+  worker_b.join();
+
+  ASSERT_TRUE(a.ok()) << a.status().toString();
+  ASSERT_TRUE(b.ok()) << b.status().toString();
+  EXPECT_EQ(a->succeeded() + b->succeeded(), 8);
+  EXPECT_EQ(a->buffer.rendered + b->buffer.rendered, alone->buffer.rendered);
+}
+
+TEST(BufferBatchTest, RedisKilledMidBatchRendersUncached) {
+  RedisServer redis;
+  TempDir out;
+  KillRedisAfterFirstRow observer(&redis);
+
+  Result<BatchReport> report = runBatch(miniBatch(out.path(), redis.url()), &observer);
+
+  ASSERT_TRUE(report.ok()) << report.status().toString();
+  EXPECT_EQ(report->succeeded(), 4);
+  EXPECT_EQ(report->failed(), 0);
+  EXPECT_EQ(report->shared_outages, 1u);
+  EXPECT_GT(report->buffer.shared_errors, 0u);
+  EXPECT_TRUE(std::filesystem::exists(out.file("006.mp4")));
+}
+
+TEST(BufferBatchTest, BadRedisUrlStopsBatchBeforeAnyRow) {
+  TempDir out;
+
+  Result<BatchReport> report = runBatch(miniBatch(out.path(), "http://127.0.0.1:1"), nullptr);
+
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().message(),
+            "--cache-redis 'http://127.0.0.1:1': expected redis://HOST:PORT[/DB] or unix:///PATH");
+  EXPECT_FALSE(std::filesystem::exists(out.file("001.mp4")));
+}
+
+TEST(BufferBatchTest, InvalidTenantStopsBatch) {
+  TempDir out;
+  BatchRequest request = miniBatch(out.path(), "");
+  request.tenant = "acme:all";
+
+  Result<BatchReport> report = runBatch(request, nullptr);
+
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().message(),
+            "tenant 'acme:all': use 1 to 64 letters, digits, '-' or '_'");
+}
+
+}  // namespace
+}  // namespace smmhub::render
