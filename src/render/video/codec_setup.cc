@@ -56,18 +56,26 @@ Result<OutputContextPtr> createMp4Output(const std::filesystem::path& path) {
 }
 
 Status startMp4File(AVFormatContext& output, const std::filesystem::path& path) {
+  SMMHUB_RETURN_IF_ERROR(openMp4File(output, path));
+  return writeMp4Header(output, path);
+}
+
+Status openMp4File(AVFormatContext& output, const std::filesystem::path& path) {
   const std::string url = "file:" + path.string();
   int error = avio_open(&output.pb, url.c_str(), AVIO_FLAG_WRITE);
   if (error < 0) {
     return avError(error, "creating the output file", path);
   }
+  return okStatus();
+}
 
+Status writeMp4Header(AVFormatContext& output, const std::filesystem::path& path) {
   // B-frames make the first dts negative. Signed composition offsets (ctts
   // version 1) keep the first pts at 0 without an edit list.
   AVDictionary* options = nullptr;
   av_dict_set(&options, "movflags", "+faststart+negative_cts_offsets", 0);
   av_dict_set(&options, "use_editlist", "0", 0);
-  error = avformat_write_header(&output, &options);
+  int error = avformat_write_header(&output, &options);
   const std::string unused = unusedOptions(options);
   av_dict_free(&options);
   if (error < 0) {
@@ -119,9 +127,12 @@ Result<CodecContextPtr> openX264Encoder(const EncodeSettings& settings, bool glo
   // Fixed GOPs: no scene-cut keyframes, every GOP closed and gop_frames long.
   // The profile option only caps the profile, and presets up to superfast
   // drop the 8x8 transform, so 8x8dct=1 makes even ultrafast output High.
+  // cpu-independent=1 makes the output the same on every CPU and in every
+  // run. Without it, libx264 0.164 on an AVX-512 Xeon gave different bytes
+  // for the same frames from one process to the next (bench/segment_encode).
   const std::string gop = std::to_string(settings.gop_frames);
   std::string x264_params =
-      "keyint=" + gop + ":min-keyint=" + gop + ":scenecut=0:open-gop=0:8x8dct=1";
+      "keyint=" + gop + ":min-keyint=" + gop + ":scenecut=0:open-gop=0:8x8dct=1:cpu-independent=1";
   if (!extra_x264_params.empty()) {
     x264_params += ":";
     x264_params += extra_x264_params;

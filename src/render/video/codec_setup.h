@@ -30,11 +30,19 @@ std::string unusedOptions(const AVDictionary* options);
 // Creates an MP4 muxer for the file PATH, without opening the file.
 Result<OutputContextPtr> createMp4Output(const std::filesystem::path& path);
 
-// Opens the file PATH for OUTPUT and writes the MP4 header, with the options
-// that every output of the engine uses: moov before mdat (faststart), no edit
-// lists, and signed composition offsets for B-frames.
-// REQUIRES: every stream of OUTPUT has its codec parameters.
+// Opens the file PATH for OUTPUT and writes the MP4 header, as openMp4File()
+// and writeMp4Header() do.
 Status startMp4File(AVFormatContext& output, const std::filesystem::path& path);
+
+// Creates or truncates the file PATH and attaches it to OUTPUT.
+Status openMp4File(AVFormatContext& output, const std::filesystem::path& path);
+
+// Writes the MP4 header, with the options that every output of the engine
+// uses: moov before mdat (faststart), no edit lists, and signed composition
+// offsets for B-frames. PATH names the file in errors.
+// REQUIRES: openMp4File() was called, and every stream of OUTPUT has its
+// codec parameters.
+Status writeMp4Header(AVFormatContext& output, const std::filesystem::path& path);
 
 // Opens libx264 for SETTINGS: yuv420p tagged BT.709, H.264 High, constant
 // frame rate with time base 1/fps, and fixed closed GOPs of gop_frames.
