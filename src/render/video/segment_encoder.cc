@@ -1,0 +1,281 @@
+#include "render/video/segment_encoder.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "common/log.h"
+#include "render/video/codec_setup.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+}
+
+namespace smmhub::render {
+
+namespace {
+
+using internal::avError;
+
+// Errors name the segment, because no file exists yet.
+constexpr char kErrorContext[] = "segment";
+
+// stitchable=1 makes x264 choose the SPS and PPS from the settings alone, not
+// from the first frames, so that separately encoded segments share them.
+constexpr std::string_view kSegmentX264Params = "stitchable=1";
+
+// Returns x264's rc-lookahead for PRESET, from param_apply_preset() in
+// x264's common/base.c (x264 0.164): the frames its rate control looks ahead.
+int presetLookahead(std::string_view preset) {
+  if (preset == "ultrafast" || preset == "superfast") {
+    return 0;
+  }
+  if (preset == "veryfast") {
+    return 10;
+  }
+  if (preset == "faster") {
+    return 20;
+  }
+  if (preset == "fast") {
+    return 30;
+  }
+  if (preset == "slow") {
+    return 50;
+  }
+  if (preset == "slower" || preset == "veryslow" || preset == "placebo") {
+    return 60;
+  }
+  // medium, x264's default.
+  return 40;
+}
+
+size_t packetBytes(const std::vector<EncodedPacket>& packets) {
+  size_t bytes = 0;
+  for (const EncodedPacket& packet : packets) {
+    bytes += packet.data.size();
+  }
+  return bytes;
+}
+
+}  // namespace
+
+SegmentEncoder::SegmentEncoder(EncodeSettings settings) : settings_(std::move(settings)) {}
+
+SegmentEncoder::~SegmentEncoder() = default;
+
+Result<std::unique_ptr<SegmentEncoder>> SegmentEncoder::open(const EncodeSettings& settings) {
+  SMMHUB_RETURN_IF_ERROR(internal::checkEncodeSettings(settings));
+  internal::routeFfmpegLogs();
+  std::unique_ptr<SegmentEncoder> encoder(new SegmentEncoder(settings));
+
+  // The global header puts the SPS and PPS in extradata, where the muxer
+  // compares them, instead of in the first packet.
+  SMMHUB_ASSIGN_OR_RETURN(
+      encoder->encoder_,
+      internal::openX264Encoder(settings, true, kSegmentX264Params, kErrorContext));
+  SMMHUB_ASSIGN_OR_RETURN(encoder->converter_, internal::createYuvConverter(
+                                                   settings.width, settings.height, kErrorContext));
+  SMMHUB_ASSIGN_OR_RETURN(encoder->packet_, internal::allocPacket());
+
+  const AVCodecContext& context = *encoder->encoder_;
+  EncodedSegment& segment = encoder->segment_;
+  segment.settings = segmentSettings(settings);
+  segment.reorder_delay = context.has_b_frames;
+  segment.extradata.assign(reinterpret_cast<const char*>(context.extradata),
+                           static_cast<size_t>(context.extradata_size));
+
+  // The skipped frames' PPS joins the extradata of every segment, used or
+  // not, so that all segments with the same settings keep equal extradata.
+  // With one-frame GOPs every frame is a keyframe and nothing can be skipped.
+  auto skip_writer = internal::SkipFrameWriter::create(segment.extradata);
+  if (skip_writer.ok() && settings.gop_frames > 1) {
+    segment.extradata += skip_writer->pps();
+    encoder->skip_writer_ = std::move(skip_writer).value();
+  } else {
+    logger("render")->debug("segment skipped frames off gop={} reason={}", settings.gop_frames,
+                            skip_writer.ok() ? "one-frame gops" : skip_writer.status().message());
+  }
+  return encoder;
+}
+
+Status SegmentEncoder::requireOpen() const {
+  if (finished_) {
+    return Status::failedPrecondition("segment: already finished");
+  }
+  return okStatus();
+}
+
+Status SegmentEncoder::writeFrame(const Raster& frame) {
+  SMMHUB_RETURN_IF_ERROR(requireOpen());
+  if (frame.width != settings_.width || frame.height != settings_.height) {
+    return Status::invalidArgument(
+        "segment: frame " + std::to_string(frame_count_) + " is " + std::to_string(frame.width) +
+        "x" + std::to_string(frame.height) + " but the video is " +
+        std::to_string(settings_.width) + "x" + std::to_string(settings_.height));
+  }
+
+  // The repeats held back are not at the end of the segment after all.
+  SMMHUB_RETURN_IF_ERROR(sendRepeats(frame_count_ - sent_frames_));
+
+  // A new buffer per frame, because the encoder may still hold the last one.
+  SMMHUB_ASSIGN_OR_RETURN(internal::FramePtr picture,
+                          internal::convertToYuv(*converter_, frame, kErrorContext));
+  last_frame_ = std::move(picture);
+  ++frame_count_;
+  return send(last_frame_.get());
+}
+
+Status SegmentEncoder::repeatFrame() {
+  SMMHUB_RETURN_IF_ERROR(requireOpen());
+  if (last_frame_ == nullptr) {
+    return Status::failedPrecondition("segment: repeatFrame needs a previous writeFrame");
+  }
+  ++frame_count_;
+  return okStatus();
+}
+
+Status SegmentEncoder::sendRepeats(int count) {
+  for (int i = 0; i < count; ++i) {
+    // A new reference to the same buffers: no copy and no conversion.
+    internal::FramePtr copy(av_frame_clone(last_frame_.get()));
+    if (copy == nullptr) {
+      return Status::resourceExhausted("segment: av_frame_clone failed");
+    }
+    SMMHUB_RETURN_IF_ERROR(send(copy.get()));
+  }
+  return okStatus();
+}
+
+Status SegmentEncoder::send(AVFrame* frame) {
+  frame->pts = sent_frames_;
+  frame->pkt_duration = 1;
+  int error = avcodec_send_frame(encoder_.get(), frame);
+  if (error < 0) {
+    return avError(error, "encoding frame " + std::to_string(sent_frames_), kErrorContext);
+  }
+  ++sent_frames_;
+  return drainPackets();
+}
+
+Status SegmentEncoder::drainPackets() {
+  while (true) {
+    int error = avcodec_receive_packet(encoder_.get(), packet_.get());
+    if (error == AVERROR(EAGAIN) || error == AVERROR_EOF) {
+      return okStatus();
+    }
+    if (error < 0) {
+      return avError(error, "receiving an encoded packet", kErrorContext);
+    }
+
+    EncodedPacket packet;
+    packet.data.assign(reinterpret_cast<const char*>(packet_->data),
+                       static_cast<size_t>(packet_->size));
+    packet.pts = packet_->pts;
+    packet.dts = packet_->dts;
+    packet.duration = packet_->duration == 0 ? 1 : packet_->duration;
+    packet.keyframe = (packet_->flags & AV_PKT_FLAG_KEY) != 0;
+    segment_.packets.push_back(std::move(packet));
+    av_packet_unref(packet_.get());
+  }
+}
+
+Status SegmentEncoder::flush() {
+  int error = avcodec_send_frame(encoder_.get(), nullptr);
+  if (error < 0) {
+    return avError(error, "flushing the encoder", kErrorContext);
+  }
+  return drainPackets();
+}
+
+int SegmentEncoder::firstSkippableKeyframe() const {
+  // The trailing repeats show the picture of the last written frame, from
+  // that frame on.
+  if (!skip_writer_.has_value() || sent_frames_ == frame_count_) {
+    return -1;
+  }
+  const int gop = settings_.gop_frames;
+  const int picture_start = sent_frames_ - 1;
+  const int keyframe = (picture_start + gop - 1) / gop * gop;
+  return keyframe < frame_count_ - 1 ? keyframe : -1;
+}
+
+void SegmentEncoder::dropPacketsAfter(int keyframe) {
+  std::erase_if(segment_.packets,
+                [keyframe](const EncodedPacket& packet) { return packet.pts > keyframe; });
+}
+
+Status SegmentEncoder::appendSkippedFrames(int keyframe) {
+  // libx264 ends on KEYFRAME: closed GOPs put every earlier frame before it
+  // in decode order, so it is the last packet and the only reference after
+  // it.
+  const EncodedPacket& last = segment_.packets.back();
+  if (!last.keyframe || last.pts != keyframe) {
+    return Status::internal("segment: libx264 did not end on a keyframe at frame " +
+                            std::to_string(keyframe) + " (last packet: pts " +
+                            std::to_string(last.pts) + ")");
+  }
+  const std::string keyframe_data = last.data;
+
+  int last_keyframe = keyframe;
+  for (int frame = keyframe + 1; frame < frame_count_; ++frame) {
+    EncodedPacket packet;
+    packet.pts = frame;
+    packet.duration = 1;
+    if (frame % settings_.gop_frames == 0) {
+      // The same picture again as a keyframe, so GOPs stay fixed.
+      packet.data = keyframe_data;
+      packet.keyframe = true;
+      last_keyframe = frame;
+    } else {
+      packet.data = skip_writer_->skipFrame(frame - last_keyframe);
+    }
+    segment_.packets.push_back(std::move(packet));
+  }
+  return okStatus();
+}
+
+Result<EncodedSegment> SegmentEncoder::finish() {
+  SMMHUB_RETURN_IF_ERROR(requireOpen());
+  if (frame_count_ == 0) {
+    return Status::failedPrecondition("segment: finish() needs at least one frame");
+  }
+  finished_ = true;
+
+  // Trailing repeats go to libx264 up to the first keyframe that shows their
+  // picture, and the rest are skipped frames.
+  const int keyframe = firstSkippableKeyframe();
+  const int encoded_frames = keyframe >= 0 ? keyframe + 1 : frame_count_;
+  // Repeats past the keyframe let x264's lookahead see that the picture
+  // stays, so that macroblock-tree rate control gives the keyframe the
+  // quality of a long-lived reference. Their packets are then dropped.
+  const int lookahead_frames =
+      keyframe >= 0 ? std::min(frame_count_ - encoded_frames, presetLookahead(settings_.preset))
+                    : 0;
+  SMMHUB_RETURN_IF_ERROR(sendRepeats(encoded_frames + lookahead_frames - sent_frames_));
+  SMMHUB_RETURN_IF_ERROR(flush());
+  if (keyframe >= 0) {
+    dropPacketsAfter(keyframe);
+    SMMHUB_RETURN_IF_ERROR(appendSkippedFrames(keyframe));
+  }
+  segment_.frame_count = frame_count_;
+
+  // x264 numbers dts from -reorder_delay, except in a segment too short to
+  // reorder, where it copies pts. Numbering every segment the same way keeps
+  // dts strictly increasing across stitched segments.
+  for (size_t i = 0; i < segment_.packets.size(); ++i) {
+    segment_.packets[i].dts = static_cast<std::int64_t>(i) - segment_.reorder_delay;
+  }
+
+  // libx264 is expected to meet every other invariant. A segment that does
+  // not would make a broken video, so it fails here and not in the muxer.
+  Status valid = checkSegment(segment_);
+  if (!valid.ok()) {
+    return Status::internal("libx264 made an unexpected segment: " + valid.message());
+  }
+  logger("render")->debug("segment done frames={} encoded={} skipped={} bytes={}", frame_count_,
+                          encoded_frames, frame_count_ - encoded_frames,
+                          packetBytes(segment_.packets));
+  return std::move(segment_);
+}
+
+}  // namespace smmhub::render

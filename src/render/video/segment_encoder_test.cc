@@ -1,0 +1,343 @@
+#include "render/video/segment_encoder.h"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "render/video/segment_test_util.h"
+
+namespace smmhub::render {
+namespace {
+
+using testing::boxFrame;
+using testing::smallSegmentSettings;
+
+// Encodes FRAMES frames of a moving box, then REPEATS repeats of the last
+// one.
+Result<EncodedSegment> encodeBoxes(const EncodeSettings& settings, int frames, int repeats,
+                                   std::uint8_t red = 200) {
+  SMMHUB_ASSIGN_OR_RETURN(auto encoder, SegmentEncoder::open(settings));
+  for (int i = 0; i < frames; ++i) {
+    SMMHUB_RETURN_IF_ERROR(
+        encoder->writeFrame(boxFrame(settings.width, settings.height, i, 40, 80, red)));
+  }
+  for (int i = 0; i < repeats; ++i) {
+    SMMHUB_RETURN_IF_ERROR(encoder->repeatFrame());
+  }
+  return encoder->finish();
+}
+
+// Returns how many packets of SEGMENT are skipped frames, by comparing each
+// packet after a keyframe with the skipped frame that would stand there.
+int skippedFrames(const EncodedSegment& segment) {
+  auto writer = internal::SkipFrameWriter::create(segment.extradata);
+  EXPECT_TRUE(writer.ok()) << writer.status().toString();
+  if (!writer.ok()) {
+    return -1;
+  }
+  std::vector<std::int64_t> keyframes;
+  for (const EncodedPacket& packet : segment.packets) {
+    if (packet.keyframe) {
+      keyframes.push_back(packet.pts);
+    }
+  }
+  int count = 0;
+  for (const EncodedPacket& packet : segment.packets) {
+    std::int64_t last_keyframe = 0;
+    for (std::int64_t keyframe : keyframes) {
+      last_keyframe = keyframe <= packet.pts ? keyframe : last_keyframe;
+    }
+    if (packet.pts > last_keyframe &&
+        packet.data == writer->skipFrame(static_cast<int>(packet.pts - last_keyframe))) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+TEST(SegmentEncoderTest, SameFramesGiveSameBytes) {
+  const EncodeSettings settings = smallSegmentSettings();
+
+  auto first = encodeBoxes(settings, 70, 20);
+  auto second = encodeBoxes(settings, 70, 20);
+
+  ASSERT_TRUE(first.ok()) << first.status().toString();
+  ASSERT_TRUE(second.ok()) << second.status().toString();
+  EXPECT_EQ(first->extradata, second->extradata);
+  ASSERT_EQ(first->packets.size(), second->packets.size());
+  for (size_t i = 0; i < first->packets.size(); ++i) {
+    EXPECT_TRUE(first->packets[i] == second->packets[i]) << "packet " << i;
+  }
+  EXPECT_EQ(serializeSegment(*first), serializeSegment(*second));
+}
+
+TEST(SegmentEncoderTest, SegmentsShareExtradata) {
+  const EncodeSettings settings = smallSegmentSettings();
+
+  auto long_red = encodeBoxes(settings, 100, 50, 255);
+  auto short_blue = encodeBoxes(settings, 5, 0, 0);
+  auto static_only = encodeBoxes(settings, 1, 89, 10);
+
+  ASSERT_TRUE(long_red.ok()) << long_red.status().toString();
+  ASSERT_TRUE(short_blue.ok()) << short_blue.status().toString();
+  ASSERT_TRUE(static_only.ok()) << static_only.status().toString();
+  EXPECT_FALSE(long_red->extradata.empty());
+  EXPECT_EQ(long_red->extradata, short_blue->extradata);
+  EXPECT_EQ(long_red->extradata, static_only->extradata);
+}
+
+TEST(SegmentEncoderTest, GopsAreClosedAndFixed) {
+  const EncodeSettings settings = smallSegmentSettings();
+
+  auto segment = encodeBoxes(settings, 150, 0);
+
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+  EXPECT_EQ(segment->frame_count, 150);
+  ASSERT_EQ(segment->packets.size(), 150u);
+  EXPECT_TRUE(segment->packets.front().keyframe);
+  std::vector<std::int64_t> keyframes;
+  for (const EncodedPacket& packet : segment->packets) {
+    if (packet.keyframe) {
+      keyframes.push_back(packet.pts);
+    }
+  }
+  EXPECT_EQ(keyframes, (std::vector<std::int64_t>{0, 60, 120}));
+}
+
+TEST(SegmentEncoderTest, DtsRunsFromMinusReorderDelay) {
+  const EncodeSettings settings = smallSegmentSettings();
+
+  auto segment = encodeBoxes(settings, 40, 0);
+
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+  // veryfast has B-frames with B-pyramid.
+  EXPECT_EQ(segment->reorder_delay, 2);
+  for (size_t i = 0; i < segment->packets.size(); ++i) {
+    EXPECT_EQ(segment->packets[i].dts, static_cast<std::int64_t>(i) - 2) << "packet " << i;
+    EXPECT_LE(segment->packets[i].dts, segment->packets[i].pts) << "packet " << i;
+  }
+}
+
+TEST(SegmentEncoderTest, ShortSegmentsFollowTheDtsRule) {
+  const EncodeSettings settings = smallSegmentSettings();
+
+  for (int frames = 1; frames <= 4; ++frames) {
+    auto segment = encodeBoxes(settings, frames, 0);
+
+    ASSERT_TRUE(segment.ok()) << frames << " frames: " << segment.status().toString();
+    ASSERT_EQ(segment->packets.size(), static_cast<size_t>(frames));
+    EXPECT_EQ(segment->packets.front().dts, -2) << frames << " frames";
+    EXPECT_EQ(segment->packets.back().dts, frames - 3) << frames << " frames";
+  }
+}
+
+TEST(SegmentEncoderTest, DecodedFramesMatchTheSource) {
+  const EncodeSettings settings = smallSegmentSettings();
+  auto segment = encodeBoxes(settings, 30, 30);
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+
+  auto pictures = testing::decodeSegment(*segment);
+
+  ASSERT_TRUE(pictures.ok()) << pictures.status().toString();
+  ASSERT_EQ(pictures->size(), 60u);
+  for (int i = 0; i < 60; ++i) {
+    auto source = testing::sourcePlanes(boxFrame(180, 320, std::min(i, 29), 40, 80, 200));
+    ASSERT_TRUE(source.ok()) << source.status().toString();
+    EXPECT_GT(testing::lumaPsnr((*pictures)[i], *source, 180, 320), 30.0) << "frame " << i;
+  }
+}
+
+TEST(SegmentEncoderTest, TrailingRepeatsBecomeSkippedFrames) {
+  const EncodeSettings settings = smallSegmentSettings();
+
+  auto segment = encodeBoxes(settings, 30, 100);
+
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+  ASSERT_EQ(segment->packets.size(), 130u);
+  // libx264 encodes frames 0 to 60 and ends on the keyframe at 60. Frames 61
+  // to 129 are skipped, except the keyframe at 120, a copy of frame 60's.
+  EXPECT_EQ(skippedFrames(*segment), 68);
+  const EncodedPacket& keyframe = segment->packets[60];
+  const EncodedPacket& copy = segment->packets[120];
+  EXPECT_TRUE(keyframe.keyframe);
+  EXPECT_EQ(keyframe.pts, 60);
+  EXPECT_TRUE(copy.keyframe);
+  EXPECT_EQ(copy.pts, 120);
+  EXPECT_TRUE(copy.data == keyframe.data);
+}
+
+TEST(SegmentEncoderTest, SkippedFramesRepeatTheKeyframe) {
+  const EncodeSettings settings = smallSegmentSettings();
+  auto segment = encodeBoxes(settings, 30, 100);
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+
+  auto pictures = testing::decodeSegment(*segment);
+
+  ASSERT_TRUE(pictures.ok()) << pictures.status().toString();
+  ASSERT_EQ(pictures->size(), 130u);
+  for (size_t i = 61; i < 130; ++i) {
+    ASSERT_TRUE((*pictures)[i] == (*pictures)[60]) << "frame " << i;
+  }
+  auto source = testing::sourcePlanes(boxFrame(180, 320, 29, 40, 80, 200));
+  ASSERT_TRUE(source.ok()) << source.status().toString();
+  EXPECT_GT(testing::lumaPsnr((*pictures)[60], *source, 180, 320), 30.0);
+}
+
+TEST(SegmentEncoderTest, StaticSceneEncodesOneFrame) {
+  const EncodeSettings settings = smallSegmentSettings();
+
+  auto segment = encodeBoxes(settings, 1, 149);
+  auto pictures = segment.ok() ? testing::decodeSegment(*segment)
+                               : Result<std::vector<std::string>>(segment.status());
+
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+  ASSERT_TRUE(pictures.ok()) << pictures.status().toString();
+  EXPECT_EQ(skippedFrames(*segment), 147);
+  ASSERT_EQ(pictures->size(), 150u);
+  for (size_t i = 1; i < 150; ++i) {
+    ASSERT_TRUE((*pictures)[i] == (*pictures)[0]) << "frame " << i;
+  }
+}
+
+TEST(SegmentEncoderTest, RepeatsBeforeNewFrameAreEncoded) {
+  const EncodeSettings settings = smallSegmentSettings();
+  auto encoder = SegmentEncoder::open(settings);
+  ASSERT_TRUE(encoder.ok()) << encoder.status().toString();
+  ASSERT_TRUE((*encoder)->writeFrame(boxFrame(180, 320, 0, 0, 0, 0)).ok());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE((*encoder)->repeatFrame().ok());
+  }
+  ASSERT_TRUE((*encoder)->writeFrame(boxFrame(180, 320, 1, 0, 0, 0)).ok());
+
+  auto segment = (*encoder)->finish();
+
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+  EXPECT_EQ(segment->frame_count, 102);
+  EXPECT_EQ(skippedFrames(*segment), 0);
+}
+
+TEST(SegmentEncoderTest, SkippedFramesWorkWithoutBFrames) {
+  // ultrafast has no B-frames, so x264 uses picture order count type 2.
+  EncodeSettings settings = smallSegmentSettings();
+  settings.preset = "ultrafast";
+
+  auto segment = encodeBoxes(settings, 10, 80);
+  auto pictures = segment.ok() ? testing::decodeSegment(*segment)
+                               : Result<std::vector<std::string>>(segment.status());
+
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+  ASSERT_TRUE(pictures.ok()) << pictures.status().toString();
+  EXPECT_EQ(segment->reorder_delay, 0);
+  EXPECT_EQ(skippedFrames(*segment), 29);
+  ASSERT_EQ(pictures->size(), 90u);
+  for (size_t i = 61; i < 90; ++i) {
+    ASSERT_TRUE((*pictures)[i] == (*pictures)[60]) << "frame " << i;
+  }
+}
+
+TEST(SegmentEncoderTest, ShortGopsCopyTheKeyframe) {
+  EncodeSettings settings = smallSegmentSettings();
+  settings.gop_frames = 2;
+
+  auto segment = encodeBoxes(settings, 3, 7);
+  auto pictures = segment.ok() ? testing::decodeSegment(*segment)
+                               : Result<std::vector<std::string>>(segment.status());
+
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+  ASSERT_TRUE(pictures.ok()) << pictures.status().toString();
+  // libx264 encodes frames 0 to 2; 3, 5, 7 and 9 are skipped; 4, 6 and 8
+  // copy 2.
+  EXPECT_EQ(skippedFrames(*segment), 4);
+  ASSERT_EQ(pictures->size(), 10u);
+  for (size_t i = 3; i < 10; ++i) {
+    ASSERT_TRUE((*pictures)[i] == (*pictures)[2]) << "frame " << i;
+  }
+}
+
+TEST(SegmentEncoderTest, OneFrameGopsSkipNothing) {
+  EncodeSettings settings = smallSegmentSettings();
+  settings.gop_frames = 1;
+
+  auto segment = encodeBoxes(settings, 1, 9);
+  auto pictures = segment.ok() ? testing::decodeSegment(*segment)
+                               : Result<std::vector<std::string>>(segment.status());
+
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+  ASSERT_TRUE(pictures.ok()) << pictures.status().toString();
+  for (const EncodedPacket& packet : segment->packets) {
+    EXPECT_TRUE(packet.keyframe) << "packet " << packet.pts;
+  }
+  EXPECT_EQ(pictures->size(), 10u);
+}
+
+TEST(SegmentEncoderTest, ExtradataEndsWithSkipPps) {
+  auto segment = encodeBoxes(smallSegmentSettings(), 2, 0);
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+  auto writer = internal::SkipFrameWriter::create(segment->extradata);
+  ASSERT_TRUE(writer.ok()) << writer.status().toString();
+
+  const std::string& pps = writer->pps();
+
+  ASSERT_GT(segment->extradata.size(), pps.size());
+  EXPECT_EQ(segment->extradata.substr(segment->extradata.size() - pps.size()), pps);
+}
+
+TEST(SegmentEncoderTest, WrongFrameSizeFails) {
+  auto encoder = SegmentEncoder::open(smallSegmentSettings());
+  ASSERT_TRUE(encoder.ok()) << encoder.status().toString();
+
+  Status status = (*encoder)->writeFrame(boxFrame(100, 100, 0, 0, 0, 0));
+
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("100x100"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("180x320"), std::string::npos) << status.message();
+}
+
+TEST(SegmentEncoderTest, FinishWithoutFramesFails) {
+  auto encoder = SegmentEncoder::open(smallSegmentSettings());
+  ASSERT_TRUE(encoder.ok()) << encoder.status().toString();
+
+  auto segment = (*encoder)->finish();
+
+  ASSERT_FALSE(segment.ok());
+  EXPECT_EQ(segment.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(segment.status().message().find("at least one frame"), std::string::npos)
+      << segment.status().message();
+}
+
+TEST(SegmentEncoderTest, FinishTwiceFails) {
+  auto encoder = SegmentEncoder::open(smallSegmentSettings());
+  ASSERT_TRUE(encoder.ok()) << encoder.status().toString();
+  ASSERT_TRUE((*encoder)->writeFrame(boxFrame(180, 320, 0, 0, 0, 0)).ok());
+  ASSERT_TRUE((*encoder)->finish().ok());
+
+  auto again = (*encoder)->finish();
+  Status write = (*encoder)->repeatFrame();
+
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(write.code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(SegmentEncoderTest, RepeatBeforeFirstFrameFails) {
+  auto encoder = SegmentEncoder::open(smallSegmentSettings());
+  ASSERT_TRUE(encoder.ok()) << encoder.status().toString();
+
+  Status status = (*encoder)->repeatFrame();
+
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(SegmentEncoderTest, UnknownPresetFailsNamingIt) {
+  EncodeSettings settings = smallSegmentSettings();
+  settings.preset = "warp-speed";
+
+  auto encoder = SegmentEncoder::open(settings);
+
+  ASSERT_FALSE(encoder.ok());
+  EXPECT_NE(encoder.status().message().find("warp-speed"), std::string::npos)
+      << encoder.status().message();
+}
+
+}  // namespace
+}  // namespace smmhub::render
