@@ -283,6 +283,32 @@ TEST_F(SegmentMuxerTest, SeamsShowTheRightPictures) {
   }
 }
 
+TEST_F(SegmentMuxerTest, OneFrameSegmentsStitch) {
+  TempDir dir;
+  const auto path = dir.file("one-frame.mp4");
+  auto first = encodeScene(Scene{1, 0, 200, 30, 30}, settings_);
+  auto second = encodeScene(Scene{1, 0, 30, 200, 30}, settings_);
+  auto rest = encodeScene(Scene{kTotalFrames - 2, 100, 30, 30, 200}, settings_);
+  ASSERT_TRUE(first.ok() && second.ok() && rest.ok());
+  std::vector<std::string> expected;
+  for (const EncodedSegment* segment : {&*first, &*second, &*rest}) {
+    auto pictures = testing::decodeSegment(*segment);
+    ASSERT_TRUE(pictures.ok()) << pictures.status().toString();
+    expected.insert(expected.end(), pictures->begin(), pictures->end());
+  }
+
+  Status status = stitch(path, settings_, {*first, *second, *rest}, audio_);
+  auto file = testing::demuxAndDecode(path);
+
+  ASSERT_TRUE(status.ok()) << status.toString();
+  expectPlatformSpec(path, 180, 320);
+  ASSERT_TRUE(file.ok()) << file.status().toString();
+  ASSERT_EQ(file->pictures.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_TRUE(file->pictures[i] == expected[i]) << "frame " << i;
+  }
+}
+
 TEST_F(SegmentMuxerTest, ParsedSegmentGivesSameFile) {
   TempDir dir;
   auto parsed = parseSegment(serializeSegment(segments_[1]));
