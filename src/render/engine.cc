@@ -12,8 +12,11 @@
 #include "common/log.h"
 #include "render/animation.h"
 #include "render/canvas.h"
+#include "render/video/audio_encoder.h"
 #include "render/video/audio_track.h"
 #include "render/video/probe.h"
+#include "render/video/segment_encoder.h"
+#include "render/video/segment_muxer.h"
 #include "render/video/video_clip.h"
 
 namespace smmhub::render {
@@ -25,7 +28,12 @@ using templates::Scene;
 
 // One entry of a scene's draw list, bottom to top: either a plate (static
 // layers flattened onto one canvas-sized raster) or one animated layer.
+// Planning fills in the keys; the pixels come when the scene is drawn.
 struct DrawStep {
+  std::string key;  // the plate's or the layer's content key
+  bool is_plate = false;
+  bool bottom = false;                     // the plate starts from the background
+  std::vector<const Layer*> plate_layers;  // a plate's static layers
   RasterPtr plate;
   const Layer* layer = nullptr;
   RasterPtr raster;                 // image, text and shape layers
@@ -37,6 +45,7 @@ struct ScenePlan {
   int first_frame = 0;
   int frame_count = 0;
   std::vector<DrawStep> steps;
+  bool materialized = false;  // rasters and clips are loaded
 };
 
 // What decides a frame's pixels besides the plan; equal signatures on
@@ -146,6 +155,10 @@ double clipTime(const templates::VideoProps& video, const Layer& layer, double s
 }  // namespace
 
 // Plans and draws the frames of one bound template. One instance per video.
+//
+// planAll() computes every scene's content keys without drawing anything, so
+// that a scene whose encoded segment is in the render buffer never loads its
+// layers. A scene's layers are rasterized when its first frame is drawn.
 class SceneRenderer {
  public:
   SceneRenderer(Engine* engine, const templates::Template& bound, Diagnostics* warnings)
@@ -171,33 +184,59 @@ class SceneRenderer {
   int frameCount() const {
     return plans_.empty() ? 0 : plans_.back().first_frame + plans_.back().frame_count;
   }
+  size_t sceneCount() const { return plans_.size(); }
+  const ScenePlan& plan(size_t scene_index) const { return plans_[scene_index]; }
+
+  // Returns the key of scene SCENE_INDEX's encoded segment: everything that
+  // decides its frames, and SETTINGS. A crossfade starts from the previous
+  // scene's last frame, so its key includes the previous scene's key.
+  std::string segmentKey(size_t scene_index, const SegmentSettings& settings) const {
+    const ScenePlan& plan = plans_[scene_index];
+    const Scene& scene = *plan.scene;
+    Hasher key;
+    key.add(kEngineVersion).add(engine_->options_.tenant).add(std::string_view("segment"));
+    key.add(std::int64_t{settings.width}).add(std::int64_t{settings.height});
+    key.add(std::int64_t{settings.fps}).add(std::int64_t{settings.crf}).add(settings.preset);
+    key.add(std::int64_t{settings.gop_frames}).add(std::int64_t{settings.threads});
+    key.add(std::int64_t{plan.frame_count}).add(scene.duration_s);
+    key.add(static_cast<std::int64_t>(scene.transition.type)).add(scene.transition.duration_s);
+    for (const DrawStep& step : plan.steps) {
+      key.add(step.key);
+      if (step.layer != nullptr) {
+        addMotion(key, *step.layer);
+      }
+    }
+    if (crossfades(scene_index)) {
+      key.add(segmentKey(scene_index - 1, settings));
+    }
+    return key.hexDigest();
+  }
+
+  // Forgets the frame drawn last, so that the next frame is drawn in full.
+  void startSegment() { last_signature_.reset(); }
 
   // Draws frame INDEX into FRAME unless it equals the frame drawn last, in
   // which case it returns false and leaves FRAME as it was.
   Result<bool> drawFrame(int index, Raster& frame) {
     size_t scene_index = sceneOf(index);
     ScenePlan& plan = plans_[scene_index];
+    SMMHUB_RETURN_IF_ERROR(materialize(plan));
     double t = frameTime(index - plan.first_frame, bound_.canvas.fps);
 
     FrameSignature signature = signatureAt(scene_index, t);
     bool repeat = last_signature_ && signature == *last_signature_ && !signature.has_video;
     if (!repeat) {
       SMMHUB_RETURN_IF_ERROR(composite(plan, t, frame));
-      auto previous = scene_last_frames_.find(scene_index - 1);
-      if (signature.crossfade < 1 && scene_index > 0) {
-        // The parser rejects scenes shorter than one frame, so the previous
-        // scene always left its last picture.
-        SMMHUB_BUG(previous != scene_last_frames_.end());
-        if (previous != scene_last_frames_.end()) {
-          blendOver(frame, *previous->second, 1 - signature.crossfade);
-        }
+      if (signature.crossfade < 1) {
+        SMMHUB_ASSIGN_OR_RETURN(std::shared_ptr<Raster> previous, lastFrameOf(scene_index - 1));
+        blendOver(frame, *previous, 1 - signature.crossfade);
       }
       last_signature_ = std::move(signature);
     }
 
     // A crossfade into the next scene starts from this scene's last picture,
     // drawn or repeated.
-    if (index == plan.first_frame + plan.frame_count - 1 && needsLastFrame(scene_index)) {
+    if (index == plan.first_frame + plan.frame_count - 1 && crossfades(scene_index + 1)) {
       scene_last_frames_[scene_index] = std::make_shared<Raster>(frame);
     }
     return !repeat;
@@ -213,9 +252,28 @@ class SceneRenderer {
     return plans_.size() - 1;
   }
 
-  bool needsLastFrame(size_t scene_index) const {
-    return scene_index + 1 < plans_.size() &&
-           plans_[scene_index + 1].scene->transition.type == templates::TransitionType::kCrossfade;
+  // Returns whether scene SCENE_INDEX begins with a crossfade from the one
+  // before it.
+  bool crossfades(size_t scene_index) const {
+    return scene_index > 0 && scene_index < plans_.size() &&
+           plans_[scene_index].scene->transition.type == templates::TransitionType::kCrossfade &&
+           plans_[scene_index].scene->transition.duration_s > 0;
+  }
+
+  // Returns scene SCENE_INDEX's last picture, drawing it when the scene was
+  // not drawn (its segment came from the render buffer).
+  Result<std::shared_ptr<Raster>> lastFrameOf(size_t scene_index) {
+    if (auto found = scene_last_frames_.find(scene_index); found != scene_last_frames_.end()) {
+      return found->second;
+    }
+    const ScenePlan& plan = plans_[scene_index];
+    std::optional<FrameSignature> saved = std::move(last_signature_);
+    last_signature_.reset();
+    Raster last(bound_.canvas.width, bound_.canvas.height);
+    SMMHUB_ASSIGN_OR_RETURN(bool drawn, drawFrame(plan.first_frame + plan.frame_count - 1, last));
+    (void)drawn;
+    last_signature_ = std::move(saved);
+    return scene_last_frames_.at(scene_index);
   }
 
   FrameSignature signatureAt(size_t scene_index, double t) const {
@@ -227,12 +285,12 @@ class SceneRenderer {
         continue;
       }
       LayerState state = sampleLayer(*step.layer, t, plan.scene->duration_s);
-      signature.has_video = signature.has_video || (step.clip && state.visible);
+      signature.has_video =
+          signature.has_video || (step.layer->kind == LayerKind::kVideo && state.visible);
       signature.states.push_back(state);
     }
     const auto& transition = plan.scene->transition;
-    if (transition.type == templates::TransitionType::kCrossfade && transition.duration_s > 0 &&
-        scene_index > 0) {
+    if (crossfades(scene_index)) {
       signature.crossfade = std::min(1.0, t / transition.duration_s);
     }
     return signature;
@@ -240,7 +298,7 @@ class SceneRenderer {
 
   Status composite(ScenePlan& plan, double t, Raster& frame) {
     for (DrawStep& step : plan.steps) {
-      if (step.plate) {
+      if (step.is_plate) {
         if (&step == &plan.steps.front()) {
           frame.pixels = step.plate->pixels;
         } else {
@@ -270,6 +328,20 @@ class SceneRenderer {
     return okStatus();
   }
 
+  // Adds what moves LAYER over its scene to KEY: geometry, timing and tracks.
+  static void addMotion(Hasher& key, const Layer& layer) {
+    const auto& g = layer.geometry;
+    key.add(static_cast<std::int64_t>(layer.kind)).add(g.x).add(g.y).add(g.width).add(g.height);
+    key.add(static_cast<std::int64_t>(g.anchor)).add(g.opacity).add(g.scale).add(g.rotation_deg);
+    key.add(layer.start_s).add(layer.end_s);
+    for (const templates::Track& track : layer.tracks) {
+      key.add(static_cast<std::int64_t>(track.property));
+      for (const templates::Keyframe& frame : track.keyframes) {
+        key.add(frame.time_s).add(frame.value).add(static_cast<std::int64_t>(frame.easing));
+      }
+    }
+  }
+
   Status planScene(ScenePlan& plan) {
     const Scene& scene = *plan.scene;
     std::vector<const Layer*> group;
@@ -287,7 +359,10 @@ class SceneRenderer {
         group.clear();
         bottom = false;
       }
-      SMMHUB_RETURN_IF_ERROR(addAnimated(plan, layer));
+      DrawStep step;
+      step.layer = &layer;
+      SMMHUB_ASSIGN_OR_RETURN(step.key, engine_->layerKey(layer));
+      plan.steps.push_back(std::move(step));
     }
     if (bottom || !group.empty()) {
       SMMHUB_RETURN_IF_ERROR(addPlate(plan, group, bottom));
@@ -295,58 +370,73 @@ class SceneRenderer {
     return okStatus();
   }
 
-  Status addAnimated(ScenePlan& plan, const Layer& layer) {
-    DrawStep step;
-    step.layer = &layer;
-    if (layer.kind == LayerKind::kVideo) {
-      const auto& video = std::get<templates::VideoProps>(layer.props);
-      auto clip = VideoClip::open(video.src);
-      if (!clip.ok()) {
-        return clip.status().withContext(layer.place());
-      }
-      step.clip = std::move(clip).value();
-    } else {
-      SMMHUB_ASSIGN_OR_RETURN(step.raster, engine_->rasterizeLayer(layer, warnings_));
-    }
-    plan.steps.push_back(std::move(step));
-    return okStatus();
-  }
-
-  // Flattens GROUP (static layers, bottom to top) into one canvas-sized plate.
+  // Plans GROUP (static layers, bottom to top) as one canvas-sized plate.
   // The bottom plate starts from the scene's background colour.
   Status addPlate(ScenePlan& plan, const std::vector<const Layer*>& group, bool bottom) {
     const auto& canvas = bound_.canvas;
+    DrawStep step;
+    step.is_plate = true;
+    step.bottom = bottom;
+    step.plate_layers = group;
     std::string background = bottom ? sceneBackground(bound_, *plan.scene) : "";
     Hasher key;
     key.add(kEngineVersion).add(engine_->options_.tenant).add(std::string_view("plate"));
     key.add(std::int64_t{canvas.width}).add(std::int64_t{canvas.height}).add(background);
-    std::vector<RasterPtr> rasters;
     for (const Layer* layer : group) {
-      SMMHUB_ASSIGN_OR_RETURN(RasterPtr raster, engine_->rasterizeLayer(*layer, warnings_));
       SMMHUB_ASSIGN_OR_RETURN(std::string layer_key, engine_->layerKey(*layer));
       const auto& g = layer->geometry;
       key.add(layer_key).add(g.x).add(g.y).add(g.scale).add(g.rotation_deg).add(g.opacity);
       key.add(static_cast<std::int64_t>(g.anchor));
+    }
+    step.key = key.hexDigest();
+    plan.steps.push_back(std::move(step));
+    return okStatus();
+  }
+
+  // Loads what PLAN draws: rasters through the cache, and video clips.
+  Status materialize(ScenePlan& plan) {
+    if (plan.materialized) {
+      return okStatus();
+    }
+    for (DrawStep& step : plan.steps) {
+      if (step.is_plate) {
+        SMMHUB_ASSIGN_OR_RETURN(step.plate, makePlate(plan, step));
+      } else if (step.layer->kind == LayerKind::kVideo) {
+        const auto& video = std::get<templates::VideoProps>(step.layer->props);
+        auto clip = VideoClip::open(video.src);
+        if (!clip.ok()) {
+          return clip.status().withContext(step.layer->place());
+        }
+        step.clip = std::move(clip).value();
+      } else {
+        SMMHUB_ASSIGN_OR_RETURN(step.raster, engine_->rasterizeLayer(*step.layer, warnings_));
+      }
+    }
+    plan.materialized = true;
+    return okStatus();
+  }
+
+  Result<RasterPtr> makePlate(const ScenePlan& plan, const DrawStep& step) {
+    const auto& canvas = bound_.canvas;
+    std::vector<RasterPtr> rasters;
+    for (const Layer* layer : step.plate_layers) {
+      SMMHUB_ASSIGN_OR_RETURN(RasterPtr raster, engine_->rasterizeLayer(*layer, warnings_));
       rasters.push_back(std::move(raster));
     }
-
+    std::string background = step.bottom ? sceneBackground(bound_, *plan.scene) : "";
     auto make = [&]() -> Result<RasterPtr> {
       auto plate = std::make_shared<Raster>(canvas.width, canvas.height);
       if (!background.empty()) {
         SMMHUB_ASSIGN_OR_RETURN(Color color, parseColor(background));
         fillRaster(*plate, color);
       }
-      for (size_t i = 0; i < group.size(); ++i) {
-        LayerState state = sampleLayer(*group[i], 0, plan.scene->duration_s);
-        compositeLayer(*plate, *rasters[i], group[i]->geometry, state);
+      for (size_t i = 0; i < step.plate_layers.size(); ++i) {
+        LayerState state = sampleLayer(*step.plate_layers[i], 0, plan.scene->duration_s);
+        compositeLayer(*plate, *rasters[i], step.plate_layers[i]->geometry, state);
       }
       return RasterPtr(plate);
     };
-    DrawStep step;
-    SMMHUB_ASSIGN_OR_RETURN(
-        step.plate, engine_->memo_.getOrMake(key.hexDigest(), make, /*admit_on_repeat=*/true));
-    plan.steps.push_back(std::move(step));
-    return okStatus();
+    return engine_->memo_.getOrMake(step.key, make, /*admit_on_repeat=*/true);
   }
 
   Engine* engine_;
@@ -444,6 +534,54 @@ struct PartialFiles {
   }
 };
 
+// Returns the bytes of the file at PATH.
+Result<std::string> readWholeFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) {
+    return Status::unavailable(path.string() + ": cannot read the file back");
+  }
+  return bytes;
+}
+
+// Packs a video and its poster into one stored value: "OUT1", the video's
+// length as 8 bytes little-endian, the video, then the poster.
+std::string packFiles(const std::string& video, const std::string& poster) {
+  std::string packed = "OUT1";
+  for (int i = 0; i < 8; ++i) {
+    packed.push_back(
+        static_cast<char>((static_cast<std::uint64_t>(video.size()) >> (8 * i)) & 0xFF));
+  }
+  packed += video;
+  packed += poster;
+  return packed;
+}
+
+// Writes the video and poster that packFiles() packed into VIDEO and POSTER.
+Status unpackFiles(std::string_view packed, const std::filesystem::path& video,
+                   const std::filesystem::path& poster) {
+  constexpr size_t kHeader = 12;
+  if (packed.size() < kHeader || packed.substr(0, 4) != "OUT1") {
+    return Status::dataLoss("stored output has no OUT1 header");
+  }
+  std::uint64_t video_bytes = 0;
+  for (int i = 0; i < 8; ++i) {
+    video_bytes |= static_cast<std::uint64_t>(static_cast<unsigned char>(packed[4 + i])) << (8 * i);
+  }
+  if (video_bytes > packed.size() - kHeader) {
+    return Status::dataLoss("stored output is shorter than its video");
+  }
+  for (auto [path, bytes] : {std::pair{video, packed.substr(kHeader, video_bytes)},
+                             std::pair{poster, packed.substr(kHeader + video_bytes)}}) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) {
+      return Status::unavailable(path.string() + ": cannot write the stored output");
+    }
+  }
+  return okStatus();
+}
+
 }  // namespace
 
 std::filesystem::path partialPath(const std::filesystem::path& path) {
@@ -531,6 +669,10 @@ Result<std::string> Engine::layerKey(const Layer& layer) {
       key.add(shape->stroke->color).add(shape->stroke->width);
     }
     key.add(shape->x1).add(shape->y1).add(shape->x2).add(shape->y2);
+  } else if (const auto* video = std::get_if<templates::VideoProps>(&layer.props)) {
+    SMMHUB_ASSIGN_OR_RETURN(std::string content, fileHash(video->src));
+    key.add(content).add(static_cast<std::int64_t>(video->fit)).add(video->trim_start_s);
+    key.add(video->trim_end_s).add(std::int64_t{video->loop});
   }
   return key.hexDigest();
 }
@@ -586,25 +728,154 @@ Result<Raster> Engine::renderFrame(const templates::Template& bound, double time
   int total = scenes.frameCount();
   int index = std::clamp(static_cast<int>(std::floor(time_s * bound.canvas.fps + 1e-9)), 0,
                          std::max(0, total - 1));
-
-  // A crossfade needs the previous scene's last frame, so draw from there.
   Raster frame(bound.canvas.width, bound.canvas.height);
-  int start = index;
+  SMMHUB_ASSIGN_OR_RETURN(bool drawn, scenes.drawFrame(index, frame));
+  (void)drawn;
+  return frame;
+}
+
+Result<std::string> Engine::audioKey(const templates::Template& bound, int frame_count,
+                                     const EncodeSettings& settings) {
+  Hasher key;
+  key.add(kEngineVersion).add(options_.tenant).add(std::string_view("audio"));
+  key.add(std::int64_t{settings.audio_bitrate}).add(std::int64_t{settings.fps});
+  key.add(std::int64_t{frame_count});
+  auto add = [&](const Layer& layer, double at_s, const std::string& src, double trim_start,
+                 double trim_end, double volume, double fade_in, double fade_out,
+                 bool loop) -> Status {
+    SMMHUB_ASSIGN_OR_RETURN(std::string content, fileHash(src));
+    key.add(layer.pointer).add(content).add(at_s).add(trim_start).add(trim_end).add(volume);
+    key.add(fade_in).add(fade_out).add(std::int64_t{loop});
+    return okStatus();
+  };
+  for (const Layer& layer : bound.audio) {
+    const auto& a = std::get<templates::AudioProps>(layer.props);
+    SMMHUB_RETURN_IF_ERROR(add(layer, layer.start_s, a.src, a.trim_start_s, a.trim_end_s, a.volume,
+                               a.fade_in_s, a.fade_out_s, a.loop));
+  }
   double scene_start = 0;
   for (const Scene& scene : bound.scenes) {
-    int first = static_cast<int>(std::lround(scene_start * bound.canvas.fps));
-    int count = static_cast<int>(std::lround(scene.duration_s * bound.canvas.fps));
-    if (index >= first && index < first + count &&
-        scene.transition.type == templates::TransitionType::kCrossfade && first > 0) {
-      start = first - 1;
+    key.add(scene.duration_s);
+    for (const Layer& layer : scene.layers) {
+      double at = scene_start + layer.start_s;
+      if (const auto* a = std::get_if<templates::AudioProps>(&layer.props)) {
+        SMMHUB_RETURN_IF_ERROR(add(layer, at, a->src, a->trim_start_s, a->trim_end_s, a->volume,
+                                   a->fade_in_s, a->fade_out_s, a->loop));
+      } else if (const auto* v = std::get_if<templates::VideoProps>(&layer.props); v && !v->mute) {
+        SMMHUB_RETURN_IF_ERROR(
+            add(layer, at, v->src, v->trim_start_s, v->trim_end_s, v->volume, 0, 0, v->loop));
+      }
     }
     scene_start += scene.duration_s;
   }
-  for (int i = start; i <= index; ++i) {
-    SMMHUB_ASSIGN_OR_RETURN(bool drawn, scenes.drawFrame(i, frame));
-    (void)drawn;
+  return key.hexDigest();
+}
+
+Result<EncodedAudio> Engine::soundTrack(const templates::Template& bound, int frame_count,
+                                        const EncodeSettings& settings) {
+  auto encode = [&]() -> Result<EncodedAudio> {
+    SMMHUB_ASSIGN_OR_RETURN(AudioBuffer mix, mixAudio(bound));
+    return encodeAudio(mix.samples.data(), mix.frames(), frame_count, settings);
+  };
+  if (options_.buffer == nullptr) {
+    return encode();
   }
-  return frame;
+  SMMHUB_ASSIGN_OR_RETURN(std::string key, audioKey(bound, frame_count, settings));
+  SMMHUB_ASSIGN_OR_RETURN(std::string bytes,
+                          options_.buffer->getOrMake(options_.buffer->scopedKey("audio", key),
+                                                     [&]() -> Result<std::string> {
+                                                       SMMHUB_ASSIGN_OR_RETURN(EncodedAudio audio,
+                                                                               encode());
+                                                       return serializeAudio(audio);
+                                                     }));
+  return parseAudio(bytes);
+}
+
+Status Engine::writeVideo(SceneRenderer& scenes, const templates::Template& bound,
+                          const EncodeSettings& settings, const std::filesystem::path& video,
+                          const std::filesystem::path& poster_file, const FrameProgress& progress,
+                          int* composited) {
+  int total = scenes.frameCount();
+  SMMHUB_ASSIGN_OR_RETURN(EncodedAudio audio, soundTrack(bound, total, settings));
+  SMMHUB_ASSIGN_OR_RETURN(std::unique_ptr<SegmentMuxer> muxer,
+                          SegmentMuxer::open(video, settings, std::move(audio)));
+
+  // Every scene is encoded as a segment of its own, whether or not the
+  // render buffer has it, so that the output never depends on the buffer.
+  SegmentSettings segment_settings = segmentSettings(settings);
+  int poster_index = posterFrame(bound, total);
+  std::optional<Raster> poster;
+  int done = 0;
+  for (size_t i = 0; i < scenes.sceneCount(); ++i) {
+    const ScenePlan& plan = scenes.plan(i);
+    auto encode = [&]() -> Result<EncodedSegment> {
+      SMMHUB_ASSIGN_OR_RETURN(std::unique_ptr<SegmentEncoder> encoder,
+                              SegmentEncoder::open(settings));
+      scenes.startSegment();
+      Raster frame(bound.canvas.width, bound.canvas.height);
+      for (int index = plan.first_frame; index < plan.first_frame + plan.frame_count; ++index) {
+        SMMHUB_ASSIGN_OR_RETURN(bool drawn, scenes.drawFrame(index, frame));
+        if (drawn) {
+          (*composited)++;
+          SMMHUB_RETURN_IF_ERROR(encoder->writeFrame(frame));
+        } else {
+          SMMHUB_RETURN_IF_ERROR(encoder->repeatFrame());
+        }
+        if (index == poster_index) {
+          poster = frame;
+        }
+        if (progress) {
+          progress(++done, total);
+        }
+      }
+      return encoder->finish();
+    };
+
+    EncodedSegment segment;
+    if (options_.buffer != nullptr) {
+      std::string key =
+          options_.buffer->scopedKey("segment", scenes.segmentKey(i, segment_settings));
+      SMMHUB_ASSIGN_OR_RETURN(std::string bytes,
+                              options_.buffer->getOrMake(key, [&]() -> Result<std::string> {
+                                SMMHUB_ASSIGN_OR_RETURN(EncodedSegment made, encode());
+                                return serializeSegment(made);
+                              }));
+      SMMHUB_ASSIGN_OR_RETURN(segment, parseSegment(bytes));
+    } else {
+      SMMHUB_ASSIGN_OR_RETURN(segment, encode());
+    }
+    SMMHUB_RETURN_IF_ERROR(muxer->writeSegment(segment));
+    if (progress && done < plan.first_frame + plan.frame_count) {
+      done = plan.first_frame + plan.frame_count;
+      progress(done, total);
+    }
+  }
+  SMMHUB_RETURN_IF_ERROR(muxer->finish());
+  muxer.reset();
+
+  // The poster's scene came from the buffer: draw that one frame.
+  if (!poster) {
+    scenes.startSegment();
+    Raster frame(bound.canvas.width, bound.canvas.height);
+    SMMHUB_ASSIGN_OR_RETURN(bool drawn, scenes.drawFrame(poster_index, frame));
+    (void)drawn;
+    poster = std::move(frame);
+  }
+  return writePosterJpeg(*poster, poster_file);
+}
+
+Result<std::string> Engine::outputKey(const SceneRenderer& scenes, const templates::Template& bound,
+                                      const EncodeSettings& settings) {
+  int total = scenes.frameCount();
+  Hasher key;
+  key.add(kEngineVersion).add(options_.tenant).add(std::string_view("output"));
+  SegmentSettings segment_settings = segmentSettings(settings);
+  for (size_t i = 0; i < scenes.sceneCount(); ++i) {
+    key.add(scenes.segmentKey(i, segment_settings));
+  }
+  SMMHUB_ASSIGN_OR_RETURN(std::string audio, audioKey(bound, total, settings));
+  key.add(audio).add(std::int64_t{posterFrame(bound, total)});
+  return key.hexDigest();
 }
 
 Result<VideoOutput> Engine::renderVideo(const templates::Template& bound,
@@ -614,46 +885,50 @@ Result<VideoOutput> Engine::renderVideo(const templates::Template& bound,
   SceneRenderer scenes(this, bound, warnings);
   SMMHUB_RETURN_IF_ERROR(scenes.planAll());
   int total = scenes.frameCount();
-  SMMHUB_ASSIGN_OR_RETURN(AudioBuffer audio, mixAudio(bound));
-
-  // Encode under a temporary name, so that a crash never leaves a file that
-  // looks finished.
   EncodeSettings settings = options_.encode;
   settings.width = bound.canvas.width;
   settings.height = bound.canvas.height;
   settings.fps = bound.canvas.fps;
+
+  // Write under temporary names, so that a crash never leaves a file that
+  // looks finished.
   std::filesystem::path partial_video = partialPath(video_path);
   std::filesystem::path partial_poster = partialPath(poster_path);
   PartialFiles partials({partial_video, partial_poster});
-  SMMHUB_ASSIGN_OR_RETURN(std::unique_ptr<VideoWriter> writer,
-                          VideoWriter::open(partial_video, settings));
-  SMMHUB_RETURN_IF_ERROR(writer->writeAudio(audio.samples.data(), audio.frames()));
-
-  Raster frame(bound.canvas.width, bound.canvas.height);
-  Raster poster;
-  int poster_index = posterFrame(bound, total);
   int composited = 0;
-  for (int i = 0; i < total; ++i) {
-    SMMHUB_ASSIGN_OR_RETURN(bool drawn, scenes.drawFrame(i, frame));
-    if (drawn) {
-      composited++;
-      SMMHUB_RETURN_IF_ERROR(writer->writeFrame(frame));
-    } else {
-      SMMHUB_RETURN_IF_ERROR(writer->repeatFrame());
-    }
-    if (i == poster_index) {
-      poster = frame;
-    }
-    if (progress) {
-      progress(i + 1, total);
+  auto write = [&] {
+    return writeVideo(scenes, bound, settings, partial_video, partial_poster, progress,
+                      &composited);
+  };
+  if (options_.buffer == nullptr || !options_.buffer->hasSharedTier()) {
+    SMMHUB_RETURN_IF_ERROR(write());
+  } else {
+    // An identical job returns the stored files. Only the shared tier keeps
+    // them: in one process, the same video is rarely asked for twice.
+    SMMHUB_ASSIGN_OR_RETURN(std::string key, outputKey(scenes, bound, settings));
+    bool written_here = false;
+    SMMHUB_ASSIGN_OR_RETURN(
+        std::string stored,
+        options_.buffer->getOrMake(
+            options_.buffer->scopedKey("output", key),
+            [&]() -> Result<std::string> {
+              SMMHUB_RETURN_IF_ERROR(write());
+              written_here = true;
+              SMMHUB_ASSIGN_OR_RETURN(std::string video, readWholeFile(partial_video));
+              SMMHUB_ASSIGN_OR_RETURN(std::string poster, readWholeFile(partial_poster));
+              return packFiles(video, poster);
+            },
+            /*in_memory=*/false));
+    if (!written_here) {
+      SMMHUB_RETURN_IF_ERROR(unpackFiles(stored, partial_video, partial_poster));
+      if (progress) {
+        progress(total, total);
+      }
     }
   }
-  SMMHUB_RETURN_IF_ERROR(writer->finish());
-  writer.reset();
 
   // Read the file back before it counts as done.
   SMMHUB_RETURN_IF_ERROR(verifyOutput(partial_video, bound, total));
-  SMMHUB_RETURN_IF_ERROR(writePosterJpeg(poster, partial_poster));
   std::error_code error;
   std::filesystem::rename(partial_video, video_path, error);
   if (!error) {

@@ -29,6 +29,7 @@
 #include "render/raster.h"
 #include "render/raster_cache.h"
 #include "render/text/text_renderer.h"
+#include "render/video/encoded_media.h"
 #include "render/video/video_writer.h"
 #include "template/template.h"
 
@@ -73,6 +74,8 @@ void addTextWarnings(const TextReport& report, const templates::TextProps& text,
 // Called after each encoded frame with the frame count so far and the total.
 using FrameProgress = std::function<void(int done, int total)>;
 
+class SceneRenderer;
+
 class Engine {
  public:
   // FONTS must outlive the engine; CACHE may be null (no reuse).
@@ -105,6 +108,23 @@ class Engine {
   // modification time.
   Result<std::string> fileHash(const std::filesystem::path& path);
   Result<std::string> layerKey(const templates::Layer& layer);
+  // Returns the key of BOUND's encoded sound track: every audio source's
+  // content and placement, and the settings.
+  Result<std::string> audioKey(const templates::Template& bound, int frame_count,
+                               const EncodeSettings& settings);
+  // Returns the key of the whole output of SCENES: the keys of its
+  // segments, of its sound track and of its poster.
+  Result<std::string> outputKey(const SceneRenderer& scenes, const templates::Template& bound,
+                                const EncodeSettings& settings);
+  // Encodes or takes from the buffer each scene's segment, stitches them with
+  // the sound track into VIDEO and writes the poster JPEG to POSTER_FILE.
+  Status writeVideo(SceneRenderer& scenes, const templates::Template& bound,
+                    const EncodeSettings& settings, const std::filesystem::path& video,
+                    const std::filesystem::path& poster_file, const FrameProgress& progress,
+                    int* composited);
+  // Returns BOUND's encoded sound track, through the render buffer.
+  Result<EncodedAudio> soundTrack(const templates::Template& bound, int frame_count,
+                                  const EncodeSettings& settings);
   Result<RasterPtr> drawLayer(const templates::Layer& layer, Diagnostics* warnings,
                               TextReport* report);
 

@@ -3,6 +3,7 @@
 // H.264 High yuv420p at a constant 30 fps, AAC stereo 48 kHz, moov before
 // mdat, no edit list, audio and video of equal length.
 #include <fstream>
+#include <iterator>
 
 #include <gtest/gtest.h>
 
@@ -107,7 +108,7 @@ TEST_F(MatchDayTest, RepeatedFramesAreNotComposited) {
   EXPECT_EQ(report->rows[0].composited_frames, 16 + 13 + 1);
 }
 
-TEST_F(MatchDayTest, SharedLayersAreRasterizedOncePerBatch) {
+TEST_F(MatchDayTest, SharedScenesAndLayersAreMadeOncePerBatch) {
   TempDir one_out;
   BatchRequest one = request(one_out);
   one.rows = {1};
@@ -120,14 +121,50 @@ TEST_F(MatchDayTest, SharedLayersAreRasterizedOncePerBatch) {
   Result<BatchReport> first = runBatch(one, nullptr);
   Result<BatchReport> batch = runBatch(three, nullptr);
 
-  // Videos 2 and 3 take from the cache at least the 11 layers that every
-  // fixture of matchday 1 shares: the backgrounds, the logo, MATCH DAY, the
-  // competition, the matchday, VS, the empty venue and the handle.
+  // Videos 2 and 3 take the encoded intro, the encoded outro and the encoded
+  // music from the buffer, and in their fixture scene the 5 layers that
+  // every fixture of matchday 1 shares: the background, the competition, the
+  // matchday, VS and the empty venue.
   ASSERT_TRUE(first.ok()) << first.status().toString();
   ASSERT_TRUE(batch.ok()) << batch.status().toString();
   EXPECT_EQ(batch->failed(), 0);
-  EXPECT_GE(batch->cache.hits - first->cache.hits, 2u * 11);
-  EXPECT_LT(batch->cache.misses, 3 * first->cache.misses);
+  EXPECT_EQ(first->buffer.memory.hits, 0u);
+  EXPECT_EQ(batch->buffer.memory.hits, 2u * 3);
+  EXPECT_EQ(batch->buffer.memory.misses, 4u + 2);  // 4 for video 1, its fixture for each other
+  EXPECT_EQ(batch->cache.hits - first->cache.hits, 2u * 5);
+}
+
+std::string readBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The intro and the outro are shared and the fixture scene is unique: video 2
+// of a batch stitches the first video's intro and outro segments, and must
+// still be the very file that a render without the buffer writes.
+TEST_F(MatchDayTest, BufferNeverChangesOutputBytes) {
+  TempDir cached_out;
+  BatchRequest cached = request(cached_out);
+  cached.rows = {1, 2};
+  cached.jobs = 1;
+  TempDir uncached_out;
+  BatchRequest uncached = request(uncached_out);
+  uncached.rows = {1, 2};
+  uncached.jobs = 1;
+  uncached.reuse = false;
+
+  Result<BatchReport> with_buffer = runBatch(cached, nullptr);
+  Result<BatchReport> without = runBatch(uncached, nullptr);
+
+  ASSERT_TRUE(with_buffer.ok()) << with_buffer.status().toString();
+  ASSERT_TRUE(without.ok()) << without.status().toString();
+  EXPECT_EQ(with_buffer->buffer.memory.hits, 3u);  // video 2: intro, outro, music
+  EXPECT_EQ(without->buffer.memory.hits + without->buffer.memory.misses, 0u);
+  for (const char* name : {"001.mp4", "002.mp4", "002.jpg"}) {
+    std::string cached_bytes = readBytes(cached_out.file(name));
+    EXPECT_GT(cached_bytes.size(), 1000u) << name;
+    EXPECT_TRUE(cached_bytes == readBytes(uncached_out.file(name))) << name;
+  }
 }
 
 }  // namespace
