@@ -124,7 +124,7 @@ Result<RasterPtr> RasterMemo::getOrMake(const std::string& key,
                                         const std::function<Result<RasterPtr>()>& make,
                                         bool admit_on_repeat) {
   if (cache_ == nullptr) {
-    return buffer_ != nullptr ? makeShared(key, make) : make();
+    return shared() ? makeShared(key, make) : make();
   }
   if (RasterPtr cached = cache_->find(key)) {
     return cached;
@@ -149,9 +149,9 @@ Result<RasterPtr> RasterMemo::getOrMake(const std::string& key,
   // one either: it is probably one video's alone.
   bool admitted = admit(key, admit_on_repeat);
   std::optional<Result<RasterPtr>> made;
-  if (buffer_ != nullptr && admitted) {
+  if (shared() && admitted) {
     made = makeShared(key, make);
-  } else if (buffer_ != nullptr) {
+  } else if (shared()) {
     std::optional<std::string> stored = buffer_->findShared(buffer_->scopedKey("raster", key));
     Result<RasterPtr> parsed = stored ? parseRaster(*stored) : Status::notFound("");
     if (parsed.ok()) {

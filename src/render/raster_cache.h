@@ -95,6 +95,9 @@ class RasterMemo {
 
   // Returns whether a raster made for KEY goes into the cache.
   bool admit(const std::string& key, bool admit_on_repeat);
+  // Returns whether rasters go through a shared tier; without one, the
+  // memory tier alone keeps them, with no copy into stored form.
+  bool shared() const { return buffer_ != nullptr && buffer_->hasSharedTier(); }
   // Makes the raster of KEY or takes it from the shared tier.
   Result<RasterPtr> makeShared(const std::string& key,
                                const std::function<Result<RasterPtr>()>& make);
