@@ -13,6 +13,7 @@
 
 #include "render/image/image_loader.h"
 #include "test_support.h"
+#include "testing/redis_server.h"
 
 namespace smmhub::cli {
 namespace {
@@ -513,6 +514,70 @@ TEST_F(CliTest, PartialFilesOfRunningBatchAreKept) {
   EXPECT_TRUE(std::filesystem::exists(out.file("001.mp4")));
   EXPECT_NE(outcome.err.find("another batch is writing to folder="), std::string::npos)
       << outcome.err;
+}
+
+TEST_F(CliTest, RenderThroughRedisThenCacheStatsAndClear) {
+  smmhub::testing::RedisServer redis;
+  TempDir out;
+  std::vector<std::string> args = renderArgs(out, "1,2");
+  args.insert(args.end(), {"--cache-redis", redis.url(), "--tenant", "acme"});
+
+  Outcome render = runCli(args);
+  Outcome stats = runCli({"cache", "stats", "--cache-redis", redis.url(), "--tenant", "acme"});
+  Outcome other = runCli({"cache", "stats", "--cache-redis", redis.url(), "--tenant", "globex"});
+  Outcome clear = runCli({"cache", "clear", "--cache-redis", redis.url(), "--tenant", "acme"});
+  Outcome after = runCli({"cache", "stats", "--cache-redis", redis.url(), "--tenant", "acme"});
+
+  ASSERT_EQ(render.status, kExitOk) << render.err;
+  EXPECT_NE(render.out.find("render buffer: layers "), std::string::npos) << render.out;
+  EXPECT_NE(render.out.find("; redis "), std::string::npos) << render.out;
+  ASSERT_EQ(stats.status, kExitOk) << stats.err;
+  EXPECT_TRUE(stats.out.starts_with("tenant acme: ")) << stats.out;
+  EXPECT_EQ(stats.out.find("tenant acme: 0 values"), std::string::npos) << stats.out;
+  EXPECT_NE(other.out.find("tenant globex: 0 values"), std::string::npos) << other.out;
+  ASSERT_EQ(clear.status, kExitOk) << clear.err;
+  EXPECT_TRUE(clear.out.starts_with("tenant acme: removed ")) << clear.out;
+  EXPECT_NE(after.out.find("tenant acme: 0 values"), std::string::npos) << after.out;
+}
+
+TEST_F(CliTest, RenderWithRedisDownSaysUncached) {
+  smmhub::testing::RedisServer redis;
+  std::string url = redis.url();
+  redis.kill();
+  TempDir out;
+  std::vector<std::string> args = renderArgs(out, "1");
+  args.insert(args.end(), {"--cache-redis", url});
+
+  Outcome outcome = runCli(args);
+
+  ASSERT_EQ(outcome.status, kExitOk) << outcome.err;
+  EXPECT_TRUE(std::filesystem::exists(out.file("001.mp4")));
+  EXPECT_NE(outcome.out.find("redis was unreachable 1 times"), std::string::npos) << outcome.out;
+  EXPECT_NE(outcome.out.find("those parts rendered uncached"), std::string::npos) << outcome.out;
+}
+
+TEST_F(CliTest, CacheCommandErrorsAreUsageErrors) {
+  Outcome bad_url = runCli({"cache", "stats", "--cache-redis", "http://127.0.0.1:1"});
+  Outcome unreachable = runCli({"cache", "clear", "--cache-redis", "redis://127.0.0.1:1"});
+  Outcome bad_tenant =
+      runCli({"cache", "stats", "--cache-redis", "redis://127.0.0.1:1", "--tenant", "a b"});
+  TempDir out;
+  std::vector<std::string> args = renderArgs(out, "1");
+  args.insert(args.end(), {"--tenant", "a:b"});
+  Outcome render_bad_tenant = runCli(args);
+
+  EXPECT_EQ(bad_url.status, kExitUsage);
+  EXPECT_NE(bad_url.err.find("expected redis://HOST:PORT[/DB] or unix:///PATH"), std::string::npos)
+      << bad_url.err;
+  EXPECT_EQ(unreachable.status, kExitUsage);
+  EXPECT_NE(unreachable.err.find("smmhub cache clear: redis render buffer redis://127.0.0.1:1"),
+            std::string::npos)
+      << unreachable.err;
+  EXPECT_EQ(bad_tenant.status, kExitUsage);
+  EXPECT_NE(bad_tenant.err.find("tenant 'a b': use 1 to 64 letters"), std::string::npos)
+      << bad_tenant.err;
+  EXPECT_EQ(render_bad_tenant.status, kExitUsage);
+  EXPECT_FALSE(std::filesystem::exists(out.file("001.mp4")));
 }
 
 }  // namespace
