@@ -170,7 +170,7 @@ Result<RedisTier::Reply> RedisTier::command(std::initializer_list<std::string_vi
     return Status::unavailable("redis render buffer " + options_.url + ": " + error);
   }
   if (reply.reply->type == REDIS_REPLY_ERROR) {
-    // The server answered; the connection stays up.
+    // An error reply comes from a working server, so the connection stays.
     stats_.errors++;
     return Status::unavailable("redis render buffer " + options_.url + ": " +
                                std::string(*args.begin()) + ": " + reply.reply->str);

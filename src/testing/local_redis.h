@@ -49,6 +49,7 @@ class LocalRedis {
     if (port_ == 0) {
       port_ = freePort();
     }
+
     std::vector<std::string> args = {"redis-server",
                                      "--port",
                                      std::to_string(port_),
@@ -71,6 +72,7 @@ class LocalRedis {
       argv.push_back(arg.data());
     }
     argv.push_back(nullptr);
+
     // The server's own messages go to a log in its folder, not into the
     // output of the tests or the benchmark.
     std::string log = (dir_ / "redis.log").string();
@@ -85,6 +87,7 @@ class LocalRedis {
       pid_ = -1;
       return "redis-server is not installed; run scripts/setup";
     }
+
     for (int i = 0; i < 500 && !accepting(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
