@@ -1,6 +1,7 @@
 // bench/segment_encode: what libx264 costs per 1080x1920 frame of a segment
 // at the engine's defaults (preset veryfast, CRF 23). It measures changing
-// frames, and identical frames encoded by libx264 or skipped. It also times a
+// frames, identical frames encoded by libx264 or skipped, and a Match Day-like
+// segment whose picture is held after 13 changing frames. It also times a
 // 240-frame video made with VideoWriter, with SegmentEncoder and
 // SegmentMuxer, and with SegmentMuxer alone from serialized segments, as on a
 // render buffer hit.
@@ -50,6 +51,9 @@ using smmhub::render::VideoWriter;
 // differs from the one before without holding hundreds of 8 MB rasters.
 constexpr int kPoolFrames = 10;
 constexpr int kVideoFrames = 240;
+// Changing frames before the held picture in the held mode: the slide-in of
+// the Match Day fixture scene.
+constexpr int kSlideFrames = 13;
 
 struct Timing {
   double wall_ms = std::numeric_limits<double>::infinity();
@@ -172,17 +176,22 @@ Result<EncodedSegment> encodeRepeats(const Raster& picture, const Raster& last, 
   return encoder->finish();
 }
 
-// Returns the mean luma PSNR in dB of the first COUNT frames of SEGMENT
-// against SOURCE.
-Result<double> meanPsnr(const EncodedSegment& segment, const Raster& source, int count) {
+// The frames of a segment whose PSNR against one source picture is measured.
+struct PsnrFrames {
+  int first = 0;
+  int count = 0;
+};
+
+// Returns the mean luma PSNR in dB of FRAMES of SEGMENT against SOURCE.
+Result<double> meanPsnr(const EncodedSegment& segment, const Raster& source, PsnrFrames frames) {
   SMMHUB_ASSIGN_OR_RETURN(auto pictures, smmhub::render::testing::decodeSegment(segment));
   SMMHUB_ASSIGN_OR_RETURN(std::string expected, smmhub::render::testing::sourcePlanes(source));
   double sum = 0;
-  for (int i = 0; i < count; ++i) {
+  for (int i = frames.first; i < frames.first + frames.count; ++i) {
     sum += smmhub::render::testing::lumaPsnr(pictures[static_cast<size_t>(i)], expected,
                                              source.width, source.height);
   }
-  return sum / count;
+  return sum / frames.count;
 }
 
 size_t segmentBytes(const EncodedSegment& segment) {
@@ -199,8 +208,8 @@ std::string readFile(const std::string& path) {
 }
 
 // Runs ENCODE REPEAT times and returns its per-frame figures, with the PSNR of
-// the first PSNR_FRAMES frames against SOURCE.
-Result<PerFrame> perFrameMode(int repeat, int frames, const Raster& source, int psnr_frames,
+// PSNR_FRAMES against SOURCE.
+Result<PerFrame> perFrameMode(int repeat, int frames, const Raster& source, PsnrFrames psnr_frames,
                               const std::function<Result<EncodedSegment>()>& encode) {
   EncodedSegment segment;
   SMMHUB_ASSIGN_OR_RETURN(Timing total, measure(repeat, [&]() -> Status {
@@ -211,7 +220,7 @@ Result<PerFrame> perFrameMode(int repeat, int frames, const Raster& source, int 
   figures.timing.wall_ms = total.wall_ms / frames;
   figures.timing.cpu_ms = total.cpu_ms / frames;
   figures.bytes = segmentBytes(segment);
-  if (psnr_frames > 0) {
+  if (psnr_frames.count > 0) {
     SMMHUB_ASSIGN_OR_RETURN(figures.psnr_db, meanPsnr(segment, source, psnr_frames));
   }
   return figures;
@@ -324,17 +333,25 @@ int run(int frames, int threads, int repeat, const std::string& out) {
   const Raster& still = changing.pool[0];
 
   auto changing_figures =
-      perFrameMode(repeat, frames, still, 0, [&] { return encodeScene(changing, settings); });
-  auto encoded_figures = perFrameMode(repeat, frames, still, frames - 1, [&] {
+      perFrameMode(repeat, frames, still, {}, [&] { return encodeScene(changing, settings); });
+  auto encoded_figures = perFrameMode(repeat, frames, still, {0, frames - 1}, [&] {
     return encodeRepeats(still, changing.pool[1], frames, settings);
   });
   const Scene identical = makeScene(settings, frames, frames - 1, 220);
-  auto skipped_figures =
-      perFrameMode(repeat, frames, still, frames, [&] { return encodeScene(identical, settings); });
+  auto skipped_figures = perFrameMode(repeat, frames, still, {0, frames},
+                                      [&] { return encodeScene(identical, settings); });
+  // The Match Day fixture scene: a slide-in over 13 frames, then its last
+  // picture held to the end.
+  const int slide_frames = std::min(kSlideFrames, frames - 1);
+  const Scene held = makeScene(settings, frames, frames - slide_frames, 220);
+  auto held_figures = perFrameMode(repeat, frames, held.picture(slide_frames - 1),
+                                   {slide_frames - 1, frames - slide_frames + 1},
+                                   [&] { return encodeScene(held, settings); });
   auto video = measureVideo(repeat, out, settings);
   for (const Status& status :
        {smmhub::internal::toStatus(changing_figures), smmhub::internal::toStatus(encoded_figures),
-        smmhub::internal::toStatus(skipped_figures), smmhub::internal::toStatus(video)}) {
+        smmhub::internal::toStatus(skipped_figures), smmhub::internal::toStatus(held_figures),
+        smmhub::internal::toStatus(video)}) {
     if (!status.ok()) {
       fmt::print(stderr, "segment_encode: {}\n", status.toString());
       return 2;
@@ -348,7 +365,8 @@ int run(int frames, int threads, int repeat, const std::string& out) {
   const std::vector<std::pair<std::string, PerFrame>> rows = {
       {"changing", *changing_figures},
       {"identical encoded", *encoded_figures},
-      {"identical skipped", *skipped_figures}};
+      {"identical skipped", *skipped_figures},
+      {fmt::format("held after {}", slide_frames), *held_figures}};
   for (const auto& [name, figures] : rows) {
     fmt::print("{:<20} {:>9.2f} {:>9.2f} {:>10} {:>9.2f}\n", name, figures.timing.wall_ms,
                figures.timing.cpu_ms, figures.bytes, figures.psnr_db);
@@ -367,16 +385,18 @@ int run(int frames, int threads, int repeat, const std::string& out) {
       "frames={} threads={} changing_wall_ms={:.2f} changing_cpu_ms={:.2f} "
       "identical_encoded_wall_ms={:.2f} identical_encoded_cpu_ms={:.2f} "
       "identical_encoded_psnr_db={:.2f} identical_skipped_wall_ms={:.3f} "
-      "identical_skipped_cpu_ms={:.3f} identical_skipped_psnr_db={:.2f} "
-      "video_writer_wall_ms={:.0f} video_writer_cpu_ms={:.0f} stitched_wall_ms={:.0f} "
+      "identical_skipped_cpu_ms={:.3f} identical_skipped_psnr_db={:.2f} held_wall_ms={:.3f} "
+      "held_cpu_ms={:.3f} held_bytes={} held_psnr_db={:.2f} video_writer_wall_ms={:.0f} "
+      "video_writer_cpu_ms={:.0f} stitched_wall_ms={:.0f} "
       "stitched_cpu_ms={:.0f} stored_wall_ms={:.0f} stored_cpu_ms={:.0f} same_bytes={} "
       "deterministic={}\n",
       frames, threads, changing_figures->timing.wall_ms, changing_figures->timing.cpu_ms,
       encoded_figures->timing.wall_ms, encoded_figures->timing.cpu_ms, encoded_figures->psnr_db,
       skipped_figures->timing.wall_ms, skipped_figures->timing.cpu_ms, skipped_figures->psnr_db,
-      video->writer.wall_ms, video->writer.cpu_ms, video->stitched.wall_ms, video->stitched.cpu_ms,
-      video->stored.wall_ms, video->stored.cpu_ms, video->same_bytes ? 1 : 0,
-      video->deterministic ? 1 : 0);
+      held_figures->timing.wall_ms, held_figures->timing.cpu_ms, held_figures->bytes,
+      held_figures->psnr_db, video->writer.wall_ms, video->writer.cpu_ms, video->stitched.wall_ms,
+      video->stitched.cpu_ms, video->stored.wall_ms, video->stored.cpu_ms,
+      video->same_bytes ? 1 : 0, video->deterministic ? 1 : 0);
   return video->same_bytes && video->deterministic ? 0 : 1;
 }
 

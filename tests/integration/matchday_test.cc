@@ -9,6 +9,7 @@
 
 #include "render/batch.h"
 #include "render/video/probe.h"
+#include "render/video/segment_test_util.h"
 #include "test_support.h"
 
 namespace smmhub::render {
@@ -106,6 +107,43 @@ TEST_F(MatchDayTest, RepeatedFramesAreNotComposited) {
   ASSERT_TRUE(report->rows[0].ok) << report->rows[0].error;
   EXPECT_EQ(report->rows[0].frames, 240);
   EXPECT_EQ(report->rows[0].composited_frames, 16 + 13 + 1);
+}
+
+TEST_F(MatchDayTest, HeldPicturesStartAtKeyframes) {
+  TempDir out;
+  BatchRequest batch = request(out);
+  batch.rows = {3};
+  Result<BatchReport> report = runBatch(batch, nullptr);
+  ASSERT_TRUE(report.ok()) << report.status().toString();
+  ASSERT_TRUE(report->rows[0].ok) << report->rows[0].error;
+
+  auto file = testing::demuxAndDecode(report->rows[0].video);
+
+  // Each scene's last drawn frame (15, 72 and 210) starts a picture held to
+  // the scene's end. The first two are forced to IDRs and the fixture's is
+  // copied every 60 frames; the outro's is the scene's first frame.
+  ASSERT_TRUE(file.ok()) << file.status().toString();
+  const std::vector<EncodedPacket>& packets = file->video.packets;
+  ASSERT_EQ(packets.size(), 240u);
+  const std::int64_t tick = file->video.time_base.den / 30;
+  std::vector<std::int64_t> keyframes;
+  for (size_t i = 0; i < packets.size(); ++i) {
+    if (i > 0) {
+      ASSERT_GT(packets[i].dts, packets[i - 1].dts) << "packet " << i;
+    }
+    if (packets[i].keyframe) {
+      keyframes.push_back(packets[i].pts / tick);
+    }
+  }
+  EXPECT_EQ(keyframes, (std::vector<std::int64_t>{0, 15, 60, 72, 132, 192, 210}));
+  const std::vector<std::string>& pictures = file->pictures;
+  ASSERT_EQ(pictures.size(), 240u);
+  for (auto [held, end] : {std::pair{15, 60}, std::pair{72, 210}, std::pair{210, 240}}) {
+    for (int i = held + 1; i < end; ++i) {
+      ASSERT_TRUE(pictures[static_cast<size_t>(i)] == pictures[static_cast<size_t>(held)])
+          << "frame " << i << " differs from frame " << held;
+    }
+  }
 }
 
 TEST_F(MatchDayTest, SharedScenesAndLayersAreMadeOncePerBatch) {

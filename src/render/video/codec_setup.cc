@@ -142,6 +142,10 @@ Result<CodecContextPtr> openX264Encoder(const EncodeSettings& settings, bool glo
   av_dict_set(&options, "crf", std::to_string(settings.crf).c_str(), 0);
   av_dict_set(&options, "profile", "high", 0);
   av_dict_set(&options, "x264-params", x264_params.c_str(), 0);
+  // A frame sent with pict_type AV_PICTURE_TYPE_I becomes an IDR. Without
+  // forced-idr, FFmpeg 5.1's libx264 wrapper requests an x264 keyframe, which
+  // is an IDR only because of open-gop=0.
+  av_dict_set(&options, "forced-idr", "1", 0);
   int error = avcodec_open2(&encoder, codec, &options);
   const std::string unused = unusedOptions(options);
   av_dict_free(&options);

@@ -45,7 +45,9 @@ Status openMp4File(AVFormatContext& output, const std::filesystem::path& path);
 Status writeMp4Header(AVFormatContext& output, const std::filesystem::path& path);
 
 // Opens libx264 for SETTINGS: yuv420p tagged BT.709, H.264 High, constant
-// frame rate with time base 1/fps, and fixed closed GOPs of gop_frames.
+// frame rate with time base 1/fps, and closed GOPs of gop_frames. A frame
+// sent with pict_type AV_PICTURE_TYPE_I is an IDR, and the next GOP starts
+// gop_frames after it.
 // EXTRA_X264_PARAMS ("key=value:key=value", may be empty) are appended to the
 // x264 options. With GLOBAL_HEADER the SPS and PPS go to the context's
 // extradata instead of the first packet. FILE names the output in errors.

@@ -114,15 +114,15 @@ Status SegmentEncoder::writeFrame(const Raster& frame) {
         std::to_string(settings_.width) + "x" + std::to_string(settings_.height));
   }
 
-  // The repeats held back are not at the end of the segment after all.
-  SMMHUB_RETURN_IF_ERROR(sendRepeats(frame_count_ - sent_frames_));
+  // The picture held back is not held to the end of the segment after all.
+  if (last_frame_ != nullptr) {
+    SMMHUB_RETURN_IF_ERROR(sendHeldBack(frame_count_ - sent_frames_, false));
+  }
 
   // A new buffer per frame, because the encoder may still hold the last one.
-  SMMHUB_ASSIGN_OR_RETURN(internal::FramePtr picture,
-                          internal::convertToYuv(*converter_, frame, kErrorContext));
-  last_frame_ = std::move(picture);
+  SMMHUB_ASSIGN_OR_RETURN(last_frame_, internal::convertToYuv(*converter_, frame, kErrorContext));
   ++frame_count_;
-  return send(last_frame_.get());
+  return okStatus();
 }
 
 Status SegmentEncoder::repeatFrame() {
@@ -134,21 +134,24 @@ Status SegmentEncoder::repeatFrame() {
   return okStatus();
 }
 
-Status SegmentEncoder::sendRepeats(int count) {
+Status SegmentEncoder::sendHeldBack(int count, bool force_keyframe) {
   for (int i = 0; i < count; ++i) {
     // A new reference to the same buffers: no copy and no conversion.
     internal::FramePtr copy(av_frame_clone(last_frame_.get()));
     if (copy == nullptr) {
       return Status::resourceExhausted("segment: av_frame_clone failed");
     }
-    SMMHUB_RETURN_IF_ERROR(send(copy.get()));
+    SMMHUB_RETURN_IF_ERROR(send(copy.get(), force_keyframe && i == 0));
   }
   return okStatus();
 }
 
-Status SegmentEncoder::send(AVFrame* frame) {
+Status SegmentEncoder::send(AVFrame* frame, bool force_keyframe) {
   frame->pts = sent_frames_;
   frame->pkt_duration = 1;
+  // forced-idr=1 (openX264Encoder) makes libx264 encode an I picture type as
+  // an IDR. Other frames leave the type to libx264.
+  frame->pict_type = force_keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
   int error = avcodec_send_frame(encoder_.get(), frame);
   if (error < 0) {
     return avError(error, "encoding frame " + std::to_string(sent_frames_), kErrorContext);
@@ -187,16 +190,34 @@ Status SegmentEncoder::flush() {
   return drainPackets();
 }
 
-int SegmentEncoder::firstSkippableKeyframe() const {
-  // The trailing repeats show the picture of the last written frame, from
-  // that frame on.
-  if (!skip_writer_.has_value() || sent_frames_ == frame_count_) {
+// Returns the keyframe from which the picture held from HELD_FROM to the end
+// is copied and skipped, or -1 when libx264 encodes every frame.
+int SegmentEncoder::heldKeyframe(int held_from) const {
+  const int last = frame_count_ - 1;
+  if (!skip_writer_.has_value() || held_from >= last) {
     return -1;
   }
+
+  // The first GOP start that shows the held picture, unless it is the last
+  // frame and nothing after it could be skipped.
   const int gop = settings_.gop_frames;
-  const int picture_start = sent_frames_ - 1;
-  const int keyframe = (picture_start + gop - 1) / gop * gop;
-  return keyframe < frame_count_ - 1 ? keyframe : -1;
+  const int gop_start = (held_from + gop - 1) / gop * gop;
+  const int at_gop_start = gop_start < last ? gop_start : -1;
+
+  // A forced IDR costs more than the P-frame it replaces, and more bytes.
+  const int saved = repeatsEncoded(held_from, at_gop_start) - repeatsEncoded(held_from, held_from);
+  return saved >= kMinRepeatsSavedByForcedKeyframe ? held_from : at_gop_start;
+}
+
+// Returns how many frames after HELD_FROM libx264 encodes when KEYFRAME is
+// the held picture's keyframe. A KEYFRAME of -1 means that it encodes them
+// all.
+int SegmentEncoder::repeatsEncoded(int held_from, int keyframe) const {
+  const int last = frame_count_ - 1;
+  if (keyframe < 0) {
+    return last - held_from;
+  }
+  return keyframe - held_from + std::min(last - keyframe, presetLookahead(settings_.preset));
 }
 
 void SegmentEncoder::dropPacketsAfter(int keyframe) {
@@ -221,8 +242,9 @@ Status SegmentEncoder::appendSkippedFrames(int keyframe) {
     EncodedPacket packet;
     packet.pts = frame;
     packet.duration = 1;
-    if (frame % settings_.gop_frames == 0) {
-      // The same picture again as a keyframe, so GOPs stay fixed.
+    if ((frame - keyframe) % settings_.gop_frames == 0) {
+      // The same picture again as a keyframe, so that no GOP is longer than
+      // gop_frames.
       packet.data = keyframe_data;
       packet.keyframe = true;
       last_keyframe = frame;
@@ -241,9 +263,11 @@ Result<EncodedSegment> SegmentEncoder::finish() {
   }
   finished_ = true;
 
-  // Trailing repeats go to libx264 up to the first keyframe that shows their
-  // picture, and the rest are skipped frames.
-  const int keyframe = firstSkippableKeyframe();
+  // The held picture goes to libx264 up to the keyframe that shows it, and
+  // its later frames are copies of that keyframe and skipped frames.
+  const int held_from = sent_frames_;
+  const int keyframe = heldKeyframe(held_from);
+  const bool forced = keyframe >= 0 && keyframe % settings_.gop_frames != 0;
   const int encoded_frames = keyframe >= 0 ? keyframe + 1 : frame_count_;
   // Repeats past the keyframe let x264's lookahead see that the picture
   // stays, so that macroblock-tree rate control gives the keyframe the
@@ -251,7 +275,7 @@ Result<EncodedSegment> SegmentEncoder::finish() {
   const int lookahead_frames =
       keyframe >= 0 ? std::min(frame_count_ - encoded_frames, presetLookahead(settings_.preset))
                     : 0;
-  SMMHUB_RETURN_IF_ERROR(sendRepeats(encoded_frames + lookahead_frames - sent_frames_));
+  SMMHUB_RETURN_IF_ERROR(sendHeldBack(encoded_frames + lookahead_frames - held_from, forced));
   SMMHUB_RETURN_IF_ERROR(flush());
   if (keyframe >= 0) {
     dropPacketsAfter(keyframe);
@@ -272,9 +296,10 @@ Result<EncodedSegment> SegmentEncoder::finish() {
   if (!valid.ok()) {
     return Status::internal("libx264 made an unexpected segment: " + valid.message());
   }
-  logger("render")->debug("segment done frames={} encoded={} skipped={} bytes={}", frame_count_,
-                          encoded_frames, frame_count_ - encoded_frames,
-                          packetBytes(segment_.packets));
+  logger("render")->debug(
+      "segment done frames={} encoded={} skipped={} held_from={} keyframe={} forced={} bytes={}",
+      frame_count_, encoded_frames, frame_count_ - encoded_frames, held_from, keyframe, forced,
+      packetBytes(segment_.packets));
   return std::move(segment_);
 }
 

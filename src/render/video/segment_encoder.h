@@ -13,15 +13,23 @@
 //   }
 //   SMMHUB_ASSIGN_OR_RETURN(EncodedSegment segment, encoder->finish());
 //
-// Repeated frames at the end of a segment cost almost nothing from the first
-// GOP start that shows their picture: the frame they repeat, or a later one.
-// That keyframe is the last frame kept from libx264, and later keyframes are
-// copies of its packet. The frames between are P-frames whose macroblocks are
-// all skipped. libx264 still encodes as many repeats after the keyframe as
-// its lookahead holds (10 at veryfast), and the encoder drops them, so that
-// rate control gives the keyframe the quality of a picture that stays.
-// Repeats before that keyframe, and repeats followed by a new frame, go
-// through libx264 as usual.
+// The picture of the last writeFrame() is held to the end of the segment
+// when only repeatFrame() calls follow it. Its frames after a keyframe that
+// shows it cost almost nothing: later keyframes are copies of that keyframe's
+// packet, and the frames between are P-frames whose macroblocks are all
+// skipped. libx264 still encodes the repeats that its lookahead reads after
+// the keyframe (10 at veryfast), and the encoder drops them, so that rate
+// control gives the keyframe the quality of a picture that stays.
+//
+// The keyframe is the held picture's first frame, forced to an IDR, when that
+// spares libx264 at least kMinRepeatsSavedByForcedKeyframe repeats. GOPs then
+// restart there: later keyframes follow every gop_frames, where libx264 puts
+// them after a forced IDR. Otherwise the keyframe is the first GOP start that
+// shows the picture, and every frame up to it goes through libx264. A forced
+// IDR can cost one keyframe's bytes, because a held run that starts between
+// GOP starts may need one keyframe more to keep GOPs at most gop_frames long.
+// That choice needs the length of the held run, so each written frame is
+// held back until the next writeFrame() or finish(), as repeats are.
 // NOTE: the held picture does not improve after the keyframe as it does when
 // libx264 encodes every repeat (40.8 against 42.5 dB luma PSNR in
 // bench/segment_encode).
@@ -48,6 +56,13 @@ namespace smmhub::render {
 // An H.264 encoder for one segment. Not thread-safe.
 class SegmentEncoder {
  public:
+  // Repeats that libx264 must be spared before the held picture's first
+  // frame is forced to an IDR. On a Match Day fixture picture (1080x1920,
+  // veryfast, CRF 23, one x264 thread), the IDR cost 11 CPU ms more than the
+  // P-frame it replaced. Each repeat that libx264 encodes cost 10 to 12 ms,
+  // so two spared repeats pay for the IDR.
+  static constexpr int kMinRepeatsSavedByForcedKeyframe = 2;
+
   // Starts a segment with the video part of SETTINGS.
   // Errors: invalid argument for settings out of range, and the FFmpeg error
   // when libx264 cannot be opened.
@@ -60,13 +75,13 @@ class SegmentEncoder {
   SegmentEncoder& operator=(SegmentEncoder&&) = delete;
 
   // Encodes the next frame. The raster is premultiplied BGRA and treated as
-  // opaque: alpha is ignored.
+  // opaque: alpha is ignored. The converted picture is held back until the
+  // next writeFrame() or finish(), which decide how to encode it.
   // Errors: invalid argument when the frame's size is not the settings' size.
   Status writeFrame(const Raster& frame);
 
   // Encodes the previous frame's picture again as the next frame, without
-  // converting it again. Repeats are held back until the next writeFrame()
-  // or finish(), which decide how to encode them.
+  // converting it again. Repeats are held back like written frames.
   // Errors: failed precondition before the first writeFrame().
   Status repeatFrame();
 
@@ -82,17 +97,19 @@ class SegmentEncoder {
   explicit SegmentEncoder(EncodeSettings settings);
 
   Status requireOpen() const;
-  Status sendRepeats(int count);
-  Status send(AVFrame* frame);
+  Status sendHeldBack(int count, bool force_keyframe);
+  Status send(AVFrame* frame, bool force_keyframe);
   Status drainPackets();
   Status flush();
-  int firstSkippableKeyframe() const;
+  int heldKeyframe(int held_from) const;
+  int repeatsEncoded(int held_from, int keyframe) const;
   void dropPacketsAfter(int keyframe);
   Status appendSkippedFrames(int keyframe);
 
   EncodeSettings settings_;
   internal::CodecContextPtr encoder_;
   internal::SwsContextPtr converter_;
+  // The picture of the last writeFrame().
   internal::FramePtr last_frame_;
   internal::PacketPtr packet_;
   // Unset when libx264's headers do not allow skipped frames.

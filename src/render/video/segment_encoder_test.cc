@@ -28,6 +28,17 @@ Result<EncodedSegment> encodeBoxes(const EncodeSettings& settings, int frames, i
   return encoder->finish();
 }
 
+// Returns the pts of SEGMENT's keyframes, in decode order.
+std::vector<std::int64_t> keyframesOf(const EncodedSegment& segment) {
+  std::vector<std::int64_t> keyframes;
+  for (const EncodedPacket& packet : segment.packets) {
+    if (packet.keyframe) {
+      keyframes.push_back(packet.pts);
+    }
+  }
+  return keyframes;
+}
+
 // Returns how many packets of SEGMENT are skipped frames, by comparing each
 // packet after a keyframe with the skipped frame that would stand there.
 int skippedFrames(const EncodedSegment& segment) {
@@ -36,12 +47,7 @@ int skippedFrames(const EncodedSegment& segment) {
   if (!writer.ok()) {
     return -1;
   }
-  std::vector<std::int64_t> keyframes;
-  for (const EncodedPacket& packet : segment.packets) {
-    if (packet.keyframe) {
-      keyframes.push_back(packet.pts);
-    }
-  }
+  const std::vector<std::int64_t> keyframes = keyframesOf(segment);
   int count = 0;
   for (const EncodedPacket& packet : segment.packets) {
     std::int64_t last_keyframe = 0;
@@ -96,13 +102,7 @@ TEST(SegmentEncoderTest, GopsAreClosedAndFixed) {
   EXPECT_EQ(segment->frame_count, 150);
   ASSERT_EQ(segment->packets.size(), 150u);
   EXPECT_TRUE(segment->packets.front().keyframe);
-  std::vector<std::int64_t> keyframes;
-  for (const EncodedPacket& packet : segment->packets) {
-    if (packet.keyframe) {
-      keyframes.push_back(packet.pts);
-    }
-  }
-  EXPECT_EQ(keyframes, (std::vector<std::int64_t>{0, 60, 120}));
+  EXPECT_EQ(keyframesOf(*segment), (std::vector<std::int64_t>{0, 60, 120}));
 }
 
 TEST(SegmentEncoderTest, DtsRunsFromMinusReorderDelay) {
@@ -148,23 +148,113 @@ TEST(SegmentEncoderTest, DecodedFramesMatchTheSource) {
   }
 }
 
-TEST(SegmentEncoderTest, TrailingRepeatsBecomeSkippedFrames) {
+TEST(SegmentEncoderTest, HeldPictureStartsWithForcedKeyframe) {
   const EncodeSettings settings = smallSegmentSettings();
 
-  auto segment = encodeBoxes(settings, 30, 100);
+  auto segment = encodeBoxes(settings, 13, 137);
 
   ASSERT_TRUE(segment.ok()) << segment.status().toString();
-  ASSERT_EQ(segment->packets.size(), 130u);
-  // libx264 encodes frames 0 to 60 and ends on the keyframe at 60. Frames 61
-  // to 129 are skipped, except the keyframe at 120, a copy of frame 60's.
-  EXPECT_EQ(skippedFrames(*segment), 68);
-  const EncodedPacket& keyframe = segment->packets[60];
-  const EncodedPacket& copy = segment->packets[120];
-  EXPECT_TRUE(keyframe.keyframe);
-  EXPECT_EQ(keyframe.pts, 60);
-  EXPECT_TRUE(copy.keyframe);
-  EXPECT_EQ(copy.pts, 120);
-  EXPECT_TRUE(copy.data == keyframe.data);
+  EXPECT_EQ(segment->frame_count, 150);
+  ASSERT_EQ(segment->packets.size(), 150u);
+  // Frame 12 is forced to an IDR, and GOPs restart there. libx264 encodes
+  // frames 0 to 12; 72 and 132 copy frame 12's packet, the rest are skipped.
+  EXPECT_EQ(keyframesOf(*segment), (std::vector<std::int64_t>{0, 12, 72, 132}));
+  EXPECT_EQ(skippedFrames(*segment), 135);
+  const EncodedPacket& keyframe = segment->packets[12];
+  EXPECT_EQ(keyframe.pts, 12);
+  for (size_t copy : {72u, 132u}) {
+    EXPECT_TRUE(segment->packets[copy].data == keyframe.data) << "packet " << copy;
+  }
+}
+
+TEST(SegmentEncoderTest, HeldPictureTimestampsFollowTheDtsRule) {
+  const EncodeSettings settings = smallSegmentSettings();
+
+  auto segment = encodeBoxes(settings, 13, 137);
+
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+  ASSERT_EQ(segment->packets.size(), 150u);
+  EXPECT_EQ(segment->reorder_delay, 2);
+  std::vector<bool> seen(150, false);
+  for (size_t i = 0; i < segment->packets.size(); ++i) {
+    const EncodedPacket& packet = segment->packets[i];
+    EXPECT_EQ(packet.dts, static_cast<std::int64_t>(i) - 2) << "packet " << i;
+    EXPECT_LE(packet.dts, packet.pts) << "packet " << i;
+    EXPECT_EQ(packet.duration, 1) << "packet " << i;
+    ASSERT_GE(packet.pts, 0) << "packet " << i;
+    ASSERT_LT(packet.pts, 150) << "packet " << i;
+    EXPECT_FALSE(seen[static_cast<size_t>(packet.pts)]) << "pts " << packet.pts;
+    seen[static_cast<size_t>(packet.pts)] = true;
+    // From the forced keyframe on, decode order is presentation order.
+    if (i >= 12) {
+      EXPECT_EQ(packet.pts, static_cast<std::int64_t>(i)) << "packet " << i;
+    }
+  }
+}
+
+TEST(SegmentEncoderTest, HeldPictureDecodesAsItsKeyframe) {
+  const EncodeSettings settings = smallSegmentSettings();
+  auto segment = encodeBoxes(settings, 13, 137);
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+
+  auto pictures = testing::decodeSegment(*segment);
+
+  ASSERT_TRUE(pictures.ok()) << pictures.status().toString();
+  ASSERT_EQ(pictures->size(), 150u);
+  for (size_t i = 13; i < 150; ++i) {
+    ASSERT_TRUE((*pictures)[i] == (*pictures)[12]) << "frame " << i;
+  }
+  for (int i = 0; i <= 12; ++i) {
+    auto source = testing::sourcePlanes(boxFrame(180, 320, i, 40, 80, 200));
+    ASSERT_TRUE(source.ok()) << source.status().toString();
+    EXPECT_GT(testing::lumaPsnr((*pictures)[static_cast<size_t>(i)], *source, 180, 320), 30.0)
+        << "frame " << i;
+  }
+}
+
+TEST(SegmentEncoderTest, ForcedKeyframeGivesSameBytes) {
+  const EncodeSettings settings = smallSegmentSettings();
+
+  auto first = encodeBoxes(settings, 13, 137);
+  auto second = encodeBoxes(settings, 13, 137);
+
+  ASSERT_TRUE(first.ok()) << first.status().toString();
+  ASSERT_TRUE(second.ok()) << second.status().toString();
+  EXPECT_EQ(keyframesOf(*first), (std::vector<std::int64_t>{0, 12, 72, 132}));
+  EXPECT_EQ(serializeSegment(*first), serializeSegment(*second));
+}
+
+TEST(SegmentEncoderTest, ForcedKeyframeNeedsTwoSparedRepeats) {
+  const EncodeSettings settings = smallSegmentSettings();
+
+  // Frame 29 is held. libx264's lookahead takes 10 repeats either way, so
+  // an IDR at 29 spares 1 of 11 repeats and 2 of 12.
+  auto eleven = encodeBoxes(settings, 30, 11);
+  auto twelve = encodeBoxes(settings, 30, 12);
+
+  ASSERT_TRUE(eleven.ok()) << eleven.status().toString();
+  ASSERT_TRUE(twelve.ok()) << twelve.status().toString();
+  EXPECT_EQ(keyframesOf(*eleven), (std::vector<std::int64_t>{0}));
+  EXPECT_EQ(skippedFrames(*eleven), 0);
+  EXPECT_EQ(keyframesOf(*twelve), (std::vector<std::int64_t>{0, 29}));
+  EXPECT_EQ(skippedFrames(*twelve), 12);
+}
+
+TEST(SegmentEncoderTest, HeldNearGopStartKeepsFixedGops) {
+  const EncodeSettings settings = smallSegmentSettings();
+
+  // Held from 59, an IDR would spare libx264 only frame 60; held from 60,
+  // frame 60 is a GOP start already.
+  for (int written : {60, 61}) {
+    auto segment = encodeBoxes(settings, written, 150 - written);
+
+    ASSERT_TRUE(segment.ok()) << written << " written: " << segment.status().toString();
+    ASSERT_EQ(segment->packets.size(), 150u);
+    EXPECT_EQ(keyframesOf(*segment), (std::vector<std::int64_t>{0, 60, 120}))
+        << written << " written";
+    EXPECT_EQ(skippedFrames(*segment), 88) << written << " written";
+    EXPECT_TRUE(segment->packets[120].data == segment->packets[60].data) << written << " written";
+  }
 }
 
 TEST(SegmentEncoderTest, SkippedFramesRepeatTheKeyframe) {
@@ -175,13 +265,15 @@ TEST(SegmentEncoderTest, SkippedFramesRepeatTheKeyframe) {
   auto pictures = testing::decodeSegment(*segment);
 
   ASSERT_TRUE(pictures.ok()) << pictures.status().toString();
+  EXPECT_EQ(keyframesOf(*segment), (std::vector<std::int64_t>{0, 29, 89}));
+  EXPECT_EQ(skippedFrames(*segment), 99);
   ASSERT_EQ(pictures->size(), 130u);
-  for (size_t i = 61; i < 130; ++i) {
-    ASSERT_TRUE((*pictures)[i] == (*pictures)[60]) << "frame " << i;
+  for (size_t i = 30; i < 130; ++i) {
+    ASSERT_TRUE((*pictures)[i] == (*pictures)[29]) << "frame " << i;
   }
   auto source = testing::sourcePlanes(boxFrame(180, 320, 29, 40, 80, 200));
   ASSERT_TRUE(source.ok()) << source.status().toString();
-  EXPECT_GT(testing::lumaPsnr((*pictures)[60], *source, 180, 320), 30.0);
+  EXPECT_GT(testing::lumaPsnr((*pictures)[29], *source, 180, 320), 30.0);
 }
 
 TEST(SegmentEncoderTest, StaticSceneEncodesOneFrame) {
@@ -204,16 +296,20 @@ TEST(SegmentEncoderTest, RepeatsBeforeNewFrameAreEncoded) {
   const EncodeSettings settings = smallSegmentSettings();
   auto encoder = SegmentEncoder::open(settings);
   ASSERT_TRUE(encoder.ok()) << encoder.status().toString();
-  ASSERT_TRUE((*encoder)->writeFrame(boxFrame(180, 320, 0, 0, 0, 0)).ok());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE((*encoder)->writeFrame(boxFrame(180, 320, i, 0, 0, 0)).ok());
+  }
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE((*encoder)->repeatFrame().ok());
   }
-  ASSERT_TRUE((*encoder)->writeFrame(boxFrame(180, 320, 1, 0, 0, 0)).ok());
+  ASSERT_TRUE((*encoder)->writeFrame(boxFrame(180, 320, 20, 0, 0, 0)).ok());
 
   auto segment = (*encoder)->finish();
 
+  // Frame 19's picture is not held to the end, so it gets no forced IDR.
   ASSERT_TRUE(segment.ok()) << segment.status().toString();
-  EXPECT_EQ(segment->frame_count, 102);
+  EXPECT_EQ(segment->frame_count, 121);
+  EXPECT_EQ(keyframesOf(*segment), (std::vector<std::int64_t>{0, 60, 120}));
   EXPECT_EQ(skippedFrames(*segment), 0);
 }
 
@@ -229,10 +325,11 @@ TEST(SegmentEncoderTest, SkippedFramesWorkWithoutBFrames) {
   ASSERT_TRUE(segment.ok()) << segment.status().toString();
   ASSERT_TRUE(pictures.ok()) << pictures.status().toString();
   EXPECT_EQ(segment->reorder_delay, 0);
-  EXPECT_EQ(skippedFrames(*segment), 29);
+  EXPECT_EQ(keyframesOf(*segment), (std::vector<std::int64_t>{0, 9, 69}));
+  EXPECT_EQ(skippedFrames(*segment), 79);
   ASSERT_EQ(pictures->size(), 90u);
-  for (size_t i = 61; i < 90; ++i) {
-    ASSERT_TRUE((*pictures)[i] == (*pictures)[60]) << "frame " << i;
+  for (size_t i = 10; i < 90; ++i) {
+    ASSERT_TRUE((*pictures)[i] == (*pictures)[9]) << "frame " << i;
   }
 }
 
