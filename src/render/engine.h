@@ -37,7 +37,7 @@ namespace smmhub::render {
 
 // Changes whenever the engine's output for the same inputs can change; part of
 // every cache key.
-inline constexpr std::string_view kEngineVersion = "smmhub-engine-2";
+inline constexpr std::string_view kEngineVersion = "smmhub-engine-3";
 
 struct EngineOptions {
   EncodeSettings encode;

@@ -256,6 +256,35 @@ Status SegmentEncoder::appendSkippedFrames(int keyframe) {
   return okStatus();
 }
 
+Status SegmentEncoder::renumberLastKeyframe() {
+  // x264 numbers a segment's IDRs 0, 1, 0, ..., and ITU-T H.264 forbids two
+  // IDRs in a row with the same idr_pic_id. A keyframe that ends the segment
+  // gets 1, which the next segment's first IDR never has. The keyframe before
+  // it is at least gop_frames away, because one-frame GOPs skip nothing.
+  EncodedPacket& last = segment_.packets.back();
+  if (!skip_writer_.has_value() || segment_.packets.size() < 2 || !last.keyframe) {
+    return okStatus();
+  }
+  auto failed = [&last](const Status& status) {
+    return Status::internal("segment: cannot set idr_pic_id of the keyframe at frame " +
+                            std::to_string(last.pts) + ": " + status.message());
+  };
+
+  Result<int> id = skip_writer_->idrPicId(last.data);
+  if (!id.ok()) {
+    return failed(id.status());
+  }
+  if (*id == 1) {
+    return okStatus();
+  }
+  Result<std::string> renumbered = skip_writer_->withIdrPicId(last.data, 1);
+  if (!renumbered.ok()) {
+    return failed(renumbered.status());
+  }
+  last.data = std::move(renumbered).value();
+  return okStatus();
+}
+
 Result<EncodedSegment> SegmentEncoder::finish() {
   SMMHUB_RETURN_IF_ERROR(requireOpen());
   if (frame_count_ == 0) {
@@ -281,6 +310,7 @@ Result<EncodedSegment> SegmentEncoder::finish() {
     dropPacketsAfter(keyframe);
     SMMHUB_RETURN_IF_ERROR(appendSkippedFrames(keyframe));
   }
+  SMMHUB_RETURN_IF_ERROR(renumberLastKeyframe());
   segment_.frame_count = frame_count_;
 
   // x264 numbers dts from -reorder_delay, except in a segment too short to

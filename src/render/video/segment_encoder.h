@@ -105,6 +105,7 @@ class SegmentEncoder {
   int repeatsEncoded(int held_from, int keyframe) const;
   void dropPacketsAfter(int keyframe);
   Status appendSkippedFrames(int keyframe);
+  Status renumberLastKeyframe();
 
   EncodeSettings settings_;
   internal::CodecContextPtr encoder_;

@@ -167,6 +167,68 @@ TEST(SegmentEncoderTest, HeldPictureStartsWithForcedKeyframe) {
   }
 }
 
+TEST(SegmentEncoderTest, LastKeyframeGetsIdrPicIdOne) {
+  for (const char* preset : {"veryfast", "ultrafast"}) {
+    EncodeSettings settings = smallSegmentSettings();
+    settings.preset = preset;
+
+    // Frame 89 is forced to x264's third IDR and copied at 149, the last
+    // frame.
+    auto segment = encodeBoxes(settings, 90, 60);
+    auto pictures = segment.ok() ? testing::decodeSegment(*segment)
+                                 : Result<std::vector<std::string>>(segment.status());
+    auto writer = segment.ok() ? internal::SkipFrameWriter::create(segment->extradata)
+                               : Result<internal::SkipFrameWriter>(segment.status());
+
+    ASSERT_TRUE(segment.ok()) << preset << ": " << segment.status().toString();
+    ASSERT_TRUE(pictures.ok()) << preset << ": " << pictures.status().toString();
+    ASSERT_TRUE(writer.ok()) << preset << ": " << writer.status().toString();
+    ASSERT_EQ(keyframesOf(*segment), (std::vector<std::int64_t>{0, 60, 89, 149})) << preset;
+    for (auto [packet, id] :
+         {std::pair{0, 0}, std::pair{60, 1}, std::pair{89, 0}, std::pair{149, 1}}) {
+      auto found = writer->idrPicId(segment->packets[static_cast<size_t>(packet)].data);
+      ASSERT_TRUE(found.ok()) << preset << ": " << found.status().toString();
+      EXPECT_EQ(*found, id) << preset << ", packet " << packet;
+    }
+    ASSERT_EQ(pictures->size(), 150u) << preset;
+    EXPECT_TRUE((*pictures)[149] == (*pictures)[89]) << preset;
+  }
+}
+
+TEST(SegmentEncoderTest, IdrPicIdChangesOnlyThatField) {
+  for (const char* preset : {"veryfast", "ultrafast"}) {
+    EncodeSettings settings = smallSegmentSettings();
+    settings.preset = preset;
+    auto segment = encodeBoxes(settings, 90, 60);
+    ASSERT_TRUE(segment.ok()) << preset << ": " << segment.status().toString();
+    auto writer = internal::SkipFrameWriter::create(segment->extradata);
+    ASSERT_TRUE(writer.ok()) << preset << ": " << writer.status().toString();
+    const std::string& forced = segment->packets[89].data;
+
+    auto one = writer->withIdrPicId(forced, 1);
+    auto zero = one.ok() ? writer->withIdrPicId(*one, 0) : one;
+
+    ASSERT_TRUE(one.ok()) << preset << ": " << one.status().toString();
+    ASSERT_TRUE(zero.ok()) << preset << ": " << zero.status().toString();
+    EXPECT_NE(*one, forced) << preset;
+    EXPECT_EQ(*zero, forced) << preset;
+  }
+}
+
+TEST(SegmentEncoderTest, IdrPicIdOfSkippedFrameFails) {
+  auto segment = encodeBoxes(smallSegmentSettings(), 1, 9);
+  ASSERT_TRUE(segment.ok()) << segment.status().toString();
+  auto writer = internal::SkipFrameWriter::create(segment->extradata);
+  ASSERT_TRUE(writer.ok()) << writer.status().toString();
+
+  auto id = writer->idrPicId(writer->skipFrame(1));
+
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(id.status().message().find("without an IDR slice"), std::string::npos)
+      << id.status().message();
+}
+
 TEST(SegmentEncoderTest, HeldPictureTimestampsFollowTheDtsRule) {
   const EncodeSettings settings = smallSegmentSettings();
 

@@ -54,12 +54,12 @@ class SegmentMuxer {
   // invariant of checkSegment() or was encoded with other settings than the
   // video's. The same when its extradata (SPS and PPS) or reorder delay
   // differs from the first segment's. The FFmpeg error when writing fails.
-  // NOTE: x264 alternates idr_pic_id between 0 and 1 from 0, and copied
-  // keyframes keep the id of the keyframe they copy. A segment whose last
-  // frame is a keyframe with id 0, such as a one-frame segment, therefore
-  // puts two IDRs with the same idr_pic_id in a row, which ITU-T H.264
-  // forbids. FFmpeg decodes such a stream (tested), other decoders are
-  // untested.
+  // NOTE: every segment starts with an IDR whose idr_pic_id is 0, and
+  // SegmentEncoder gives 1 to a keyframe that ends a segment of two or more
+  // frames. A one-frame segment, or one with one-frame GOPs that ends on id
+  // 0, therefore puts two IDRs with the same idr_pic_id in a row, which
+  // ITU-T H.264 forbids. FFmpeg decodes such a stream (tested), other
+  // decoders are untested.
   Status writeSegment(const EncodedSegment& segment);
 
   // Writes the rest of the sound track and the trailer, which moves moov

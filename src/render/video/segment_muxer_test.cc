@@ -14,6 +14,7 @@
 #include "render/video/probe.h"
 #include "render/video/segment_encoder.h"
 #include "render/video/segment_test_util.h"
+#include "render/video/skip_frame.h"
 #include "render/video/test_util.h"
 #include "render/video/video_writer.h"
 
@@ -227,6 +228,22 @@ TEST_F(SegmentMuxerTest, TimestampsIncreaseAcrossSegments) {
   for (size_t i = 1; i < audio.size(); ++i) {
     ASSERT_GT(audio[i].dts, audio[i - 1].dts) << "audio packet " << i;
   }
+}
+
+TEST_F(SegmentMuxerTest, SegmentsMeetAtDifferentIdrPicIds) {
+  auto writer = internal::SkipFrameWriter::create(segments_[1].extradata);
+  ASSERT_TRUE(writer.ok()) << writer.status().toString();
+
+  // The second segment ends with a copy of its third IDR, whose
+  // idr_pic_id libx264 set to 0 like that of every segment's first IDR.
+  auto last = writer->idrPicId(segments_[1].packets.back().data);
+  auto next = writer->idrPicId(segments_[2].packets.front().data);
+
+  ASSERT_TRUE(segments_[1].packets.back().keyframe);
+  ASSERT_TRUE(last.ok()) << last.status().toString();
+  ASSERT_TRUE(next.ok()) << next.status().toString();
+  EXPECT_EQ(*last, 1);
+  EXPECT_EQ(*next, 0);
 }
 
 TEST_F(SegmentMuxerTest, StitchedFramesEqualSegmentFrames) {

@@ -1,5 +1,6 @@
 #include "render/video/skip_frame.h"
 
+#include <bit>
 #include <optional>
 #include <vector>
 
@@ -9,10 +10,13 @@ namespace {
 
 // NAL unit types and the slice type, as ITU-T H.264 numbers them.
 constexpr int kNalSlice = 1;
+constexpr int kNalIdrSlice = 5;
 constexpr int kNalSps = 7;
 constexpr int kNalPps = 8;
-// slice_type 5: P, and every other slice of the picture is P too.
+// slice_type 5: P, and every other slice of the picture is P too. Types 2
+// and 7 are I.
 constexpr int kSliceTypeP = 5;
+constexpr int kSliceTypeI = 2;
 constexpr int kMaxPpsId = 255;
 
 constexpr std::string_view kStartCode{"\0\0\0\1", 4};
@@ -41,6 +45,28 @@ class BitWriter {
 
   // se(v): signed Exp-Golomb, only 0 here.
   void seZero() { ue(0); }
+
+  // Copies bits BEGIN to END of RBSP.
+  void copyBits(std::string_view rbsp, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      bit((static_cast<unsigned char>(rbsp[i / 8]) >> (7 - i % 8)) & 1);
+    }
+  }
+
+  // cabac_alignment_one_bit: ones to the byte boundary.
+  void alignWithOnes() {
+    while (used_ != 0) {
+      bit(1);
+    }
+  }
+
+  // Returns the bytes written and then BYTES, which already end with the
+  // RBSP's trailing bits.
+  // REQUIRES: the bits written so far fill whole bytes.
+  std::string finishWith(std::string_view bytes) {
+    bytes_.append(bytes);
+    return std::move(bytes_);
+  }
 
   // rbsp_trailing_bits(): a one, then zeros to the byte boundary.
   std::string finish() {
@@ -75,6 +101,7 @@ class BitReader {
     std::uint32_t value = 0;
     for (int i = 0; i < count; ++i) {
       if (position_ >= 8 * rbsp_.size()) {
+        past_end_ = true;
         return std::nullopt;
       }
       const auto byte = static_cast<unsigned char>(rbsp_[position_ / 8]);
@@ -83,6 +110,11 @@ class BitReader {
     }
     return value;
   }
+
+  // The position of the next bit to read.
+  size_t position() const { return position_; }
+  // Whether any read went past the end.
+  bool pastEnd() const { return past_end_; }
 
   // ue(v), for values up to 2^31 - 2.
   std::optional<std::uint32_t> ue() {
@@ -107,6 +139,7 @@ class BitReader {
  private:
   std::string rbsp_;
   size_t position_ = 0;
+  bool past_end_ = false;
 };
 
 // Returns the NAL units of an Annex B byte stream, without start codes.
@@ -280,6 +313,62 @@ Result<SpsFields> parseSps(std::string rbsp) {
   return fields;
 }
 
+// The fields of libx264's pic_parameter_set_rbsp() that its IDR slice
+// headers depend on.
+struct PpsFields {
+  std::uint32_t pps_id = 0;
+  bool cabac = false;
+  bool bottom_field_poc = false;
+  bool deblocking_control = false;
+  bool redundant_pic_cnt = false;
+};
+
+Result<PpsFields> parsePps(std::string rbsp) {
+  BitReader reader(std::move(rbsp));
+  PpsFields fields;
+  const std::optional<std::uint32_t> pps_id = reader.ue();
+  reader.ue();  // seq_parameter_set_id
+  const std::optional<std::uint32_t> cabac = reader.bits(1);
+  const std::optional<std::uint32_t> bottom_field_poc = reader.bits(1);
+  const std::optional<std::uint32_t> slice_groups_minus1 = reader.ue();
+  reader.ue();     // num_ref_idx_l0_default_active_minus1
+  reader.ue();     // num_ref_idx_l1_default_active_minus1
+  reader.bits(3);  // weighted_pred_flag, weighted_bipred_idc
+  reader.ue();     // pic_init_qp_minus26, se(v) as long as ue(v)
+  reader.ue();     // pic_init_qs_minus26
+  reader.ue();     // chroma_qp_index_offset
+  const std::optional<std::uint32_t> deblocking_control = reader.bits(1);
+  reader.bits(1);  // constrained_intra_pred_flag
+  const std::optional<std::uint32_t> redundant_pic_cnt = reader.bits(1);
+  if (reader.pastEnd() || !pps_id.has_value() || *pps_id >= kMaxPpsId) {
+    return unsupported("the PPS is truncated or its id is 255");
+  }
+  if (slice_groups_minus1 != 0u) {
+    return unsupported("slice groups");
+  }
+  fields.pps_id = *pps_id;
+  fields.cabac = cabac == 1u;
+  fields.bottom_field_poc = bottom_field_poc == 1u;
+  fields.deblocking_control = deblocking_control == 1u;
+  fields.redundant_pic_cnt = redundant_pic_cnt == 1u;
+  return fields;
+}
+
+// Returns the position of the rbsp_stop_one_bit of RBSP: its last one bit.
+std::optional<size_t> stopBit(std::string_view rbsp) {
+  for (size_t bytes = rbsp.size(); bytes > 0; --bytes) {
+    const auto byte = static_cast<unsigned char>(rbsp[bytes - 1]);
+    if (byte != 0) {
+      return 8 * bytes - 1 - static_cast<size_t>(std::countr_zero(byte));
+    }
+  }
+  return std::nullopt;
+}
+
+bool bitAt(std::string_view rbsp, size_t position) {
+  return ((static_cast<unsigned char>(rbsp[position / 8]) >> (7 - position % 8)) & 1) != 0;
+}
+
 // Returns the NAL unit of pic_parameter_set_rbsp() for the skipped frames:
 // CAVLC, one reference, no weighted prediction, QP 26, and the deblocking
 // filter control in the slice header so that skipped frames can turn it off.
@@ -308,15 +397,16 @@ std::string buildPps(int pps_id, int sps_id) {
 Result<SkipFrameWriter> SkipFrameWriter::create(std::string_view extradata) {
   SMMHUB_ASSIGN_OR_RETURN(ParameterSets sets, findParameterSets(extradata));
   SMMHUB_ASSIGN_OR_RETURN(SpsFields sps, parseSps(std::move(sets.sps)));
-  BitReader pps_reader(std::move(sets.pps));
-  const std::optional<std::uint32_t> x264_pps_id = pps_reader.ue();
-  if (!x264_pps_id.has_value() || *x264_pps_id >= kMaxPpsId) {
-    return unsupported("the PPS id is missing or 255");
-  }
+  SMMHUB_ASSIGN_OR_RETURN(PpsFields pps, parsePps(std::move(sets.pps)));
 
   SkipFrameWriter writer;
   writer.sps_id_ = sps.sps_id;
-  writer.pps_id_ = static_cast<int>(*x264_pps_id) + 1;
+  writer.keyframe_pps_id_ = static_cast<int>(pps.pps_id);
+  writer.cabac_ = pps.cabac;
+  writer.bottom_field_poc_ = pps.bottom_field_poc;
+  writer.deblocking_control_ = pps.deblocking_control;
+  writer.redundant_pic_cnt_ = pps.redundant_pic_cnt;
+  writer.pps_id_ = static_cast<int>(pps.pps_id) + 1;
   writer.log2_max_frame_num_ = sps.log2_max_frame_num;
   writer.poc_type_ = sps.poc_type;
   writer.log2_max_poc_lsb_ = sps.log2_max_poc_lsb;
@@ -350,6 +440,125 @@ std::string SkipFrameWriter::skipFrame(int frames_after_idr) const {
   // with a zero vector, which holds for every block here.
   out.ue(macroblocks_);
   return toNalUnit(0x40 | kNalSlice, out.finish());
+}
+
+// Positions in bits in the RBSP of an IDR slice.
+struct SkipFrameWriter::IdrSliceHeader {
+  std::uint32_t idr_pic_id = 0;
+  size_t id_begin = 0;
+  size_t id_end = 0;
+  // The first bit after slice_header().
+  size_t end = 0;
+};
+
+Result<SkipFrameWriter::IdrSliceHeader> SkipFrameWriter::readIdrSliceHeader(
+    std::string_view rbsp) const {
+  BitReader reader{std::string(rbsp)};
+  reader.ue();  // first_mb_in_slice
+  const std::optional<std::uint32_t> slice_type = reader.ue();
+  const std::optional<std::uint32_t> pps_id = reader.ue();
+  if (!slice_type.has_value() || *slice_type % 5 != kSliceTypeI) {
+    return unsupported("an IDR slice that is not an I slice");
+  }
+  if (pps_id != static_cast<std::uint32_t>(keyframe_pps_id_)) {
+    return unsupported("an IDR slice that refers to another PPS than libx264's");
+  }
+  reader.bits(log2_max_frame_num_);  // frame_num
+
+  IdrSliceHeader header;
+  header.id_begin = reader.position();
+  const std::optional<std::uint32_t> idr_pic_id = reader.ue();
+  header.id_end = reader.position();
+  header.idr_pic_id = idr_pic_id.value_or(0);
+
+  // The rest of slice_header() for an I slice of an IDR picture. Each se(v)
+  // is as long as the ue(v) read in its place.
+  if (poc_type_ == 0) {
+    reader.bits(log2_max_poc_lsb_);  // pic_order_cnt_lsb
+    if (bottom_field_poc_) {
+      reader.ue();  // delta_pic_order_cnt_bottom
+    }
+  }
+  if (redundant_pic_cnt_) {
+    reader.ue();  // redundant_pic_cnt
+  }
+  reader.bits(2);  // no_output_of_prior_pics_flag, long_term_reference_flag
+  reader.ue();     // slice_qp_delta
+  if (deblocking_control_ && reader.ue() != 1u) {
+    reader.ue();  // slice_alpha_c0_offset_div2
+    reader.ue();  // slice_beta_offset_div2
+  }
+  header.end = reader.position();
+  if (reader.pastEnd()) {
+    return unsupported("a truncated IDR slice header");
+  }
+  return header;
+}
+
+Result<std::string> SkipFrameWriter::rewriteIdrSlice(std::string_view rbsp,
+                                                     std::uint32_t idr_pic_id) const {
+  SMMHUB_ASSIGN_OR_RETURN(IdrSliceHeader header, readIdrSliceHeader(rbsp));
+  BitWriter out;
+  out.copyBits(rbsp, 0, header.id_begin);
+  out.ue(idr_pic_id);
+  out.copyBits(rbsp, header.id_end, header.end);
+
+  // CABAC slice data starts at the byte after cabac_alignment_one_bits, so
+  // its bytes stay as they are. Ones up to there also confirm that the
+  // header was read to its end.
+  if (cabac_) {
+    const size_t data_begin = (header.end + 7) / 8;
+    for (size_t i = header.end; i < 8 * data_begin; ++i) {
+      if (!bitAt(rbsp, i)) {
+        return unsupported("an IDR slice whose cabac_alignment_one_bit is 0");
+      }
+    }
+    out.alignWithOnes();
+    return out.finishWith(rbsp.substr(data_begin));
+  }
+
+  // CAVLC slice data follows the header bit by bit and moves with it.
+  const std::optional<size_t> stop = stopBit(rbsp);
+  if (!stop.has_value() || *stop < header.end) {
+    return unsupported("an IDR slice without rbsp_stop_one_bit");
+  }
+  out.copyBits(rbsp, header.end, *stop);
+  return out.finish();
+}
+
+Result<int> SkipFrameWriter::idrPicId(std::string_view access_unit) const {
+  for (std::string_view unit : splitNalUnits(access_unit)) {
+    if (!unit.empty() && (static_cast<unsigned char>(unit[0]) & 0x1F) == kNalIdrSlice) {
+      SMMHUB_ASSIGN_OR_RETURN(IdrSliceHeader header, readIdrSliceHeader(toRbsp(unit.substr(1))));
+      return static_cast<int>(header.idr_pic_id);
+    }
+  }
+  return unsupported("an access unit without an IDR slice");
+}
+
+Result<std::string> SkipFrameWriter::withIdrPicId(std::string_view access_unit,
+                                                  int idr_pic_id) const {
+  std::string rewritten;
+  bool found = false;
+  for (std::string_view unit : splitNalUnits(access_unit)) {
+    if (unit.empty()) {
+      continue;
+    }
+    const auto nal_header = static_cast<std::uint8_t>(unit[0]);
+    if ((nal_header & 0x1F) != kNalIdrSlice) {
+      rewritten.append(kStartCode).append(unit);
+      continue;
+    }
+    found = true;
+    SMMHUB_ASSIGN_OR_RETURN(
+        std::string rbsp,
+        rewriteIdrSlice(toRbsp(unit.substr(1)), static_cast<std::uint32_t>(idr_pic_id)));
+    rewritten += toNalUnit(nal_header, rbsp);
+  }
+  if (!found) {
+    return unsupported("an access unit without an IDR slice");
+  }
+  return rewritten;
 }
 
 }  // namespace smmhub::render::internal
