@@ -3,8 +3,7 @@
 #include <xxhash.h>
 #include <zstd.h>
 
-#include <array>
-#include <cstring>
+#include "common/bytes.h"
 
 namespace smmhub::buffer {
 namespace {
@@ -21,20 +20,6 @@ constexpr std::uint64_t kMaxRawBytes = std::uint64_t{1} << 30;
 // magic, format, codec, version length, raw size, cost, checksum
 constexpr size_t kHeaderBytes = 4 + 1 + 1 + 2 + 8 + 8 + 8;
 
-void putLittle(std::string& out, std::uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) {
-    out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
-  }
-}
-
-std::uint64_t getLittle(std::string_view in, size_t at, int bytes) {
-  std::uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) {
-    value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
-  }
-  return value;
-}
-
 }  // namespace
 
 std::string encodeBlob(std::string_view bytes, const BlobInfo& info) {
@@ -44,16 +29,16 @@ std::string encodeBlob(std::string_view bytes, const BlobInfo& info) {
   out.append(kMagic);
   out.push_back(static_cast<char>(kFormat));
   out.push_back(static_cast<char>(kCodecZstd));
-  putLittle(out, info.engine_version.size(), 2);
-  putLittle(out, bytes.size(), 8);
-  putLittle(out, info.cost_us, 8);
-  putLittle(out, XXH3_64bits(bytes.data(), bytes.size()), 8);
+  appendLittle(out, info.engine_version.size(), 2);
+  appendLittle(out, bytes.size(), 8);
+  appendLittle(out, info.cost_us, 8);
+  appendLittle(out, XXH3_64bits(bytes.data(), bytes.size()), 8);
   out.append(info.engine_version);
   size_t header = out.size();
   out.resize(header + bound);
   size_t compressed =
       ZSTD_compress(out.data() + header, bound, bytes.data(), bytes.size(), kZstdLevel);
-  // Compressing into a buffer of ZSTD_compressBound() bytes cannot fail.
+  // zstd.h documents that compressing into ZSTD_compressBound() bytes succeeds.
   out.resize(header + (ZSTD_isError(compressed) != 0 ? 0 : compressed));
   return out;
 }
@@ -68,11 +53,12 @@ Result<DecodedBlob> decodeBlob(std::string_view stored, std::string_view engine_
     return Status::dataLoss("render buffer value has format " + std::to_string(format) +
                             " and codec " + std::to_string(codec) + "; expected 1 and 1");
   }
-  size_t version_bytes = getLittle(stored, 6, 2);
-  std::uint64_t raw_size = getLittle(stored, 8, 8);
+  size_t version_bytes = readLittle(stored, 6, 2);
+  std::uint64_t raw_size = readLittle(stored, 8, 8);
   DecodedBlob blob;
-  blob.info.cost_us = getLittle(stored, 16, 8);
-  std::uint64_t checksum = getLittle(stored, 24, 8);
+  blob.info.cost_us = readLittle(stored, 16, 8);
+  std::uint64_t checksum = readLittle(stored, 24, 8);
+
   if (stored.size() < kHeaderBytes + version_bytes) {
     return Status::dataLoss("render buffer value is truncated in its header");
   }
@@ -82,10 +68,12 @@ Result<DecodedBlob> decodeBlob(std::string_view stored, std::string_view engine_
                                       blob.info.engine_version + "', not '" +
                                       std::string(engine_version) + "'");
   }
+
   if (raw_size > kMaxRawBytes) {
     return Status::dataLoss("render buffer value claims " + std::to_string(raw_size) +
                             " bytes, over the limit of " + std::to_string(kMaxRawBytes));
   }
+
   std::string_view payload = stored.substr(kHeaderBytes + version_bytes);
   unsigned long long content_size = ZSTD_getFrameContentSize(payload.data(), payload.size());
   if (content_size != raw_size) {

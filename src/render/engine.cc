@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "common/bytes.h"
 #include "common/check.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -548,10 +549,7 @@ Result<std::string> readWholeFile(const std::filesystem::path& path) {
 // length as 8 bytes little-endian, the video, then the poster.
 std::string packFiles(const std::string& video, const std::string& poster) {
   std::string packed = "OUT1";
-  for (int i = 0; i < 8; ++i) {
-    packed.push_back(
-        static_cast<char>((static_cast<std::uint64_t>(video.size()) >> (8 * i)) & 0xFF));
-  }
+  appendLittle(packed, video.size(), 8);
   packed += video;
   packed += poster;
   return packed;
@@ -564,10 +562,7 @@ Status unpackFiles(std::string_view packed, const std::filesystem::path& video,
   if (packed.size() < kHeader || packed.substr(0, 4) != "OUT1") {
     return Status::dataLoss("stored output has no OUT1 header");
   }
-  std::uint64_t video_bytes = 0;
-  for (int i = 0; i < 8; ++i) {
-    video_bytes |= static_cast<std::uint64_t>(static_cast<unsigned char>(packed[4 + i])) << (8 * i);
-  }
+  std::uint64_t video_bytes = readLittle(packed, 4, 8);
   if (video_bytes > packed.size() - kHeader) {
     return Status::dataLoss("stored output is shorter than its video");
   }
@@ -835,12 +830,17 @@ Status Engine::writeVideo(SceneRenderer& scenes, const templates::Template& boun
     if (options_.buffer != nullptr) {
       std::string key =
           options_.buffer->scopedKey("segment", scenes.segmentKey(i, segment_settings));
+      bool encoded_here = false;
       SMMHUB_ASSIGN_OR_RETURN(std::string bytes,
                               options_.buffer->getOrMake(key, [&]() -> Result<std::string> {
-                                SMMHUB_ASSIGN_OR_RETURN(EncodedSegment made, encode());
-                                return serializeSegment(made);
+                                SMMHUB_ASSIGN_OR_RETURN(segment, encode());
+                                encoded_here = true;
+                                return serializeSegment(segment);
                               }));
-      SMMHUB_ASSIGN_OR_RETURN(segment, parseSegment(bytes));
+      // A segment encoded here is used as it is, not parsed back from its bytes.
+      if (!encoded_here) {
+        SMMHUB_ASSIGN_OR_RETURN(segment, parseSegment(bytes));
+      }
     } else {
       SMMHUB_ASSIGN_OR_RETURN(segment, encode());
     }

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <optional>
 
+#include "common/bytes.h"
+
 namespace smmhub::render {
 
 RasterPtr MemoryRasterCache::find(const std::string& key) {
@@ -66,12 +68,8 @@ bool RasterMemo::admit(const std::string& key, bool admit_on_repeat) {
 
 std::string serializeRaster(const Raster& raster) {
   std::string bytes = "RST1";
-  for (int side : {raster.width, raster.height}) {
-    auto value = static_cast<std::uint32_t>(side);
-    for (int i = 0; i < 4; ++i) {
-      bytes.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
-    }
-  }
+  appendLittle(bytes, static_cast<std::uint32_t>(raster.width), 4);
+  appendLittle(bytes, static_cast<std::uint32_t>(raster.height), 4);
   bytes.append(reinterpret_cast<const char*>(raster.pixels.data()), raster.pixels.size());
   return bytes;
 }
@@ -81,15 +79,8 @@ Result<RasterPtr> parseRaster(std::string_view bytes) {
   if (bytes.size() < kHeader || bytes.substr(0, 4) != "RST1") {
     return Status::dataLoss("stored raster has no RST1 header");
   }
-  auto side = [&](size_t at) {
-    std::uint32_t value = 0;
-    for (int i = 0; i < 4; ++i) {
-      value |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
-    }
-    return value;
-  };
-  std::uint32_t width = side(4);
-  std::uint32_t height = side(8);
+  std::uint64_t width = readLittle(bytes, 4, 4);
+  std::uint64_t height = readLittle(bytes, 8, 4);
   if (width == 0 || height == 0 || width > 16384 || height > 16384 ||
       bytes.size() - kHeader != static_cast<size_t>(width) * height * 4) {
     return Status::dataLoss("stored raster of " + std::to_string(width) + "x" +

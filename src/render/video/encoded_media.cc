@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "common/bytes.h"
+
 namespace smmhub::render {
 
 namespace {
@@ -66,11 +68,7 @@ class ByteWriter {
   std::string take() { return std::move(out_); }
 
  private:
-  void putLittle(std::uint64_t value, int bytes) {
-    for (int i = 0; i < bytes; ++i) {
-      out_.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
-    }
-  }
+  void putLittle(std::uint64_t value, int bytes) { appendLittle(out_, value, bytes); }
 
   std::string out_;
 };
@@ -190,11 +188,7 @@ class ByteReader {
 
   Status readLittle(std::string_view field, int count, std::uint64_t* value) {
     SMMHUB_RETURN_IF_ERROR(require(field, static_cast<size_t>(count)));
-    *value = 0;
-    for (int i = 0; i < count; ++i) {
-      const auto byte = static_cast<unsigned char>(bytes_[offset_ + static_cast<size_t>(i)]);
-      *value |= static_cast<std::uint64_t>(byte) << (8 * i);
-    }
+    *value = smmhub::readLittle(bytes_, offset_, count);
     offset_ += static_cast<size_t>(count);
     return okStatus();
   }
