@@ -46,20 +46,20 @@ TEST(BlobTest, EveryTruncationIsDataLoss) {
 
 TEST(BlobTest, FlippedPayloadByteFailsChecks) {
   std::string stored = encodeBlob(samplePayload(), {std::string(kVersion), 1});
-  int refused = 0;
+  int rejected = 0;
 
   for (size_t at = 32 + kVersion.size(); at < stored.size(); ++at) {
     std::string corrupt = stored;
     corrupt[at] = static_cast<char>(corrupt[at] ^ 0x5A);
     Result<DecodedBlob> decoded = decodeBlob(corrupt, kVersion);
-    refused += decoded.ok() ? 0 : 1;
+    rejected += decoded.ok() ? 0 : 1;
     if (decoded.ok()) {
       // A flip zstd cannot see must still give the original bytes.
       EXPECT_EQ(decoded->bytes, samplePayload()) << "byte " << at;
     }
   }
 
-  EXPECT_EQ(refused, static_cast<int>(stored.size() - 32 - kVersion.size()));
+  EXPECT_EQ(rejected, static_cast<int>(stored.size() - 32 - kVersion.size()));
 }
 
 TEST(BlobTest, OtherEngineVersionRefused) {

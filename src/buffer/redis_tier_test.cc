@@ -43,17 +43,18 @@ TEST(RedisTierTest, LockIsExclusiveUntilReleasedByItsToken) {
   auto second = connect(redis.url());
 
   auto token = first->tryLock("segment");
-  auto refused = second->tryLock("segment");
+  auto rejected = second->tryLock("segment");
   ASSERT_TRUE(second->unlock("segment", "not-the-token").ok());
-  auto still_refused = second->tryLock("segment");
+  auto still_rejected = second->tryLock("segment");
   ASSERT_TRUE(first->unlock("segment", **token).ok());
-  auto taken = second->tryLock("segment");
+  auto second_token = second->tryLock("segment");
 
-  ASSERT_TRUE(token.ok() && token->has_value());
-  ASSERT_TRUE(refused.ok());
-  EXPECT_FALSE(refused->has_value());
-  EXPECT_FALSE(still_refused->has_value());
-  EXPECT_TRUE(taken->has_value());
+  ASSERT_TRUE(token.ok());
+  ASSERT_TRUE(token->has_value());
+  ASSERT_TRUE(rejected.ok());
+  EXPECT_FALSE(rejected->has_value());
+  EXPECT_FALSE(still_rejected->has_value());
+  EXPECT_TRUE(second_token->has_value());
 }
 
 TEST(RedisTierTest, LockOfDeadHolderExpires) {
@@ -65,10 +66,10 @@ TEST(RedisTierTest, LockOfDeadHolderExpires) {
 
   ASSERT_TRUE(holder->tryLock("plate")->has_value());
   holder.reset();  // dies without unlocking
-  bool refused_at_once = !other->tryLock("plate")->has_value();
+  bool rejected_at_once = !other->tryLock("plate")->has_value();
   std::this_thread::sleep_for(300ms);
 
-  EXPECT_TRUE(refused_at_once);
+  EXPECT_TRUE(rejected_at_once);
   EXPECT_TRUE(other->tryLock("plate")->has_value());
 }
 
@@ -83,14 +84,14 @@ TEST(RedisTierTest, DownServerFailsFastThenReconnects) {
   Status first = tier->put("k", "v");
   auto started = std::chrono::steady_clock::now();
   Status during_back_off = tier->put("k", "v");
-  auto refused_in = std::chrono::steady_clock::now() - started;
+  auto rejected_in = std::chrono::steady_clock::now() - started;
   redis.restart();
   std::this_thread::sleep_for(400ms);
   Status after = tier->put("k", "again");
 
   EXPECT_EQ(first.code(), StatusCode::kUnavailable);
   EXPECT_EQ(during_back_off.code(), StatusCode::kUnavailable);
-  EXPECT_LT(refused_in, 50ms);
+  EXPECT_LT(rejected_in, 50ms);
   EXPECT_TRUE(after.ok()) << after.toString();
   EXPECT_EQ(tier->stats().outages, 1u);
   EXPECT_EQ(tier->stats().skipped, 1u);

@@ -146,7 +146,7 @@ TEST_F(MatchDayTest, HeldPicturesStartAtKeyframes) {
   }
 }
 
-TEST_F(MatchDayTest, SharedScenesAndLayersAreMadeOncePerBatch) {
+TEST_F(MatchDayTest, SharedScenesMadeOncePerBatch) {
   TempDir one_out;
   BatchRequest one = request(one_out);
   one.rows = {1};
@@ -159,10 +159,9 @@ TEST_F(MatchDayTest, SharedScenesAndLayersAreMadeOncePerBatch) {
   Result<BatchReport> first = runBatch(one, nullptr);
   Result<BatchReport> batch = runBatch(three, nullptr);
 
-  // Videos 2 and 3 take the encoded intro, the encoded outro and the encoded
-  // music from the buffer, and in their fixture scene the 5 layers that
-  // every fixture of matchday 1 shares: the background, the competition, the
-  // matchday, VS and the empty venue.
+  // Videos 2 and 3 take the encoded intro, outro and music from the buffer.
+  // In their fixture scene they take the 5 layers that every fixture of
+  // matchday 1 shares: the background, competition, matchday, VS and venue.
   ASSERT_TRUE(first.ok()) << first.status().toString();
   ASSERT_TRUE(batch.ok()) << batch.status().toString();
   EXPECT_EQ(batch->failed(), 0);

@@ -52,7 +52,7 @@ TEST(PreflightTest, MissingBrandKitReportedOnceNotPerRow) {
   EXPECT_EQ(report->rows, 7);
 }
 
-TEST(PreflightTest, BrandErrorsCheckedWithoutDataAndOnceWithIt) {
+TEST(PreflightTest, BrandErrorsReportedOnce) {
   TempDir dir;
   fs::path brand = brandCopy(dir, R"({"name": "No Primary", "colors": {"secondary": "#C8102E"},
     "fonts": {"display": {"family": "Bebas Neue"}}, "assets": {"music": "music.wav"}})");
