@@ -118,10 +118,6 @@ class RenderBuffer {
   BufferStats stats_;
 };
 
-// Checks that NAME can scope keys: 1 to 64 letters, digits, '-' or '_'.
-// Errors: invalidArgument naming the tenant and what is wrong.
-Status checkTenantName(std::string_view name);
-
 // Returns "smmhub:rb:{TENANT}:", the start of every key of TENANT.
 std::string tenantKeyPrefix(std::string_view tenant);
 

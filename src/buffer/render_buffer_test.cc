@@ -7,6 +7,7 @@
 
 #include "buffer/blob.h"
 #include "buffer/redis_tier.h"
+#include "common/tenant.h"
 #include "testing/redis_server.h"
 
 namespace smmhub::buffer {

@@ -5,6 +5,7 @@
 #include "buffer/redis_tier.h"
 #include "buffer/render_buffer.h"
 #include "cli/cli.h"
+#include "common/tenant.h"
 
 namespace smmhub::cli {
 
@@ -26,7 +27,7 @@ CLI::App* addCacheCommand(CLI::App& app, CacheArgs& args) {
 
 int runCache(const CacheArgs& args) {
   const char* name = args.stats->parsed() ? "smmhub cache stats" : "smmhub cache clear";
-  if (Status valid = buffer::checkTenantName(args.tenant); !valid.ok()) {
+  if (Status valid = checkTenantName(args.tenant); !valid.ok()) {
     fmt::print(stderr, "{}: {}\n", name, valid.message());
     return kExitUsage;
   }

@@ -18,6 +18,7 @@
 #include "buffer/redis_tier.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/tenant.h"
 #include "render/engine.h"
 #include "render/text/text_renderer.h"
 #include "template/brand_kit.h"
@@ -347,7 +348,7 @@ int BatchReport::skipped() const {
 Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observer) {
   auto start = Clock::now();
   Diagnostics problems;
-  SMMHUB_RETURN_IF_ERROR(buffer::checkTenantName(request.tenant));
+  SMMHUB_RETURN_IF_ERROR(checkTenantName(request.tenant));
   SMMHUB_ASSIGN_OR_RETURN(BatchInputs inputs, loadInputs(request, &problems));
 
   if (!request.name_pattern.empty()) {

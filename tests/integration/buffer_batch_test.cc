@@ -1,15 +1,24 @@
 // Batches that share the render buffer through a real Redis: what one batch
-// rendered, another reuses; concurrent batches render each shared value
-// once; a Redis that dies mid-batch costs speed, never videos.
+// rendered, another reuses; worker processes that run at once render each
+// shared value once; a Redis that dies mid-batch costs speed, never videos.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <iterator>
-#include <thread>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "render/batch.h"
 #include "test_support.h"
 #include "testing/redis_server.h"
+
+extern char** environ;
 
 namespace smmhub::render {
 namespace {
@@ -75,26 +84,72 @@ TEST(BufferBatchTest, SecondBatchReusesWhatFirstRendered) {
   }
 }
 
-TEST(BufferBatchTest, ConcurrentBatchesRenderSharedValuesOnce) {
+// Starts `smmhub render` on the mini batch into OUT, as a separate worker
+// process would run it, with its report in OUT/report.json. Returns the pid.
+pid_t startWorkerProcess(const std::filesystem::path& out, const std::string& redis_url) {
+  std::vector<std::string> args = {SMMHUB_BINARY,
+                                   "render",
+                                   (kTestData / "cli/mini.json").string(),
+                                   "--data",
+                                   (kTestData / "cli/rows.csv").string(),
+                                   "--brand",
+                                   (kTestData / "golden/brand").string(),
+                                   "--out",
+                                   out.string(),
+                                   "--rows",
+                                   "1,2,4,6",
+                                   "--jobs",
+                                   "1",
+                                   "--cache-redis",
+                                   redis_url,
+                                   "--report",
+                                   (out / "report.json").string()};
+  std::vector<char*> argv;
+  for (std::string& arg : args) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  if (::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) {
+    pid = -1;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+int waitForExit(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(BufferBatchTest, ConcurrentWorkerProcessesRenderSharedValuesOnce) {
   RedisServer alone_redis;
   TempDir alone_out;
   Result<BatchReport> alone = runBatch(miniBatch(alone_out.path(), alone_redis.url()), nullptr);
   ASSERT_TRUE(alone.ok()) << alone.status().toString();
+  ASSERT_GT(alone->buffer.rendered, 0u);
 
   RedisServer shared_redis;
   TempDir out_a;
   TempDir out_b;
-  Result<BatchReport> a = Status::internal("not run");
-  Result<BatchReport> b = Status::internal("not run");
-  std::thread worker_a([&] { a = runBatch(miniBatch(out_a.path(), shared_redis.url()), nullptr); });
-  std::thread worker_b([&] { b = runBatch(miniBatch(out_b.path(), shared_redis.url()), nullptr); });
-  worker_a.join();
-  worker_b.join();
+  pid_t worker_a = startWorkerProcess(out_a.path(), shared_redis.url());
+  pid_t worker_b = startWorkerProcess(out_b.path(), shared_redis.url());
+  ASSERT_GT(worker_a, 0);
+  ASSERT_GT(worker_b, 0);
+  ASSERT_EQ(waitForExit(worker_a), 0);
+  ASSERT_EQ(waitForExit(worker_b), 0);
 
-  ASSERT_TRUE(a.ok()) << a.status().toString();
-  ASSERT_TRUE(b.ok()) << b.status().toString();
-  EXPECT_EQ(a->succeeded() + b->succeeded(), 8);
-  EXPECT_EQ(a->buffer.rendered + b->buffer.rendered, alone->buffer.rendered);
+  nlohmann::json a = nlohmann::json::parse(readBytes(out_a.file("report.json")));
+  nlohmann::json b = nlohmann::json::parse(readBytes(out_b.file("report.json")));
+  EXPECT_EQ(a["succeeded"].get<int>() + b["succeeded"].get<int>(), 8);
+  // Every value either worker needed was rendered by exactly one of them.
+  EXPECT_EQ(
+      a["cache"]["rendered"].get<std::uint64_t>() + b["cache"]["rendered"].get<std::uint64_t>(),
+      alone->buffer.rendered);
 }
 
 TEST(BufferBatchTest, RedisKilledMidBatchRendersUncached) {
