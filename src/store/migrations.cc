@@ -1,0 +1,166 @@
+#include "store/migrations.h"
+
+#include <soci/soci.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "common/log.h"
+#include "store/internal.h"
+
+namespace smmhub::store {
+namespace {
+
+using internal::oneLine;
+using internal::rollbackQuietly;
+
+// The key of the PostgreSQL advisory lock that a migrating process holds: the
+// ASCII bytes of "smmh", a value no other lock in smmhub uses.
+constexpr std::int64_t kMigrationLockKey = 0x736d6d68;
+
+constexpr std::string_view kSqliteMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)";
+
+constexpr std::string_view kPostgresqlMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())";
+
+// Migration 1: the credit ledger. Each change to a tenant's credits is one
+// row, and UNIQUE (tenant, op_key) turns a repeated operation into a no-op.
+// The id column is written per back end, the rest is shared.
+std::string ledgerTable(std::string_view id_column) {
+  return "CREATE TABLE ledger_entries ("
+         " id " +
+         std::string(id_column) +
+         ","
+         " tenant TEXT NOT NULL,"
+         " kind TEXT NOT NULL"
+         "   CHECK (kind IN ('topup', 'reserve', 'charge', 'release', 'adjustment')),"
+         " amount BIGINT NOT NULL,"
+         " available_change BIGINT NOT NULL,"
+         " held_change BIGINT NOT NULL,"
+         " op_key TEXT NOT NULL,"
+         " job_id TEXT NOT NULL DEFAULT '',"
+         " actor TEXT NOT NULL DEFAULT '',"
+         " event_id TEXT NOT NULL,"
+         " created_at_ms BIGINT NOT NULL,"
+         " recorded_at_ms BIGINT NOT NULL,"
+         " UNIQUE (tenant, op_key))";
+}
+
+constexpr std::string_view kLedgerIndex =
+    "CREATE INDEX ledger_entries_by_tenant ON ledger_entries (tenant, id)";
+
+std::vector<Migration> makeMigrations() {
+  std::vector<Migration> list;
+  list.push_back({
+      .version = 1,
+      .name = "credit ledger",
+      .sqlite = {ledgerTable("INTEGER PRIMARY KEY AUTOINCREMENT"), std::string(kLedgerIndex)},
+      .postgresql = {ledgerTable("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+                     std::string(kLedgerIndex)},
+  });
+  // Append later migrations here, with the next version.
+  return list;
+}
+
+// One transaction of migrate(): the schema version it found or reached, and
+// whether migrations remain.
+struct Step {
+  int version = 0;
+  bool done = false;
+};
+
+// Opens a transaction that no other migrating process runs at the same time,
+// and makes sure schema_migrations exists. Throws soci::soci_error.
+void beginLocked(soci::session& sql, Backend backend) {
+  if (backend == Backend::kSqlite) {
+    sql << "BEGIN IMMEDIATE";
+    sql << std::string(kSqliteMigrationsTable);
+    return;
+  }
+  sql << "BEGIN";
+  // CREATE TABLE IF NOT EXISTS sends a notice, which libpq prints to standard
+  // error, when the table exists.
+  sql << "SET LOCAL client_min_messages = warning";
+  sql << "SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLockKey) + ")";
+  sql << std::string(kPostgresqlMigrationsTable);
+}
+
+// Returns the highest applied version, or 0 for a database without any.
+// Throws soci::soci_error.
+int appliedVersion(soci::session& sql) {
+  int version = 0;
+  soci::indicator indicator = soci::i_ok;
+  sql << "SELECT MAX(version) FROM schema_migrations", soci::into(version, indicator);
+  return indicator == soci::i_null ? 0 : version;
+}
+
+Result<Step> migrateOnce(soci::session& sql, Backend backend, const std::string& display_url) {
+  const int latest = latestSchemaVersion();
+  const Migration* applying = nullptr;
+  try {
+    beginLocked(sql, backend);
+    int current = appliedVersion(sql);
+    if (current > latest) {
+      rollbackQuietly(sql);
+      return Status::failedPrecondition("database schema version " + std::to_string(current) +
+                                        " is newer than this build's " + std::to_string(latest) +
+                                        "; upgrade smmhub");
+    }
+    if (current == latest) {
+      sql << "COMMIT";
+      return Step{current, true};
+    }
+
+    applying = &migrations()[std::max(current, 0)];
+    for (const std::string& statement :
+         backend == Backend::kSqlite ? applying->sqlite : applying->postgresql) {
+      sql << statement;
+    }
+    std::string name(applying->name);
+    sql << "INSERT INTO schema_migrations (version, name) VALUES (:version, :name)",
+        soci::use(applying->version), soci::use(name);
+    sql << "COMMIT";
+  } catch (const soci::soci_error& error) {
+    rollbackQuietly(sql);
+    if (applying == nullptr) {
+      return Status::unavailable("database " + display_url +
+                                 ": cannot read the schema version: " + oneLine(error.what()));
+    }
+    return Status::internal("database " + display_url + ": migration " +
+                            std::to_string(applying->version) + " (" + std::string(applying->name) +
+                            ") failed: " + oneLine(error.what()));
+  }
+
+  logger("store")->info("schema migration applied url={} version={} name=\"{}\"", display_url,
+                        applying->version, applying->name);
+  return Step{applying->version, false};
+}
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> kMigrations = makeMigrations();
+  return kMigrations;
+}
+
+int latestSchemaVersion() {
+  return migrations().back().version;
+}
+
+Result<int> migrate(soci::session& sql, Backend backend, const std::string& display_url) {
+  while (true) {
+    SMMHUB_ASSIGN_OR_RETURN(Step step, migrateOnce(sql, backend, display_url));
+    if (step.done) {
+      return step.version;
+    }
+  }
+}
+
+}  // namespace smmhub::store

@@ -1,0 +1,42 @@
+#include "store/migrations.h"
+
+#include <gtest/gtest.h>
+
+namespace smmhub::store {
+namespace {
+
+TEST(MigrationsTest, VersionsCountUpFromOne) {
+  const std::vector<Migration>& list = migrations();
+
+  ASSERT_FALSE(list.empty());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    EXPECT_EQ(list[i].version, static_cast<int>(i) + 1) << "migration " << list[i].name;
+  }
+  EXPECT_EQ(latestSchemaVersion(), static_cast<int>(list.size()));
+}
+
+TEST(MigrationsTest, EveryMigrationHasStatementsForBothBackends) {
+  for (const Migration& migration : migrations()) {
+    EXPECT_FALSE(migration.name.empty()) << "migration " << migration.version;
+    EXPECT_FALSE(migration.sqlite.empty()) << "migration " << migration.version;
+    EXPECT_FALSE(migration.postgresql.empty()) << "migration " << migration.version;
+  }
+}
+
+TEST(MigrationsTest, FirstMigrationIsCreditLedger) {
+  const Migration& first = migrations().front();
+
+  EXPECT_EQ(first.version, 1);
+  EXPECT_EQ(first.name, "credit ledger");
+  ASSERT_EQ(first.sqlite.size(), 2U);
+  ASSERT_EQ(first.postgresql.size(), 2U);
+  EXPECT_NE(first.sqlite[0].find("id INTEGER PRIMARY KEY AUTOINCREMENT,"), std::string::npos);
+  EXPECT_NE(first.postgresql[0].find("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"),
+            std::string::npos);
+  EXPECT_EQ(first.sqlite[1],
+            "CREATE INDEX ledger_entries_by_tenant ON ledger_entries (tenant, id)");
+  EXPECT_EQ(first.postgresql[1], first.sqlite[1]);
+}
+
+}  // namespace
+}  // namespace smmhub::store
