@@ -15,8 +15,7 @@
 #include <string>
 
 #include "buffer/shared_tier.h"
-
-struct redisContext;
+#include "redis/connection.h"
 
 namespace smmhub::buffer {
 
@@ -68,28 +67,19 @@ class RedisTier final : public SharedTier {
   RedisTierStats stats() const;
 
  private:
-  struct Endpoint {
-    std::string host;  // empty for a Unix socket
-    int port = 6379;
-    std::string socket;
-    int db = 0;
-  };
-  struct Reply;
+  RedisTier(RedisOptions options, redis::Endpoint endpoint);
 
-  RedisTier(RedisOptions options, Endpoint endpoint);
-
-  // Runs one command; on failure marks the connection down.
-  Result<Reply> command(std::initializer_list<std::string_view> args);
+  // Runs one command; on failure marks the tier down.
+  Result<redis::ReplyPtr> command(std::initializer_list<std::string_view> args);
   // Calls VISIT with each key that starts with PREFIX.
   Status scanPrefix(const std::string& prefix,
                     const std::function<Status(std::string_view key)>& visit);
   Status connectLocked();
-  void failLocked(const std::string& what);
+  void failLocked(const Status& error);
 
   RedisOptions options_;
-  Endpoint endpoint_;
   mutable std::mutex mutex_;
-  redisContext* context_ = nullptr;
+  redis::Connection connection_;
   std::chrono::steady_clock::time_point down_until_{};
   bool down_ = false;
   RedisTierStats stats_;

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cache_command.h"
+#include "cli/credits_command.h"
 #include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "common/log.h"
@@ -538,7 +539,9 @@ int run(int argc, char** argv) {
   FrameArgs frame_args;
   CLI::App* frame_cmd = addFrameCommand(app, frame_args);
   CacheArgs cache_args;
-  addCacheCommand(app, cache_args);
+  CLI::App* cache_cmd = addCacheCommand(app, cache_args);
+  CreditsArgs credits_args;
+  addCreditsCommand(app, credits_args);
 
   try {
     app.parse(argc, argv);
@@ -554,8 +557,11 @@ int run(int argc, char** argv) {
   if (validate_cmd->parsed()) {
     return runValidate(validate_args);
   }
-  if (!frame_cmd->parsed()) {
+  if (cache_cmd->parsed()) {
     return runCache(cache_args);
+  }
+  if (!frame_cmd->parsed()) {
+    return runCredits(credits_args);
   }
   Status status = renderOneFrame(frame_args);
   if (!status.ok()) {

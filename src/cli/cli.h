@@ -1,4 +1,5 @@
-// The smmhub command: render, validate and frame, with no servers.
+// The smmhub command: render, validate and frame videos; manage the render
+// buffer and credits.
 #pragma once
 
 namespace smmhub::cli {

@@ -48,6 +48,10 @@ std::string ledgerTable(std::string_view id_column) {
          " job_id TEXT NOT NULL DEFAULT '',"
          " actor TEXT NOT NULL DEFAULT '',"
          " event_id TEXT NOT NULL,"
+         " request TEXT NOT NULL DEFAULT '',"
+         " available_after BIGINT NOT NULL DEFAULT 0,"
+         " held_after BIGINT NOT NULL DEFAULT 0,"
+         " job_held_after BIGINT NOT NULL DEFAULT 0,"
          " created_at_ms BIGINT NOT NULL,"
          " recorded_at_ms BIGINT NOT NULL,"
          " UNIQUE (tenant, op_key))";

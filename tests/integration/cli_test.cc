@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/credits_command.h"
 #include "render/image/image_loader.h"
 #include "test_support.h"
 #include "testing/redis_server.h"
@@ -570,7 +572,8 @@ TEST_F(CliTest, CacheCommandErrorsAreUsageErrors) {
   EXPECT_NE(bad_url.err.find("expected redis://HOST:PORT[/DB] or unix:///PATH"), std::string::npos)
       << bad_url.err;
   EXPECT_EQ(unreachable.status, kExitUsage);
-  EXPECT_NE(unreachable.err.find("smmhub cache clear: redis render buffer redis://127.0.0.1:1"),
+  EXPECT_NE(unreachable.err.find(
+                "smmhub cache clear: render buffer: redis redis://127.0.0.1:1: connect: "),
             std::string::npos)
       << unreachable.err;
   EXPECT_EQ(bad_tenant.status, kExitUsage);
@@ -578,6 +581,117 @@ TEST_F(CliTest, CacheCommandErrorsAreUsageErrors) {
       << bad_tenant.err;
   EXPECT_EQ(render_bad_tenant.status, kExitUsage);
   EXPECT_FALSE(std::filesystem::exists(out.file("001.mp4")));
+}
+
+// Runs `smmhub credits ARGS...` against REDIS and a SQLite ledger in DIR.
+std::vector<std::string> creditsArgs(const smmhub::testing::RedisServer& redis, const TempDir& dir,
+                                     std::vector<std::string> args) {
+  args.insert(args.begin(), "credits");
+  args.insert(args.end(),
+              {"--redis", redis.url(), "--db", "sqlite:" + dir.file("ledger.db").string()});
+  return args;
+}
+
+TEST_F(CliTest, CreditsTopupReserveCommitReleaseAndHistory) {
+  smmhub::testing::RedisServer redis;
+  TempDir dir;
+  auto credits = [&](std::vector<std::string> args) {
+    return runCli(creditsArgs(redis, dir, args));
+  };
+
+  Outcome topup = credits({"topup", "acme", "100", "--key", "t1", "--actor", "ops"});
+  Outcome short_reserve = credits({"reserve", "acme", "150", "--key", "r1", "--job", "b1"});
+  Outcome reserve = credits({"reserve", "acme", "40", "--key", "r1", "--job", "b1"});
+  Outcome repeat = credits({"reserve", "acme", "40", "--key", "r1", "--job", "b1"});
+  Outcome commit = credits({"commit", "acme", "1", "--key", "c1", "--job", "b1"});
+  Outcome over_commit = credits({"commit", "acme", "100", "--key", "c2", "--job", "b1"});
+  Outcome release = credits({"release", "acme", "all", "--key", "x1", "--job", "b1"});
+  Outcome balance = credits({"balance", "acme"});
+  Outcome history = credits({"history", "acme"});
+
+  EXPECT_EQ(topup.status, kExitOk) << topup.err;
+  EXPECT_EQ(topup.out, "topup=100 available=100 held=0\n");
+  EXPECT_EQ(short_reserve.status, kExitShort);
+  EXPECT_EQ(short_reserve.out, "short=50 available=100 held=0\n");
+  EXPECT_EQ(short_reserve.err,
+            "smmhub credits reserve: tenant acme is short of 50 credits: 100 available, 150 "
+            "asked\n");
+  EXPECT_EQ(reserve.out, "reserve=40 available=60 held=40\n");
+  EXPECT_EQ(repeat.out,
+            "reserve=40 available=60 held=40 (repeated key: the first call's result)\n");
+  EXPECT_EQ(commit.out, "commit=1 available=60 held=39\n");
+  EXPECT_EQ(over_commit.status, kExitNotHeld);
+  EXPECT_EQ(release.out, "release=39 available=99 held=0\n");
+  EXPECT_EQ(balance.out, "available=99 held=0\n");
+  ASSERT_EQ(history.status, kExitOk) << history.err;
+  std::istringstream lines(history.out);
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(lines, line);) {
+    rows.push_back(line);
+  }
+  ASSERT_EQ(rows.size(), 5u) << history.out;
+  EXPECT_NE(rows[1].find("release           39         99       0  b1"), std::string::npos)
+      << rows[1];
+  EXPECT_NE(rows[4].find("topup            100        100       0  -"), std::string::npos)
+      << rows[4];
+  EXPECT_TRUE(rows[4].ends_with("  t1                        ops")) << rows[4];
+}
+
+TEST_F(CliTest, CreditsReconcileRepairsCountersRedisLost) {
+  smmhub::testing::RedisServer redis;
+  TempDir dir;
+  auto credits = [&](std::vector<std::string> args) {
+    return runCli(creditsArgs(redis, dir, args));
+  };
+  ASSERT_EQ(credits({"topup", "acme", "70", "--key", "t1"}).status, kExitOk);
+  ASSERT_EQ(credits({"reserve", "acme", "20", "--key", "r1", "--job", "b1"}).status, kExitOk);
+  redis.restart();  // no persistence: every counter is gone
+
+  Outcome check = credits({"reconcile"});
+  Outcome repair = credits({"reconcile", "--repair"});
+  Outcome after = credits({"reconcile"});
+  Outcome balance = credits({"balance", "acme"});
+
+  EXPECT_EQ(check.status, kExitDifferences);
+  EXPECT_EQ(check.out,
+            "tenant acme: redis has no counters, the ledger says available 50 held 20 (b1 20)\n"
+            "1 tenants checked, 1 differ, 0 repaired\n");
+  EXPECT_EQ(repair.status, kExitOk);
+  EXPECT_EQ(after.out, "1 tenants checked, 0 differ, 0 repaired\n");
+  EXPECT_EQ(balance.out, "available=50 held=20\n  job b1 holds 20\n");
+}
+
+TEST_F(CliTest, CreditsErrorsNameTheProblem) {
+  smmhub::testing::RedisServer redis;
+  TempDir dir;
+  auto credits = [&](std::vector<std::string> args) {
+    return runCli(creditsArgs(redis, dir, args));
+  };
+  std::string url = redis.url();
+
+  Outcome bad_amount = credits({"topup", "acme", "1x", "--key", "k"});
+  Outcome bad_tenant = credits({"topup", "a b", "1", "--key", "k"});
+  Outcome no_servers = runCli({"credits", "balance", "acme"});
+  Outcome bad_db = runCli({"credits", "balance", "acme", "--redis", url, "--db", "mysql://x"});
+  redis.kill();
+  Outcome down = credits({"reserve", "acme", "1", "--key", "k"});
+
+  EXPECT_EQ(bad_amount.status, kExitUsage);
+  EXPECT_EQ(bad_amount.err, "smmhub credits topup: amount '1x' is not a whole number of credits\n");
+  EXPECT_EQ(bad_tenant.status, kExitUsage);
+  EXPECT_EQ(bad_tenant.err,
+            "smmhub credits topup: tenant 'a b': use 1 to 64 letters, digits, '-' or '_'\n");
+  EXPECT_EQ(no_servers.status, kExitUsage);
+  EXPECT_EQ(bad_db.status, kExitUsage);
+  EXPECT_EQ(bad_db.err,
+            "smmhub credits balance: database URL 'mysql://x': expected sqlite:PATH or "
+            "postgresql://...\n");
+  EXPECT_EQ(down.status, kExitCreditsFailed);
+  EXPECT_TRUE(
+      down.err.starts_with("smmhub credits reserve: credits reserve for tenant acme "
+                           "refused: redis " +
+                           url + ": "))
+      << down.err;
 }
 
 }  // namespace

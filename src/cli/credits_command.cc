@@ -1,0 +1,332 @@
+#include "cli/credits_command.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "cli/cli.h"
+#include "cli/interrupt.h"
+#include "common/tenant.h"
+#include "credits/credits.h"
+#include "credits/internal.h"
+#include "credits/ledger_writer.h"
+#include "credits/reconcile.h"
+#include "store/database.h"
+
+namespace smmhub::cli {
+namespace {
+
+using credits::Outcome;
+using credits::Receipt;
+
+// Every subcommand binds the same variables, so the environment is read
+// after parsing (see runCredits) rather than by CLI11, which would let the
+// variable of one subcommand overwrite the flag of another.
+void addConnectionOptions(CLI::App* command, CreditsArgs& args) {
+  command->add_option("--redis", args.redis_url,
+                      "Redis URL of the credit counters (default: $SMMHUB_REDIS)");
+  command->add_option("--db", args.db_url,
+                      "Ledger database: sqlite:PATH or postgresql://... (default: $SMMHUB_DB)");
+}
+
+// Fills VALUE from the environment variable NAME when the flag was not given.
+bool fromEnvironment(std::string& value, const char* name) {
+  if (value.empty()) {
+    const char* set = std::getenv(name);
+    value = set == nullptr ? "" : set;
+  }
+  return !value.empty();
+}
+
+void addKeyOptions(CLI::App* command, CreditsArgs& args, bool with_job) {
+  command->add_option("tenant", args.tenant, "Tenant")->required();
+  command->add_option("amount", args.amount, "Credits")->required();
+  command->add_option("--key", args.key, "Idempotency key: a repeated call with it counts once")
+      ->required();
+  if (with_job) {
+    command->add_option("--job", args.job, "Job or batch whose hold this is");
+  }
+  command->add_option("--actor", args.actor, "Who asks, for the ledger (default: $USER)");
+  addConnectionOptions(command, args);
+}
+
+std::string defaultActor() {
+  const char* user = std::getenv("USER");
+  return user != nullptr && *user != '\0' ? user : "cli";
+}
+
+Result<std::int64_t> parseAmount(const std::string& text) {
+  std::int64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    return Status::invalidArgument("amount '" + text + "' is not a whole number of credits");
+  }
+  return value;
+}
+
+std::string formatTime(std::int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+struct Services {
+  std::unique_ptr<store::Database> db;
+  std::unique_ptr<credits::Credits> credits;
+};
+
+Result<Services> connect(const CreditsArgs& args) {
+  Services services;
+  SMMHUB_ASSIGN_OR_RETURN(services.db, store::Database::open({.url = args.db_url, .pool_size = 2}));
+  SMMHUB_ASSIGN_OR_RETURN(
+      services.credits, credits::Credits::create({.redis_url = args.redis_url}, services.db.get()));
+  return services;
+}
+
+int fail(std::string_view command, const Status& status) {
+  fmt::print(stderr, "smmhub credits {}: {}\n", command, status.message());
+  return status.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitCreditsFailed;
+}
+
+// Moves TENANT's events into the ledger now, so that `history` shows the
+// call at once. The call itself has succeeded either way: an event left
+// behind is moved by the next writer.
+void moveToLedger(credits::Credits& credits, const std::string& tenant) {
+  credits::LedgerWriter writer(credits, {});
+  Result<credits::DrainStats> drained = writer.drainTenant(tenant);
+  if (!drained.ok()) {
+    fmt::print(stderr,
+               "smmhub credits: warning: the ledger is behind ({}); `smmhub credits sync` moves "
+               "the events later\n",
+               drained.status().message());
+  }
+}
+
+int runChange(CreditsArgs& args, std::string_view name, credits::Operation operation) {
+  Result<Services> services = connect(args);
+  if (!services.ok()) {
+    return fail(name, services.status());
+  }
+  credits::Request request{.tenant = args.tenant,
+                           .key = args.key,
+                           .job = args.job,
+                           .actor = args.actor.empty() ? defaultActor() : args.actor,
+                           .partial = args.partial};
+  if (operation == credits::Operation::kRelease && args.amount == "all") {
+    request.all = true;
+  } else {
+    Result<std::int64_t> amount = parseAmount(args.amount);
+    if (!amount.ok()) {
+      return fail(name, amount.status());
+    }
+    request.amount = *amount;
+  }
+  credits::Credits& credits = *services->credits;
+  Result<Receipt> receipt = Status::internal("no operation");
+  switch (operation) {
+    case credits::Operation::kTopup:
+      receipt = credits.topup(request);
+      break;
+    case credits::Operation::kReserve:
+      receipt = credits.reserve(request);
+      break;
+    case credits::Operation::kCharge:
+      receipt = credits.commit(request);
+      break;
+    case credits::Operation::kRelease:
+      receipt = credits.release(request);
+      break;
+    case credits::Operation::kAdjustment:
+      receipt = credits.adjust(request);
+      break;
+  }
+  if (!receipt.ok()) {
+    return fail(name, receipt.status());
+  }
+  std::string job = request.job.empty() ? "" : fmt::format(" job {}", request.job);
+  if (receipt->outcome == Outcome::kShort) {
+    fmt::print("short={} available={} held={}\n", receipt->shortfall, receipt->available,
+               receipt->held);
+    fmt::print(stderr,
+               "smmhub credits {}: tenant {} is short of {} credits: {} available, {} asked\n",
+               name, request.tenant, receipt->shortfall, receipt->available, request.amount);
+    return kExitShort;
+  }
+  if (receipt->outcome == Outcome::kNotHeld) {
+    fmt::print("available={} held={} job_held={}\n", receipt->available, receipt->held,
+               receipt->job_held);
+    fmt::print(stderr, "smmhub credits {}: the hold of{} is {} credits, fewer than {}\n", name,
+               job.empty() ? " no job" : job, receipt->job_held, request.amount);
+    return kExitNotHeld;
+  }
+  moveToLedger(credits, request.tenant);
+  fmt::print("{}={} available={} held={}{}\n", name, receipt->moved, receipt->available,
+             receipt->held, receipt->replayed ? " (repeated key: the first call's result)" : "");
+  return kExitOk;
+}
+
+int runBalance(const CreditsArgs& args) {
+  Result<Services> services = connect(args);
+  if (!services.ok()) {
+    return fail("balance", services.status());
+  }
+  Result<credits::Balance> balance = services->credits->balance(args.tenant);
+  if (!balance.ok()) {
+    return fail("balance", balance.status());
+  }
+  fmt::print("available={} held={}\n", balance->available, balance->held);
+  for (const auto& [job, held] : balance->holds) {
+    fmt::print("  job {} holds {}\n", job.empty() ? "(none)" : job, held);
+  }
+  return kExitOk;
+}
+
+int runHistory(const CreditsArgs& args) {
+  Result<Services> services = connect(args);
+  if (!services.ok()) {
+    return fail("history", services.status());
+  }
+  if (Status valid = checkTenantName(args.tenant); !valid.ok()) {
+    return fail("history", valid);
+  }
+  moveToLedger(*services->credits, args.tenant);
+  Result<std::vector<credits::Entry>> entries =
+      credits::ledgerHistory(*services->db, args.tenant, args.limit);
+  if (!entries.ok()) {
+    return fail("history", entries.status());
+  }
+  fmt::print("{:<20}  {:<10}  {:>8}  {:>9}  {:>6}  {:<16}  {:<24}  {}\n", "time", "kind", "amount",
+             "available", "held", "job", "key", "actor");
+  for (const credits::Entry& entry : *entries) {
+    fmt::print("{:<20}  {:<10}  {:>8}  {:>9}  {:>6}  {:<16}  {:<24}  {}\n",
+               formatTime(entry.created_at_ms), entry.kind, entry.amount, entry.available_after,
+               entry.held_after, entry.job_id.empty() ? "-" : entry.job_id, entry.op_key,
+               entry.actor);
+  }
+  return kExitOk;
+}
+
+int runReconcile(const CreditsArgs& args) {
+  Result<Services> services = connect(args);
+  if (!services.ok()) {
+    return fail("reconcile", services.status());
+  }
+  // Events the writers have not moved yet are counted from the streams, so
+  // the check needs no drain first.
+  Result<credits::ReconcileReport> report = credits::reconcile(*services->credits, args.repair);
+  if (!report.ok()) {
+    return fail("reconcile", report.status());
+  }
+  int unrepaired = 0;
+  for (const credits::Difference& difference : report->differences) {
+    std::string redis = difference.missing ? "no counters" : credits::describe(difference.redis);
+    fmt::print("tenant {}: redis has {}, the ledger says {}{}\n", difference.tenant, redis,
+               credits::describe(difference.expected), difference.repaired ? "; repaired" : "");
+    unrepaired += difference.repaired ? 0 : 1;
+  }
+  fmt::print("{} tenants checked, {} differ, {} repaired\n", report->tenants,
+             report->differences.size(), report->differences.size() - unrepaired);
+  return unrepaired > 0 ? kExitDifferences : kExitOk;
+}
+
+int runSync(const CreditsArgs& args) {
+  Result<Services> services = connect(args);
+  if (!services.ok()) {
+    return fail("sync", services.status());
+  }
+  credits::LedgerWriter writer(*services->credits, {});
+  if (args.follow) {
+    InterruptScope interrupt;
+    writer.run(interrupt.requested(), std::chrono::milliseconds(200));
+    return kExitOk;
+  }
+  Result<credits::DrainStats> drained = writer.drainAll();
+  if (!drained.ok()) {
+    return fail("sync", drained.status());
+  }
+  fmt::print("moved {} events into the ledger ({} new entries)\n", drained->acknowledged,
+             drained->inserted);
+  return kExitOk;
+}
+
+}  // namespace
+
+CLI::App* addCreditsCommand(CLI::App& app, CreditsArgs& args) {
+  args.command = app.add_subcommand("credits", "Tenants' credits: balances, holds and the ledger");
+  args.command->require_subcommand(1);
+
+  args.balance = args.command->add_subcommand("balance", "Print available=N held=M");
+  args.balance->add_option("tenant", args.tenant, "Tenant")->required();
+  addConnectionOptions(args.balance, args);
+
+  args.topup = args.command->add_subcommand("topup", "Add credits");
+  addKeyOptions(args.topup, args, false);
+  args.reserve = args.command->add_subcommand(
+      "reserve", "Hold credits for a job; exits 3 when too few are available");
+  addKeyOptions(args.reserve, args, true);
+  args.reserve->add_flag("--partial", args.partial, "Hold what is available when short");
+  args.commit = args.command->add_subcommand("commit", "Charge held credits: the render succeeded");
+  addKeyOptions(args.commit, args, true);
+  args.release =
+      args.command->add_subcommand("release", "Give held credits back; AMOUNT may be 'all'");
+  addKeyOptions(args.release, args, true);
+  args.adjust = args.command->add_subcommand("adjust", "Correct a balance up or down");
+  addKeyOptions(args.adjust, args, false);
+
+  args.history = args.command->add_subcommand("history", "Print the newest ledger entries");
+  args.history->add_option("tenant", args.tenant, "Tenant")->required();
+  args.history->add_option("--limit", args.limit, "Entries to print")->capture_default_str();
+  addConnectionOptions(args.history, args);
+
+  args.reconcile = args.command->add_subcommand(
+      "reconcile", "Compare the counters with the ledger; exits 5 on a difference left");
+  args.reconcile->add_flag("--repair", args.repair, "Set differing counters from the ledger");
+  addConnectionOptions(args.reconcile, args);
+
+  args.sync = args.command->add_subcommand("sync", "Move pending credit events into the ledger");
+  args.sync->add_flag("--follow", args.follow, "Keep moving them until interrupted");
+  addConnectionOptions(args.sync, args);
+  return args.command;
+}
+
+int runCredits(CreditsArgs& args) {
+  if (!fromEnvironment(args.redis_url, "SMMHUB_REDIS") ||
+      !fromEnvironment(args.db_url, "SMMHUB_DB")) {
+    fmt::print(stderr,
+               "smmhub credits: give --redis URL and --db URL, or set SMMHUB_REDIS and "
+               "SMMHUB_DB\n");
+    return kExitUsage;
+  }
+  if (args.balance->parsed()) {
+    return runBalance(args);
+  }
+  if (args.topup->parsed()) {
+    return runChange(args, "topup", credits::Operation::kTopup);
+  }
+  if (args.reserve->parsed()) {
+    return runChange(args, "reserve", credits::Operation::kReserve);
+  }
+  if (args.commit->parsed()) {
+    return runChange(args, "commit", credits::Operation::kCharge);
+  }
+  if (args.release->parsed()) {
+    return runChange(args, "release", credits::Operation::kRelease);
+  }
+  if (args.adjust->parsed()) {
+    return runChange(args, "adjust", credits::Operation::kAdjustment);
+  }
+  if (args.history->parsed()) {
+    return runHistory(args);
+  }
+  if (args.reconcile->parsed()) {
+    return runReconcile(args);
+  }
+  return runSync(args);
+}
+
+}  // namespace smmhub::cli

@@ -1,0 +1,48 @@
+// `smmhub credits ...`: balances, top-ups, holds and the ledger from the
+// command line, with the same library the broker uses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace smmhub::cli {
+
+// Exit statuses of `smmhub credits` besides kExitOk and kExitUsage.
+inline constexpr int kExitCreditsFailed = 1;  // Redis or the database failed
+inline constexpr int kExitShort = 3;          // too few credits available
+inline constexpr int kExitNotHeld = 4;        // the job holds fewer credits than asked
+inline constexpr int kExitDifferences = 5;    // reconcile found differences it did not repair
+
+struct CreditsArgs {
+  std::string redis_url;
+  std::string db_url;
+  std::string tenant;
+  std::string amount;
+  std::string key;
+  std::string job;
+  std::string actor;
+  bool partial = false;
+  bool repair = false;
+  bool follow = false;
+  int limit = 50;
+  CLI::App* command = nullptr;
+  CLI::App* balance = nullptr;
+  CLI::App* topup = nullptr;
+  CLI::App* reserve = nullptr;
+  CLI::App* commit = nullptr;
+  CLI::App* release = nullptr;
+  CLI::App* adjust = nullptr;
+  CLI::App* history = nullptr;
+  CLI::App* reconcile = nullptr;
+  CLI::App* sync = nullptr;
+};
+
+// Declares `credits` and its subcommands; ARGS must outlive parsing.
+CLI::App* addCreditsCommand(CLI::App& app, CreditsArgs& args);
+
+// Runs the parsed credits subcommand and returns the exit status.
+int runCredits(CreditsArgs& args);
+
+}  // namespace smmhub::cli

@@ -1,0 +1,304 @@
+#include "credits/credits.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "common/tenant.h"
+#include "credits/internal.h"
+
+namespace smmhub::credits {
+namespace {
+
+using redis::ReplyPtr;
+using redis::replyText;
+
+// Amounts above this are refused as typing mistakes; the counters could hold
+// far more.
+constexpr std::int64_t kMaxAmount = 1'000'000'000;
+constexpr size_t kMaxKey = 200;
+constexpr size_t kMaxJob = 200;
+
+bool printable(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 127; });
+}
+
+std::int64_t integerAt(const redisReply* reply, size_t index) {
+  if (reply->type != REDIS_REPLY_ARRAY || index >= reply->elements) {
+    return 0;
+  }
+  const redisReply* element = reply->element[index];
+  return element->type == REDIS_REPLY_INTEGER ? element->integer : 0;
+}
+
+std::string textAt(const redisReply* reply, size_t index) {
+  if (reply->type != REDIS_REPLY_ARRAY || index >= reply->elements) {
+    return {};
+  }
+  return std::string(replyText(reply->element[index]));
+}
+
+Result<std::int64_t> parseInteger(std::string_view text, std::string_view what) {
+  std::int64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    return Status::dataLoss(fmt::format("credit counters: {} '{}' is not an integer", what, text));
+  }
+  return value;
+}
+
+std::vector<std::string> countersArgs(std::int64_t available, std::int64_t held,
+                                      const std::map<std::string, std::int64_t>& holds) {
+  std::vector<std::string> args = {std::to_string(available), std::to_string(held)};
+  for (const auto& [job, credits] : holds) {
+    args.push_back(job);
+    args.push_back(std::to_string(credits));
+  }
+  return args;
+}
+
+}  // namespace
+
+std::string_view operationName(Operation operation) {
+  switch (operation) {
+    case Operation::kTopup:
+      return "topup";
+    case Operation::kReserve:
+      return "reserve";
+    case Operation::kCharge:
+      return "charge";
+    case Operation::kRelease:
+      return "release";
+    case Operation::kAdjustment:
+      return "adjustment";
+  }
+  return "unknown";
+}
+
+Status checkRequest(Operation operation, const Request& request) {
+  SMMHUB_RETURN_IF_ERROR(checkTenantName(request.tenant));
+  if (request.key.empty() || request.key.size() > kMaxKey || !printable(request.key)) {
+    return Status::invalidArgument(fmt::format(
+        "key '{}': use 1 to {} printable ASCII characters without spaces", request.key, kMaxKey));
+  }
+  if (request.job.size() > kMaxJob || !printable(request.job)) {
+    return Status::invalidArgument(fmt::format(
+        "job '{}': use up to {} printable ASCII characters without spaces", request.job, kMaxJob));
+  }
+  if (request.actor.find_first_of("\n\r") != std::string::npos || request.actor.size() > 200) {
+    return Status::invalidArgument("actor: use one line of up to 200 characters");
+  }
+  bool whole_release = operation == Operation::kRelease && request.all;
+  if (whole_release) {
+    return okStatus();
+  }
+  std::int64_t magnitude = request.amount < 0 ? -request.amount : request.amount;
+  bool signed_ok = operation == Operation::kAdjustment ? request.amount != 0 : request.amount > 0;
+  if (!signed_ok || magnitude > kMaxAmount) {
+    return Status::invalidArgument(fmt::format(
+        "amount {}: {} takes {} from 1 to {}", request.amount, operationName(operation),
+        operation == Operation::kAdjustment ? "a non-zero number of credits, negative or positive,"
+                                            : "a number of credits",
+        kMaxAmount));
+  }
+  return okStatus();
+}
+
+Result<std::unique_ptr<Credits>> Credits::create(CreditsOptions options, store::Database* db) {
+  SMMHUB_ASSIGN_OR_RETURN(redis::Endpoint endpoint, redis::parseUrl(options.redis_url, "--redis"));
+  return std::unique_ptr<Credits>(new Credits(std::move(options), std::move(endpoint), db));
+}
+
+Credits::Lease::~Lease() {
+  if (connection_ != nullptr && connection_->isOpen()) {
+    std::lock_guard lock(owner_->pool_mutex_);
+    owner_->pool_.push_back(std::move(connection_));
+  }
+}
+
+Credits::Lease Credits::lease() {
+  {
+    std::lock_guard lock(pool_mutex_);
+    if (!pool_.empty()) {
+      std::unique_ptr<redis::Connection> connection = std::move(pool_.back());
+      pool_.pop_back();
+      return Lease(this, std::move(connection));
+    }
+  }
+  return Lease(this, std::make_unique<redis::Connection>(endpoint_, options_.timeout));
+}
+
+Result<Receipt> Credits::topup(const Request& request) {
+  return apply(Operation::kTopup, request);
+}
+Result<Receipt> Credits::reserve(const Request& request) {
+  return apply(Operation::kReserve, request);
+}
+Result<Receipt> Credits::commit(const Request& request) {
+  return apply(Operation::kCharge, request);
+}
+Result<Receipt> Credits::release(const Request& request) {
+  return apply(Operation::kRelease, request);
+}
+Result<Receipt> Credits::adjust(const Request& request) {
+  return apply(Operation::kAdjustment, request);
+}
+
+Result<Receipt> Credits::apply(Operation operation, const Request& request) {
+  SMMHUB_RETURN_IF_ERROR(checkRequest(operation, request));
+  std::string amount =
+      operation == Operation::kRelease && request.all ? "all" : std::to_string(request.amount);
+  std::vector<std::string> keys = {accountKey(request.tenant), holdsKey(request.tenant),
+                                   recordKey(request.tenant, request.key),
+                                   eventsKey(request.tenant)};
+  std::vector<std::string> args = {
+      std::string(operationName(operation)),
+      amount,
+      request.job,
+      request.actor,
+      request.partial ? "1" : "0",
+      std::to_string(
+          std::chrono::duration_cast<std::chrono::milliseconds>(options_.key_retention).count()),
+      request.key};
+  std::string where =
+      fmt::format("credits {} for tenant {}", operationName(operation), request.tenant);
+  // The second attempt follows a rebuild of the tenant's counters.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Result<ReplyPtr> reply = [&] {
+      Lease connection = lease();
+      return applyScript().run(*connection, keys, args);
+    }();
+    if (!reply.ok()) {
+      return reply.status().withContext(where + " refused");
+    }
+    const redisReply* answer = reply->get();
+    if (answer->type == REDIS_REPLY_ERROR) {
+      return Status::unavailable(where + ": redis " + endpoint_.url + ": " +
+                                 std::string(replyText(answer)));
+    }
+    std::string code = textAt(answer, 0);
+    if (code == "unseeded") {
+      SMMHUB_RETURN_IF_ERROR(seed(request.tenant));
+      continue;
+    }
+    if (code == "key_reused") {
+      return Status::failedPrecondition(fmt::format(
+          "{}: key '{}' was already used for another call ({}); use a new key for each call", where,
+          request.key, textAt(answer, 6)));
+    }
+    Receipt receipt;
+    receipt.moved = integerAt(answer, 1);
+    receipt.available = integerAt(answer, 2);
+    receipt.held = integerAt(answer, 3);
+    receipt.job_held = integerAt(answer, 4);
+    receipt.replayed = integerAt(answer, 5) == 1;
+    if (code == "short") {
+      receipt.outcome = Outcome::kShort;
+      receipt.shortfall = request.amount - receipt.available;
+    } else if (code == "not_held") {
+      receipt.outcome = Outcome::kNotHeld;
+    } else if (code != "done") {
+      return Status::internal(where + ": unexpected script answer '" + code + "'");
+    }
+    return receipt;
+  }
+  return Status::unavailable(where + ": the counters vanished again after a rebuild");
+}
+
+Status Credits::seed(const std::string& tenant) {
+  if (db_ == nullptr) {
+    return Status::failedPrecondition("credits for tenant " + tenant +
+                                      ": no counters on redis and no ledger to rebuild them from");
+  }
+  Lease connection = lease();
+  // Register the tenant first: a writer that finds it without events does
+  // nothing, but one that misses it would leave its events unmoved.
+  SMMHUB_ASSIGN_OR_RETURN(ReplyPtr added, connection->command({"SADD", tenantsKey(), tenant}));
+  std::int64_t since =
+      nowMillis() -
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.key_retention).count();
+  SMMHUB_ASSIGN_OR_RETURN(Expected expected, readExpected(*connection, *db_, tenant, since));
+
+  // Records first: once the counters exist, calls run, and a retried call
+  // must find its first result.
+  int queued = 0;
+  std::string ttl = std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.key_retention).count());
+  for (const Entry& entry : expected.replayable) {
+    std::string key = recordKey(tenant, entry.op_key);
+    std::string value = recordValue(entry);
+    std::string_view args[] = {"SET", key, value, "PX", ttl, "NX"};
+    SMMHUB_RETURN_IF_ERROR(connection->append(args));
+    queued++;
+  }
+  for (int i = 0; i < queued; ++i) {
+    SMMHUB_ASSIGN_OR_RETURN(ReplyPtr ignored, connection->readReply());
+  }
+
+  std::vector<std::string> keys = {accountKey(tenant), holdsKey(tenant)};
+  std::vector<std::string> args = countersArgs(expected.available, expected.held, expected.holds);
+  SMMHUB_ASSIGN_OR_RETURN(ReplyPtr seeded, seedScript().run(*connection, keys, args));
+  if (seeded->type == REDIS_REPLY_ERROR) {
+    return Status::unavailable("credits for tenant " + tenant +
+                               ": rebuilding counters: " + std::string(replyText(seeded.get())));
+  }
+  if (seeded->integer == 1 && (expected.available != 0 || expected.held != 0)) {
+    logger("credits")->warn(
+        "credit counters rebuilt from the ledger tenant={} available={} held={} pending_events={}",
+        tenant, expected.available, expected.held, expected.pending.size());
+  }
+  return okStatus();
+}
+
+Result<Balance> Credits::balance(const std::string& tenant) {
+  SMMHUB_RETURN_IF_ERROR(checkTenantName(tenant));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Lease connection = lease();
+    std::string account = accountKey(tenant);
+    std::string holds = holdsKey(tenant);
+    std::string_view get_account[] = {"HGETALL", account};
+    std::string_view get_holds[] = {"HGETALL", holds};
+    SMMHUB_RETURN_IF_ERROR(connection->append(get_account));
+    SMMHUB_RETURN_IF_ERROR(connection->append(get_holds));
+    SMMHUB_ASSIGN_OR_RETURN(ReplyPtr account_reply, connection->readReply());
+    SMMHUB_ASSIGN_OR_RETURN(ReplyPtr holds_reply, connection->readReply());
+    if (account_reply->type != REDIS_REPLY_ARRAY || holds_reply->type != REDIS_REPLY_ARRAY) {
+      return Status::unavailable("credits for tenant " + tenant + ": redis " + endpoint_.url +
+                                 ": " + std::string(replyText(account_reply.get())));
+    }
+    if (account_reply->elements == 0) {
+      SMMHUB_RETURN_IF_ERROR(seed(tenant));
+      continue;
+    }
+    Balance balance;
+    for (size_t i = 0; i + 1 < account_reply->elements; i += 2) {
+      std::string_view field = replyText(account_reply->element[i]);
+      SMMHUB_ASSIGN_OR_RETURN(std::int64_t value,
+                              parseInteger(replyText(account_reply->element[i + 1]), field));
+      (field == "available" ? balance.available : balance.held) = value;
+    }
+    for (size_t i = 0; i + 1 < holds_reply->elements; i += 2) {
+      std::string job(replyText(holds_reply->element[i]));
+      SMMHUB_ASSIGN_OR_RETURN(balance.holds[job],
+                              parseInteger(replyText(holds_reply->element[i + 1]), "hold"));
+    }
+    return balance;
+  }
+  return Status::unavailable("credits for tenant " + tenant +
+                             ": the counters vanished again after a rebuild");
+}
+
+Result<std::vector<std::string>> Credits::tenants() {
+  Lease connection = lease();
+  SMMHUB_ASSIGN_OR_RETURN(ReplyPtr reply, connection->command({"SMEMBERS", tenantsKey()}));
+  std::vector<std::string> tenants;
+  for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; ++i) {
+    tenants.emplace_back(replyText(reply->element[i]));
+  }
+  std::sort(tenants.begin(), tenants.end());
+  return tenants;
+}
+
+}  // namespace smmhub::credits

@@ -1,0 +1,211 @@
+#include "credits/ledger_writer.h"
+
+#include <unistd.h>
+
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "credits/internal.h"
+
+namespace smmhub::credits {
+namespace {
+
+using redis::ReplyPtr;
+using redis::replyText;
+
+// Acknowledges and deletes events in one step, so that no acknowledged event
+// stays in the stream and no deleted one stays pending.
+const redis::Script& ackScript() {
+  static const auto* script = new redis::Script(R"lua(
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+return redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
+)lua");
+  return *script;
+}
+
+bool isNoGroup(const redisReply* reply) {
+  return reply->type == REDIS_REPLY_ERROR && replyText(reply).starts_with("NOGROUP");
+}
+
+}  // namespace
+
+std::string defaultConsumerName() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return fmt::format("{}-{}", host, ::getpid());
+}
+
+LedgerWriter::LedgerWriter(Credits& credits, LedgerWriterOptions options)
+    : credits_(credits), options_(std::move(options)) {
+  if (options_.consumer.empty()) {
+    options_.consumer = defaultConsumerName();
+  }
+}
+
+Result<DrainStats> LedgerWriter::drainTenant(const std::string& tenant) {
+  DrainStats stats;
+  store::Database* db = credits_.database();
+  if (db == nullptr) {
+    return Status::failedPrecondition("ledger writer: no ledger database");
+  }
+  Credits::Lease connection = credits_.lease();
+  std::string events = eventsKey(tenant);
+  std::string group(kLedgerGroup);
+  std::string count = std::to_string(options_.batch);
+  std::string idle = std::to_string(options_.claim_idle.count());
+
+  // Runs COMMAND, creating the group first when the stream or group is new
+  // (or was lost with Redis's data).
+  auto withGroup = [&](std::initializer_list<std::string_view> command) -> Result<ReplyPtr> {
+    SMMHUB_ASSIGN_OR_RETURN(ReplyPtr reply, connection->command(command));
+    if (!isNoGroup(reply.get())) {
+      return reply;
+    }
+    SMMHUB_ASSIGN_OR_RETURN(ReplyPtr created, connection->command({"XGROUP", "CREATE", events,
+                                                                   group, "0", "MKSTREAM"}));
+    if (created->type == REDIS_REPLY_ERROR && !replyText(created.get()).starts_with("BUSYGROUP")) {
+      return Status::unavailable("ledger writer: XGROUP CREATE " + events + ": " +
+                                 std::string(replyText(created.get())));
+    }
+    return connection->command(command);
+  };
+
+  // Inserts the events of ENTRIES (an array of [id, fields]) and removes
+  // them from the stream. Returns how many there were.
+  auto settle = [&](const redisReply* entries) -> Result<size_t> {
+    std::vector<Entry> batch;
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < entries->elements; ++i) {
+      const redisReply* entry = entries->element[i];
+      if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) {
+        continue;
+      }
+      ids.emplace_back(replyText(entry->element[0]));
+      if (entry->element[1]->type != REDIS_REPLY_ARRAY) {
+        continue;  // pending, but no longer in the stream: only acknowledge it
+      }
+      SMMHUB_ASSIGN_OR_RETURN(Entry event, parseEvent(tenant, entry));
+      batch.push_back(std::move(event));
+    }
+    if (ids.empty()) {
+      return size_t{0};
+    }
+    SMMHUB_ASSIGN_OR_RETURN(InsertOutcome outcome, insertEntries(*db, batch));
+    for (const std::string& key : outcome.duplicates) {
+      logger("credits")->error(
+          "credit call applied twice on redis tenant={} key={}; the ledger counts it once, run "
+          "`smmhub credits reconcile --repair`",
+          tenant, key);
+    }
+    std::vector<std::string> args = {group};
+    args.insert(args.end(), ids.begin(), ids.end());
+    std::vector<std::string> keys = {events};
+    SMMHUB_ASSIGN_OR_RETURN(ReplyPtr acked, ackScript().run(*connection, keys, args));
+    if (acked->type == REDIS_REPLY_ERROR) {
+      return Status::unavailable("ledger writer: acknowledging events of " + tenant + ": " +
+                                 std::string(replyText(acked.get())));
+    }
+    stats.inserted += outcome.inserted;
+    stats.duplicates += outcome.duplicates.size();
+    stats.acknowledged += ids.size();
+    return ids.size();
+  };
+
+  // Take over what dead writers left pending.
+  std::string cursor = "0-0";
+  do {
+    SMMHUB_ASSIGN_OR_RETURN(
+        ReplyPtr claimed,
+        withGroup({"XAUTOCLAIM", events, group, options_.consumer, idle, cursor, "COUNT", count}));
+    if (claimed->type != REDIS_REPLY_ARRAY || claimed->elements < 2) {
+      return Status::unavailable("ledger writer: XAUTOCLAIM " + events + ": " +
+                                 std::string(replyText(claimed.get())));
+    }
+    cursor = std::string(replyText(claimed->element[0]));
+    SMMHUB_ASSIGN_OR_RETURN(size_t settled, settle(claimed->element[1]));
+    (void)settled;
+  } while (cursor != "0-0");
+
+  // This consumer's own pending events ("0"), then new ones (">").
+  for (std::string_view from : {std::string_view("0"), std::string_view(">")}) {
+    while (true) {
+      SMMHUB_ASSIGN_OR_RETURN(
+          ReplyPtr read, withGroup({"XREADGROUP", "GROUP", group, options_.consumer, "COUNT", count,
+                                    "STREAMS", events, from}));
+      if (read->type == REDIS_REPLY_NIL) {
+        break;
+      }
+      if (read->type != REDIS_REPLY_ARRAY || read->elements != 1 ||
+          read->element[0]->type != REDIS_REPLY_ARRAY || read->element[0]->elements != 2) {
+        return Status::unavailable("ledger writer: XREADGROUP " + events + ": " +
+                                   std::string(replyText(read.get())));
+      }
+      SMMHUB_ASSIGN_OR_RETURN(size_t settled, settle(read->element[0]->element[1]));
+      if (settled == 0) {
+        break;
+      }
+    }
+  }
+  return stats;
+}
+
+Result<DrainStats> LedgerWriter::drainAll() {
+  std::set<std::string> tenants;
+  SMMHUB_ASSIGN_OR_RETURN(std::vector<std::string> registered, credits_.tenants());
+  tenants.insert(registered.begin(), registered.end());
+  if (!scanned_) {
+    // Streams of tenants the set lost (a failover that kept the stream).
+    Credits::Lease connection = credits_.lease();
+    std::string cursor = "0";
+    do {
+      SMMHUB_ASSIGN_OR_RETURN(ReplyPtr page,
+                              connection->command({"SCAN", cursor, "MATCH", "smmhub:cr:{*}:events",
+                                                   "COUNT", "1000", "TYPE", "stream"}));
+      if (page->type != REDIS_REPLY_ARRAY || page->elements != 2) {
+        return Status::unavailable("ledger writer: SCAN: " + std::string(replyText(page.get())));
+      }
+      cursor = std::string(replyText(page->element[0]));
+      for (size_t i = 0; i < page->element[1]->elements; ++i) {
+        std::string_view key = replyText(page->element[1]->element[i]);
+        size_t open = key.find('{');
+        size_t close = key.find('}');
+        if (open != std::string_view::npos && close != std::string_view::npos && close > open) {
+          tenants.emplace(key.substr(open + 1, close - open - 1));
+        }
+      }
+    } while (cursor != "0");
+    scanned_ = true;
+  }
+  DrainStats total;
+  for (const std::string& tenant : tenants) {
+    SMMHUB_ASSIGN_OR_RETURN(DrainStats stats, drainTenant(tenant));
+    total.inserted += stats.inserted;
+    total.acknowledged += stats.acknowledged;
+    total.duplicates += stats.duplicates;
+  }
+  return total;
+}
+
+void LedgerWriter::run(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {
+  bool failing = false;
+  while (!stop.load()) {
+    Result<DrainStats> drained = drainAll();
+    if (!drained.ok() && !failing) {
+      logger("credits")->warn("ledger writer: {}; trying again every {} ms",
+                              drained.status().message(), interval.count());
+    }
+    if (drained.ok() && failing) {
+      logger("credits")->info("ledger writer: working again");
+    }
+    failing = !drained.ok();
+    auto until = std::chrono::steady_clock::now() + interval;
+    while (!stop.load() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+}
+
+}  // namespace smmhub::credits

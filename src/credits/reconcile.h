@@ -1,0 +1,34 @@
+// Compares each tenant's counters on Redis with what the ledger and the
+// unacknowledged events say they must be, and on request makes Redis agree.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "credits/credits.h"
+
+namespace smmhub::credits {
+
+struct Difference {
+  std::string tenant;
+  bool missing = false;  // Redis has no counters for the tenant
+  Balance redis;
+  Balance expected;
+  bool repaired = false;
+};
+
+struct ReconcileReport {
+  std::size_t tenants = 0;
+  std::vector<Difference> differences;
+};
+
+// Checks every tenant of the ledger and of Redis. With REPAIR, sets the
+// counters of each differing tenant to the expected ones; a tenant whose
+// stream moves on during the check is read again, up to 5 times.
+Result<ReconcileReport> reconcile(Credits& credits, bool repair);
+
+// "available 90 held 10 (batch-7 10)".
+std::string describe(const Balance& balance);
+
+}  // namespace smmhub::credits
