@@ -60,6 +60,12 @@ class LocalPostgres {
   LocalPostgres(LocalPostgres&&) = delete;
   LocalPostgres& operator=(LocalPostgres&&) = delete;
 
+  // Adds server settings ("NAME=VALUE") that override the defaults, such as
+  // "fsync=on" for a benchmark of durable commits. Call before start().
+  void addSettings(std::vector<std::string> settings) {
+    settings_.insert(settings_.end(), settings.begin(), settings.end());
+  }
+
   // Starts the server: the first time on a free port with a new data folder
   // and the database "smmhub", after a stop on the same port and data.
   // Returns an empty string, or what went wrong with the end of the log.
@@ -351,6 +357,9 @@ class LocalPostgres {
                                      "synchronous_commit=off",
                                      "-c",
                                      "full_page_writes=off"};
+    for (const std::string& setting : settings_) {
+      args.insert(args.end(), {"-c", setting});
+    }
     pid_ = spawn(args, logPath());
     if (pid_ < 0) {
       return "cannot start postgres";
@@ -391,6 +400,7 @@ class LocalPostgres {
 
   std::filesystem::path bin_dir_;
   std::filesystem::path dir_;
+  std::vector<std::string> settings_;
   uid_t run_as_uid_ = 0;
   gid_t run_as_gid_ = 0;
   int port_ = 0;

@@ -35,6 +35,12 @@ class LocalRedis {
   LocalRedis(const LocalRedis&) = delete;
   LocalRedis& operator=(const LocalRedis&) = delete;
 
+  // Adds redis-server options that override the defaults above, such as
+  // {"--appendonly", "yes"}. Call before start().
+  void addOptions(std::vector<std::string> options) {
+    extra_args_.insert(extra_args_.end(), options.begin(), options.end());
+  }
+
   // Starts the server on a free port, or on the last port after a stop.
   // Returns an empty string, or what went wrong.
   std::string start() {
@@ -67,6 +73,7 @@ class LocalRedis {
                                      "allkeys-lru",
                                      "--loglevel",
                                      "warning"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& arg : args) {
       argv.push_back(arg.data());
@@ -133,6 +140,7 @@ class LocalRedis {
   }
 
   std::filesystem::path dir_;
+  std::vector<std::string> extra_args_;
   int port_ = 0;
   pid_t pid_ = -1;
 };
