@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -19,11 +20,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/billing.h"
 #include "cli/cache_command.h"
 #include "cli/credits_command.h"
 #include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "common/log.h"
+#include "common/tenant.h"
 #include "render/batch.h"
 #include "render/engine.h"
 #include "render/image/image_loader.h"
@@ -270,7 +273,59 @@ struct RenderArgs {
   std::string report;
   std::vector<std::string> mapping;
   bool no_reuse = false;
+  BillingOptions billing;
 };
+
+// Passes each event to the progress display and to the billing.
+class ObserverPair final : public render::BatchObserver {
+ public:
+  ObserverPair(render::BatchObserver* first, render::BatchObserver* second)
+      : first_(first), second_(second) {}
+  void batchStarted(int rows, int frames_per_video) override {
+    for (render::BatchObserver* observer : {first_, second_}) {
+      if (observer != nullptr) {
+        observer->batchStarted(rows, frames_per_video);
+      }
+    }
+  }
+  void framesDone(int row, int done, int total) override {
+    for (render::BatchObserver* observer : {first_, second_}) {
+      if (observer != nullptr) {
+        observer->framesDone(row, done, total);
+      }
+    }
+  }
+  void rowFinished(const render::RowOutcome& outcome) override {
+    for (render::BatchObserver* observer : {first_, second_}) {
+      if (observer != nullptr) {
+        observer->rowFinished(outcome);
+      }
+    }
+  }
+
+ private:
+  render::BatchObserver* first_;
+  render::BatchObserver* second_;
+};
+
+// Opens the billing when --credits-redis is given. Returns null without it.
+Result<std::unique_ptr<BatchBilling>> openBilling(RenderArgs& args) {
+  if (args.billing.redis_url.empty()) {
+    if (!args.billing.db_url.empty() || !args.billing.batch_id.empty()) {
+      return Status::invalidArgument("--credits-db and --batch-id need --credits-redis URL");
+    }
+    return std::unique_ptr<BatchBilling>();
+  }
+  if (args.billing.db_url.empty()) {
+    return Status::invalidArgument(
+        "--credits-redis needs --credits-db URL, the ledger (sqlite:PATH or postgresql://...)");
+  }
+  SMMHUB_RETURN_IF_ERROR(checkTenantName(args.request.tenant));
+  args.billing.tenant = args.request.tenant;
+  const char* user = std::getenv("USER");
+  args.billing.actor = user != nullptr && *user != '\0' ? user : "cli";
+  return BatchBilling::open(args.billing);
+}
 
 int runRender(RenderArgs& args) {
   if (!args.rows.empty()) {
@@ -296,16 +351,49 @@ int runRender(RenderArgs& args) {
     }
   }
 
+  Result<std::unique_ptr<BatchBilling>> billing = openBilling(args);
+  if (!billing.ok()) {
+    fmt::print(stderr, "smmhub render: {}\n", billing.status().message());
+    return billing.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitRowsFailed;
+  }
+  if (*billing != nullptr) {
+    args.request.before_rows = [&](int rows) {
+      return (*billing)->hold(rows);
+    };
+  }
+
   InterruptScope interrupt;
   args.request.stop = &interrupt.requested();
   ProgressDisplay progress(stderr, isatty(STDERR_FILENO) != 0);
-  Result<render::BatchReport> report = render::runBatch(args.request, &progress);
+  ObserverPair observers(&progress, billing->get());
+  Result<render::BatchReport> report = render::runBatch(args.request, &observers);
   progress.close();
   if (!report.ok()) {
     fmt::print(stderr, "smmhub render: {}\n", report.status().message());
-    return kExitUsage;
+    switch (report.status().code()) {
+      case StatusCode::kResourceExhausted:
+        return kExitCreditsShort;
+      case StatusCode::kUnavailable:
+        return kExitRowsFailed;
+      default:
+        return kExitUsage;
+    }
   }
   printSummary(*report);
+  if (*billing != nullptr) {
+    BillingSummary charged = (*billing)->finish();
+    fmt::print(
+        "credits: {} videos charged, {} paid by an earlier run, {} released (tenant {}, "
+        "batch {})\n",
+        charged.charged, charged.repeated, charged.released, args.request.tenant,
+        (*billing)->batchId());
+    if (charged.uncharged > 0) {
+      fmt::print(stderr,
+                 "smmhub render: {} videos could not be charged; their credits stay held. Run "
+                 "again with --batch-id {} to charge them\n",
+                 charged.uncharged, (*billing)->batchId());
+    }
+  }
   if (!args.report.empty()) {
     Status written = writeJson(reportJson(*report, args.request), args.report);
     if (!written.ok()) {
@@ -486,8 +574,16 @@ CLI::App* addRenderCommand(CLI::App& app, RenderArgs& render_args) {
                        "Turn the render buffer off: every video renders everything itself");
   render_cmd->add_option("--cache-redis", request.cache_redis,
                          "Share the render buffer through Redis, such as redis://127.0.0.1:6379");
-  render_cmd->add_option("--tenant", request.tenant, "Tenant that scopes the render buffer's keys")
+  render_cmd
+      ->add_option("--tenant", request.tenant,
+                   "Tenant that scopes the render buffer's keys and pays the credits")
       ->capture_default_str();
+  render_cmd->add_option("--credits-redis", render_args.billing.redis_url,
+                         "Charge one credit per video: Redis URL of the credit counters");
+  render_cmd->add_option("--credits-db", render_args.billing.db_url,
+                         "Ledger database for the credits: sqlite:PATH or postgresql://...");
+  render_cmd->add_option("--batch-id", render_args.billing.batch_id,
+                         "Batch id for the credits; a run again with it charges no video twice");
   return render_cmd;
 }
 

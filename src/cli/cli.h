@@ -8,6 +8,7 @@ namespace smmhub::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRowsFailed = 1;  // some rows failed, the others rendered
 inline constexpr int kExitUsage = 2;       // invalid usage, template, brand kit or data
+inline constexpr int kExitCreditsShort = 3;  // render: too few credits; nothing rendered
 // A render stopped by SIGINT or SIGTERM exits with this plus the signal
 // number (130 or 143), as a shell reports a process that the signal ended.
 inline constexpr int kExitSignalBase = 128;

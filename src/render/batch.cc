@@ -400,6 +400,9 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
   MemoryRasterCache cache(request.cache_bytes);
   Engine engine(fonts.get(), request.reuse ? &cache : nullptr, options);
 
+  if (request.before_rows) {
+    SMMHUB_RETURN_IF_ERROR(request.before_rows(static_cast<int>(inputs.rows.size())));
+  }
   if (observer != nullptr) {
     observer->batchStarted(static_cast<int>(inputs.rows.size()), inputs.tmpl.frameCount());
   }

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,10 @@ struct BatchRequest {
   // When set and true, rows that have not started are skipped, and the rows
   // in progress finish. The batch reads it before each row starts.
   const std::atomic<bool>* stop = nullptr;
+  // Called with the number of rows once the inputs are valid, before the
+  // first row starts. An error stops the batch there and runBatch returns
+  // it. The command line holds the batch's credits here.
+  std::function<Status(int rows)> before_rows;
 };
 
 struct RowOutcome {

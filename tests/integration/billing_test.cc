@@ -1,0 +1,169 @@
+// Credits for render batches: a batch holds one credit per video before any
+// row renders, charges each video once, and releases the rest; without
+// credits or without Redis nothing renders.
+#include "cli/billing.h"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "render/batch.h"
+#include "test_support.h"
+#include "testing/redis_server.h"
+
+namespace smmhub::cli {
+namespace {
+
+using smmhub::testing::kTestData;
+using smmhub::testing::RedisServer;
+using smmhub::testing::TempDir;
+
+class BillingTest : public ::testing::Test {
+ protected:
+  std::string dbUrl() const { return "sqlite:" + dir_.file("ledger.db").string(); }
+
+  std::unique_ptr<BatchBilling> openBilling(const std::string& batch_id) {
+    Result<std::unique_ptr<BatchBilling>> billing = BatchBilling::open({.redis_url = redis_.url(),
+                                                                        .db_url = dbUrl(),
+                                                                        .tenant = "acme",
+                                                                        .batch_id = batch_id,
+                                                                        .actor = "test"});
+    EXPECT_TRUE(billing.ok()) << billing.status().toString();
+    return billing.ok() ? std::move(*billing) : nullptr;
+  }
+
+  credits::Credits& credits() {
+    if (credits_ == nullptr) {
+      Result<std::unique_ptr<store::Database>> db = store::Database::open({.url = dbUrl()});
+      EXPECT_TRUE(db.ok()) << db.status().toString();
+      db_ = std::move(db).value();
+      Result<std::unique_ptr<credits::Credits>> made =
+          credits::Credits::create({.redis_url = redis_.url()}, db_.get());
+      EXPECT_TRUE(made.ok()) << made.status().toString();
+      credits_ = std::move(made).value();
+    }
+    return *credits_;
+  }
+
+  void topUp(std::int64_t amount, const std::string& key) {
+    Result<credits::Receipt> receipt =
+        credits().topup({.tenant = "acme", .amount = amount, .key = key});
+    ASSERT_TRUE(receipt.ok()) << receipt.status().toString();
+  }
+
+  credits::Balance balance() {
+    Result<credits::Balance> balance = credits().balance("acme");
+    EXPECT_TRUE(balance.ok()) << balance.status().toString();
+    return balance.ok() ? *balance : credits::Balance{};
+  }
+
+  // Renders rows 1, 2 and 4 of the mini template into OUT, billed by BILLING.
+  Result<render::BatchReport> render(BatchBilling& billing, const std::filesystem::path& out) {
+    render::BatchRequest request;
+    request.template_path = kTestData / "cli/mini.json";
+    request.data_path = kTestData / "cli/rows.csv";
+    request.brand_dir = kTestData / "golden/brand";
+    request.out_dir = out;
+    request.rows = {1, 2, 4};
+    request.jobs = 1;
+    request.before_rows = [&](int rows) {
+      return billing.hold(rows);
+    };
+    return render::runBatch(request, &billing);
+  }
+
+  static int filesIn(const std::filesystem::path& folder) {
+    int count = 0;
+    std::error_code ignored;
+    for (const auto& entry : std::filesystem::directory_iterator(folder, ignored)) {
+      (void)entry;
+      count++;
+    }
+    return count;
+  }
+
+  TempDir dir_;
+  RedisServer redis_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<credits::Credits> credits_;
+};
+
+TEST_F(BillingTest, ChargesEachVideoOnceAcrossRuns) {
+  topUp(10, "t1");
+  TempDir first_out;
+  TempDir second_out;
+
+  std::unique_ptr<BatchBilling> first = openBilling("batch-1");
+  Result<render::BatchReport> first_report = render(*first, first_out.path());
+  ASSERT_TRUE(first_report.ok()) << first_report.status().toString();
+  BillingSummary first_summary = first->finish();
+
+  std::unique_ptr<BatchBilling> again = openBilling("batch-1");
+  Result<render::BatchReport> again_report = render(*again, second_out.path());
+  ASSERT_TRUE(again_report.ok()) << again_report.status().toString();
+  BillingSummary again_summary = again->finish();
+
+  EXPECT_EQ(first_report->succeeded(), 3);
+  EXPECT_EQ(first_summary.charged, 3);
+  EXPECT_EQ(first_summary.released, 0);
+  EXPECT_EQ(again_summary.charged, 0);
+  EXPECT_EQ(again_summary.repeated, 3);
+  EXPECT_EQ(again_summary.released, 3);
+  credits::Balance after = balance();
+  EXPECT_EQ(after.available, 7);
+  EXPECT_EQ(after.held, 0);
+  EXPECT_TRUE(after.holds.empty());
+}
+
+TEST_F(BillingTest, ShortBalanceRendersNothing) {
+  topUp(2, "t1");
+  TempDir out;
+  std::unique_ptr<BatchBilling> billing = openBilling("batch-2");
+
+  Result<render::BatchReport> report = render(*billing, out.path());
+
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(report.status().message(),
+            "tenant acme has 2 credits available and the batch needs 3, one per video: short by "
+            "1; nothing rendered");
+  EXPECT_EQ(filesIn(out.path()), 0);
+  credits::Balance after = balance();
+  EXPECT_EQ(after.available, 2);
+  EXPECT_EQ(after.held, 0);
+}
+
+TEST_F(BillingTest, RedisDownRendersNothing) {
+  topUp(10, "t1");
+  TempDir out;
+  std::unique_ptr<BatchBilling> billing = openBilling("batch-3");
+  redis_.kill();
+
+  Result<render::BatchReport> report = render(*billing, out.path());
+
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(report.status().message().starts_with("credits reserve for tenant acme refused: "))
+      << report.status().message();
+  EXPECT_EQ(filesIn(out.path()), 0);
+}
+
+TEST_F(BillingTest, FailedRowsReleaseTheirCredits) {
+  topUp(10, "t1");
+  TempDir out;
+  std::unique_ptr<BatchBilling> billing = openBilling("batch-4");
+  // Row 2 fails: its output name is a folder that is in the way.
+  std::filesystem::create_directories(out.file("002.mp4"));
+
+  Result<render::BatchReport> report = render(*billing, out.path());
+  ASSERT_TRUE(report.ok()) << report.status().toString();
+  BillingSummary summary = billing->finish();
+
+  EXPECT_EQ(report->succeeded(), 2);
+  EXPECT_EQ(summary.charged, 2);
+  EXPECT_EQ(summary.released, 1);
+  EXPECT_EQ(balance().available, 8);
+}
+
+}  // namespace
+}  // namespace smmhub::cli
