@@ -41,6 +41,8 @@
 
 #include <libpq-fe.h>
 
+#include "testing/free_port.h"
+
 extern char** environ;
 
 namespace smmhub::testing {
@@ -86,7 +88,7 @@ class LocalPostgres {
       }
     }
     if (port_ == 0) {
-      port_ = freePort();
+      port_ = freeLoopbackPort();
     }
 
     // After a SIGKILL, the old server's backends take a moment to notice and
@@ -175,19 +177,6 @@ class LocalPostgres {
       }
     }
     return best;
-  }
-
-  // Returns a port that the kernel reports free on 127.0.0.1.
-  static int freePort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    socklen_t length = sizeof(address);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
   }
 
   // Returns the last lines of the file at PATH, for error messages.

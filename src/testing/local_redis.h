@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "testing/free_port.h"
+
 extern char** environ;
 
 namespace smmhub::testing {
@@ -53,7 +55,7 @@ class LocalRedis {
       dir_ = pattern;
     }
     if (port_ == 0) {
-      port_ = freePort();
+      port_ = freeLoopbackPort();
     }
 
     std::vector<std::string> args = {"redis-server",
@@ -114,19 +116,6 @@ class LocalRedis {
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
  private:
-  // Returns a port that the kernel reports free on 127.0.0.1.
-  static int freePort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    socklen_t length = sizeof(address);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
-  }
-
   // Returns whether something accepts connections on the port.
   bool accepting() const {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
