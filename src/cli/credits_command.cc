@@ -108,10 +108,6 @@ void moveToLedger(credits::Credits& credits, const std::string& tenant) {
 }
 
 int runChange(CreditsArgs& args, std::string_view name, credits::Operation operation) {
-  Result<Services> services = connect(args);
-  if (!services.ok()) {
-    return fail(name, services.status());
-  }
   credits::Request request{.tenant = args.tenant,
                            .key = args.key,
                            .job = args.job,
@@ -125,6 +121,15 @@ int runChange(CreditsArgs& args, std::string_view name, credits::Operation opera
       return fail(name, amount.status());
     }
     request.amount = *amount;
+  }
+  // Check the request before opening the database, so that a typing
+  // mistake is reported as such whatever state the servers are in.
+  if (Status valid = credits::checkRequest(operation, request); !valid.ok()) {
+    return fail(name, valid);
+  }
+  Result<Services> services = connect(args);
+  if (!services.ok()) {
+    return fail(name, services.status());
   }
   credits::Credits& credits = *services->credits;
   Result<Receipt> receipt = Status::internal("no operation");
@@ -146,22 +151,30 @@ int runChange(CreditsArgs& args, std::string_view name, credits::Operation opera
       break;
   }
   if (!receipt.ok()) {
+    // The only failed precondition of a change is a key already used for
+    // another call: the caller's mistake, not a server's.
+    if (receipt.status().code() == StatusCode::kFailedPrecondition) {
+      fmt::print(stderr, "smmhub credits {}: {}\n", name, receipt.status().message());
+      return kExitUsage;
+    }
     return fail(name, receipt.status());
   }
-  std::string job = request.job.empty() ? "" : fmt::format(" job {}", request.job);
   if (receipt->outcome == Outcome::kShort) {
     fmt::print("short={} available={} held={}\n", receipt->shortfall, receipt->available,
                receipt->held);
     fmt::print(stderr,
-               "smmhub credits {}: tenant {} is short of {} credits: {} available, {} asked\n",
-               name, request.tenant, receipt->shortfall, receipt->available, request.amount);
+               "smmhub credits {}: tenant {} is short of {} credits: {} available, {} needed\n",
+               name, request.tenant, receipt->shortfall, receipt->available,
+               receipt->available + receipt->shortfall);
     return kExitShort;
   }
   if (receipt->outcome == Outcome::kNotHeld) {
     fmt::print("available={} held={} job_held={}\n", receipt->available, receipt->held,
                receipt->job_held);
-    fmt::print(stderr, "smmhub credits {}: the hold of{} is {} credits, fewer than {}\n", name,
-               job.empty() ? " no job" : job, receipt->job_held, request.amount);
+    std::string holder =
+        request.job.empty() ? "the hold without a job" : fmt::format("job {}", request.job);
+    fmt::print(stderr, "smmhub credits {}: {} holds {} credits, fewer than the {} requested\n",
+               name, holder, receipt->job_held, request.amount);
     return kExitNotHeld;
   }
   moveToLedger(credits, request.tenant);
@@ -187,12 +200,12 @@ int runBalance(const CreditsArgs& args) {
 }
 
 int runHistory(const CreditsArgs& args) {
+  if (Status valid = checkTenantName(args.tenant); !valid.ok()) {
+    return fail("history", valid);
+  }
   Result<Services> services = connect(args);
   if (!services.ok()) {
     return fail("history", services.status());
-  }
-  if (Status valid = checkTenantName(args.tenant); !valid.ok()) {
-    return fail("history", valid);
   }
   moveToLedger(*services->credits, args.tenant);
   Result<std::vector<credits::Entry>> entries =
@@ -280,7 +293,9 @@ CLI::App* addCreditsCommand(CLI::App& app, CreditsArgs& args) {
 
   args.history = args.command->add_subcommand("history", "Print the newest ledger entries");
   args.history->add_option("tenant", args.tenant, "Tenant")->required();
-  args.history->add_option("--limit", args.limit, "Entries to print")->capture_default_str();
+  args.history->add_option("--limit", args.limit, "Maximum number of entries to print")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   addConnectionOptions(args.history, args);
 
   args.reconcile = args.command->add_subcommand(
@@ -295,11 +310,13 @@ CLI::App* addCreditsCommand(CLI::App& app, CreditsArgs& args) {
 }
 
 int runCredits(CreditsArgs& args) {
-  if (!fromEnvironment(args.redis_url, "SMMHUB_REDIS") ||
-      !fromEnvironment(args.db_url, "SMMHUB_DB")) {
+  if (!fromEnvironment(args.redis_url, "SMMHUB_REDIS")) {
+    fmt::print(stderr, "smmhub credits: missing Redis URL: pass --redis URL or set SMMHUB_REDIS\n");
+    return kExitUsage;
+  }
+  if (!fromEnvironment(args.db_url, "SMMHUB_DB")) {
     fmt::print(stderr,
-               "smmhub credits: give --redis URL and --db URL, or set SMMHUB_REDIS and "
-               "SMMHUB_DB\n");
+               "smmhub credits: missing ledger database URL: pass --db URL or set SMMHUB_DB\n");
     return kExitUsage;
   }
   if (args.balance->parsed()) {

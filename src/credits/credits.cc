@@ -25,19 +25,15 @@ bool printable(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 127; });
 }
 
+// The integer at INDEX of the apply script's reply; 0 when it is missing or
+// not an integer.
 std::int64_t integerAt(const redisReply* reply, size_t index) {
-  if (reply->type != REDIS_REPLY_ARRAY || index >= reply->elements) {
-    return 0;
-  }
-  const redisReply* element = reply->element[index];
-  return element->type == REDIS_REPLY_INTEGER ? element->integer : 0;
+  const redisReply* element = redis::elementAt(reply, index);
+  return element != nullptr && element->type == REDIS_REPLY_INTEGER ? element->integer : 0;
 }
 
 std::string textAt(const redisReply* reply, size_t index) {
-  if (reply->type != REDIS_REPLY_ARRAY || index >= reply->elements) {
-    return {};
-  }
-  return std::string(replyText(reply->element[index]));
+  return std::string(replyText(redis::elementAt(reply, index)));
 }
 
 Result<std::int64_t> parseInteger(std::string_view text, std::string_view what) {
@@ -94,9 +90,10 @@ Status checkRequest(Operation operation, const Request& request) {
   if (whole_release) {
     return okStatus();
   }
-  std::int64_t magnitude = request.amount < 0 ? -request.amount : request.amount;
+  // Compare with both bounds rather than negate: -INT64_MIN overflows.
+  bool in_range = request.amount >= -kMaxAmount && request.amount <= kMaxAmount;
   bool signed_ok = operation == Operation::kAdjustment ? request.amount != 0 : request.amount > 0;
-  if (!signed_ok || magnitude > kMaxAmount) {
+  if (!signed_ok || !in_range) {
     return Status::invalidArgument(fmt::format(
         "amount {}: {} takes {} from 1 to {}", request.amount, operationName(operation),
         operation == Operation::kAdjustment ? "a non-zero number of credits, negative or positive,"
@@ -171,7 +168,7 @@ Result<Receipt> Credits::apply(Operation operation, const Request& request) {
       return applyScript().run(*connection, keys, args);
     }();
     if (!reply.ok()) {
-      return reply.status().withContext(where + " refused");
+      return reply.status().withContext(where + " failed");
     }
     const redisReply* answer = reply->get();
     if (answer->type == REDIS_REPLY_ERROR) {
@@ -195,8 +192,11 @@ Result<Receipt> Credits::apply(Operation operation, const Request& request) {
     receipt.job_held = integerAt(answer, 4);
     receipt.replayed = integerAt(answer, 5) == 1;
     if (code == "short") {
+      // A reservation needs AMOUNT credits available; a negative adjustment
+      // needs -AMOUNT.
+      std::int64_t needed = operation == Operation::kAdjustment ? -request.amount : request.amount;
       receipt.outcome = Outcome::kShort;
-      receipt.shortfall = request.amount - receipt.available;
+      receipt.shortfall = needed - receipt.available;
     } else if (code == "not_held") {
       receipt.outcome = Outcome::kNotHeld;
     } else if (code != "done") {
@@ -212,10 +212,16 @@ Status Credits::seed(const std::string& tenant) {
     return Status::failedPrecondition("credits for tenant " + tenant +
                                       ": no counters on redis and no ledger to rebuild them from");
   }
+  std::string where =
+      "credits for tenant " + tenant + ": rebuilding counters: redis " + endpoint_.url;
   Lease connection = lease();
   // Register the tenant first: a writer that finds it without events does
   // nothing, but one that misses it would leave its events unmoved.
   SMMHUB_ASSIGN_OR_RETURN(ReplyPtr added, connection->command({"SADD", tenantsKey(), tenant}));
+  if (added->type == REDIS_REPLY_ERROR) {
+    return Status::unavailable(
+        fmt::format("{}: SADD {}: {}", where, tenantsKey(), replyText(added.get())));
+  }
   std::int64_t since =
       nowMillis() -
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.key_retention).count();
@@ -233,16 +239,25 @@ Status Credits::seed(const std::string& tenant) {
     SMMHUB_RETURN_IF_ERROR(connection->append(args));
     queued++;
   }
+  // Read every reply before returning, so that none is left on the pooled
+  // connection. Counters without the records would count a retry twice.
+  std::string record_error;
   for (int i = 0; i < queued; ++i) {
-    SMMHUB_ASSIGN_OR_RETURN(ReplyPtr ignored, connection->readReply());
+    SMMHUB_ASSIGN_OR_RETURN(ReplyPtr stored, connection->readReply());
+    if (stored->type == REDIS_REPLY_ERROR && record_error.empty()) {
+      record_error = replyText(stored.get());
+    }
+  }
+  if (!record_error.empty()) {
+    return Status::unavailable(
+        fmt::format("{}: restoring idempotency records: {}", where, record_error));
   }
 
   std::vector<std::string> keys = {accountKey(tenant), holdsKey(tenant)};
   std::vector<std::string> args = countersArgs(expected.available, expected.held, expected.holds);
   SMMHUB_ASSIGN_OR_RETURN(ReplyPtr seeded, seedScript().run(*connection, keys, args));
-  if (seeded->type == REDIS_REPLY_ERROR) {
-    return Status::unavailable("credits for tenant " + tenant +
-                               ": rebuilding counters: " + std::string(replyText(seeded.get())));
+  if (seeded->type != REDIS_REPLY_INTEGER) {
+    return Status::unavailable(fmt::format("{}: {}", where, replyText(seeded.get())));
   }
   if (seeded->integer == 1 && (expected.available != 0 || expected.held != 0)) {
     logger("credits")->warn(
@@ -264,9 +279,13 @@ Result<Balance> Credits::balance(const std::string& tenant) {
     SMMHUB_RETURN_IF_ERROR(connection->append(get_holds));
     SMMHUB_ASSIGN_OR_RETURN(ReplyPtr account_reply, connection->readReply());
     SMMHUB_ASSIGN_OR_RETURN(ReplyPtr holds_reply, connection->readReply());
-    if (account_reply->type != REDIS_REPLY_ARRAY || holds_reply->type != REDIS_REPLY_ARRAY) {
-      return Status::unavailable("credits for tenant " + tenant + ": redis " + endpoint_.url +
-                                 ": " + std::string(replyText(account_reply.get())));
+    for (const auto& [key, reply] :
+         {std::pair(&account, &account_reply), std::pair(&holds, &holds_reply)}) {
+      if ((*reply)->type != REDIS_REPLY_ARRAY) {
+        return Status::unavailable(fmt::format("credits for tenant {}: redis {}: HGETALL {}: {}",
+                                               tenant, endpoint_.url, *key,
+                                               replyText(reply->get())));
+      }
     }
     if (account_reply->elements == 0) {
       SMMHUB_RETURN_IF_ERROR(seed(tenant));
@@ -277,7 +296,11 @@ Result<Balance> Credits::balance(const std::string& tenant) {
       std::string_view field = replyText(account_reply->element[i]);
       SMMHUB_ASSIGN_OR_RETURN(std::int64_t value,
                               parseInteger(replyText(account_reply->element[i + 1]), field));
-      (field == "available" ? balance.available : balance.held) = value;
+      if (field == "available") {
+        balance.available = value;
+      } else if (field == "held") {
+        balance.held = value;
+      }
     }
     for (size_t i = 0; i + 1 < holds_reply->elements; i += 2) {
       std::string job(replyText(holds_reply->element[i]));
@@ -293,8 +316,14 @@ Result<Balance> Credits::balance(const std::string& tenant) {
 Result<std::vector<std::string>> Credits::tenants() {
   Lease connection = lease();
   SMMHUB_ASSIGN_OR_RETURN(ReplyPtr reply, connection->command({"SMEMBERS", tenantsKey()}));
+  // An error here must not read as "no tenants": the ledger writer, the
+  // reaper and reconcile would skip every tenant.
+  if (reply->type != REDIS_REPLY_ARRAY) {
+    return Status::unavailable(fmt::format("credit tenants: redis {}: SMEMBERS {}: {}",
+                                           endpoint_.url, tenantsKey(), replyText(reply.get())));
+  }
   std::vector<std::string> tenants;
-  for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; ++i) {
+  for (size_t i = 0; i < reply->elements; ++i) {
     tenants.emplace_back(replyText(reply->element[i]));
   }
   std::sort(tenants.begin(), tenants.end());

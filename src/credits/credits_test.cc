@@ -3,17 +3,18 @@
 #include "credits/credits.h"
 
 #include <signal.h>
+#include <soci/soci.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <limits>
 #include <map>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <soci/soci.h>
 
 #include "credits/internal.h"
 #include "credits/ledger_writer.h"
@@ -303,6 +304,99 @@ TEST_P(CreditsTest, BadRequestsNameTheField) {
             "from 1 to 1000000000");
   EXPECT_EQ(message(credits_->reserve(req(1, "k", "j\tx"))),
             "job 'j\tx': use up to 200 printable ASCII characters without spaces");
+  EXPECT_EQ(message(credits_->adjust(req(-1'000'000'001, "k"))),
+            "amount -1000000001: adjustment takes a non-zero number of credits, negative or "
+            "positive, from 1 to 1000000000");
+  Result<Receipt> lowest = credits_->adjust(req(std::numeric_limits<std::int64_t>::min(), "k"));
+  ASSERT_FALSE(lowest.ok());
+  EXPECT_EQ(lowest.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(CreditsTest, AdjustmentBelowZeroIsShortByWhatIsMissing) {
+  must(credits_->topup(req(10, "t1")));
+
+  Receipt rejected = must(credits_->adjust(req(-15, "a1")));
+
+  EXPECT_EQ(rejected.outcome, Outcome::kShort);
+  EXPECT_EQ(rejected.shortfall, 5);
+  EXPECT_EQ(rejected.moved, 0);
+  expectSame(balance(), {10, 0, {}});
+}
+
+TEST_P(CreditsTest, KeyOfPartialReservationIsRejectedForFullOne) {
+  must(credits_->topup(req(7, "t1")));
+  Request partial = req(10, "r1", "j");
+  partial.partial = true;
+  ASSERT_EQ(must(credits_->reserve(partial)).moved, 7);
+
+  Result<Receipt> full = credits_->reserve(req(10, "r1", "j"));
+  Receipt repeated = must(credits_->reserve(partial));
+
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(full.status().message().find("(reserve|up to 10|j)"), std::string::npos)
+      << full.status().message();
+  EXPECT_TRUE(repeated.replayed);
+  EXPECT_EQ(repeated.moved, 7);
+  expectSame(balance(), {0, 7, {{"j", 7}}});
+}
+
+TEST_P(CreditsTest, TenantSetOfWrongTypeIsAnError) {
+  must(credits_->topup(req(10, "t1")));
+  ASSERT_TRUE(raw().command({"DEL", tenantsKey()}).ok());
+  ASSERT_TRUE(raw().command({"SET", tenantsKey(), "not a set"}).ok());
+
+  Result<std::vector<std::string>> tenants = credits_->tenants();
+  LedgerWriter writer(*credits_, {.consumer = "test-writer"});
+  Result<DrainStats> drained = writer.drainAll();
+
+  ASSERT_FALSE(tenants.ok());
+  EXPECT_EQ(tenants.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(tenants.status().message().find("SMEMBERS smmhub:cr:tenants: WRONGTYPE"),
+            std::string::npos)
+      << tenants.status().message();
+  EXPECT_FALSE(drained.ok());
+}
+
+TEST_P(CreditsTest, MalformedEventHoldsBackOnlyItsTenant) {
+  // "aaa" sorts before "acme", so its failure comes first.
+  ASSERT_TRUE(raw().command({"SADD", tenantsKey(), "aaa"}).ok());
+  ASSERT_TRUE(raw().command({"XADD", eventsKey("aaa"), "*", "kind", "topup"}).ok());
+  must(credits_->topup(req(10, "t1")));
+
+  LedgerWriter writer(*credits_, {.consumer = "test-writer"});
+  Result<DrainStats> drained = writer.drainAll();
+
+  ASSERT_FALSE(drained.ok());
+  EXPECT_EQ(drained.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(drained.status().message().find("failed for 1 of 2 tenants"), std::string::npos)
+      << drained.status().message();
+  EXPECT_NE(drained.status().message().find("of tenant aaa: no field 'key'"), std::string::npos)
+      << drained.status().message();
+  EXPECT_EQ(history().size(), 1u);
+  EXPECT_EQ(history("aaa").size(), 0u);
+}
+
+TEST(CreditEventTest, ParseRejectsMissingElements) {
+  redisReply id{};
+  id.type = REDIS_REPLY_STRING;
+  id.str = const_cast<char*>("1-0");
+  id.len = 3;
+  redisReply* elements[] = {&id, nullptr};
+  redisReply entry{};
+  entry.type = REDIS_REPLY_ARRAY;
+  entry.elements = 2;
+  entry.element = elements;
+
+  Result<Entry> no_fields = parseEvent("acme", &entry);
+  Result<Entry> no_entry = parseEvent("acme", nullptr);
+
+  ASSERT_FALSE(no_fields.ok());
+  EXPECT_EQ(no_fields.status().message(),
+            "credit events of tenant acme: malformed stream entry '1-0': expected an id and a "
+            "field list");
+  ASSERT_FALSE(no_entry.ok());
+  EXPECT_EQ(no_entry.status().code(), StatusCode::kDataLoss);
 }
 
 TEST_P(CreditsTest, RedisUnreachableRefusesEveryCall) {
@@ -312,7 +406,7 @@ TEST_P(CreditsTest, RedisUnreachableRefusesEveryCall) {
   ASSERT_FALSE(reserve.ok());
   EXPECT_EQ(reserve.status().code(), StatusCode::kUnavailable);
   EXPECT_TRUE(reserve.status().message().starts_with(
-      "credits reserve for tenant acme refused: redis " + redis_.url() + ": "))
+      "credits reserve for tenant acme failed: redis " + redis_.url() + ": "))
       << reserve.status().message();
   EXPECT_FALSE(credits_->balance("acme").ok());
 

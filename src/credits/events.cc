@@ -20,32 +20,45 @@ bool toInteger(std::string_view text, std::int64_t& value) {
 // Reads the stream's last generated id: unlike the last entry's id, it
 // changes with every XADD and never with an XDEL.
 Result<std::string> lastGeneratedId(redis::Connection& connection, const std::string& key) {
+  std::string where = "redis " + connection.endpoint().url;
   SMMHUB_ASSIGN_OR_RETURN(ReplyPtr exists, connection.command({"EXISTS", key}));
-  if (exists->type != REDIS_REPLY_INTEGER || exists->integer == 0) {
+  // An error reply (such as LOADING) must not read as "no stream": a rebuild
+  // would then miss the events that the ledger lacks.
+  if (exists->type != REDIS_REPLY_INTEGER) {
+    return Status::unavailable(
+        fmt::format("{}: EXISTS {}: {}", where, key, replyText(exists.get())));
+  }
+  if (exists->integer == 0) {
     return std::string("0-0");
   }
   SMMHUB_ASSIGN_OR_RETURN(ReplyPtr info, connection.command({"XINFO", "STREAM", key}));
-  for (size_t i = 0; info->type == REDIS_REPLY_ARRAY && i + 1 < info->elements; i += 2) {
+  if (info->type != REDIS_REPLY_ARRAY) {
+    return Status::unavailable(
+        fmt::format("{}: XINFO STREAM {}: {}", where, key, replyText(info.get())));
+  }
+  for (size_t i = 0; i + 1 < info->elements; i += 2) {
     if (replyText(info->element[i]) == "last-generated-id") {
       return std::string(replyText(info->element[i + 1]));
     }
   }
-  return Status::unavailable("redis " + connection.endpoint().url + ": XINFO STREAM " + key +
-                             " has no last-generated-id");
+  return Status::unavailable(
+      fmt::format("{}: XINFO STREAM {} has no last-generated-id", where, key));
 }
 
 }  // namespace
 
 Result<Entry> parseEvent(std::string_view tenant, const redisReply* entry) {
-  if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
-      entry->element[1]->type != REDIS_REPLY_ARRAY) {
-    return Status::dataLoss(
-        fmt::format("credit events of tenant {}: malformed stream entry", tenant));
+  const redisReply* id = redis::elementAt(entry, 0);
+  const redisReply* fields = redis::elementAt(entry, 1);
+  if (entry == nullptr || entry->elements != 2 || id == nullptr || id->type != REDIS_REPLY_STRING ||
+      fields == nullptr || fields->type != REDIS_REPLY_ARRAY) {
+    return Status::dataLoss(fmt::format(
+        "credit events of tenant {}: malformed stream entry '{}': expected an id and a field list",
+        tenant, replyText(id)));
   }
   Entry event;
   event.tenant = std::string(tenant);
-  event.event_id = std::string(replyText(entry->element[0]));
-  const redisReply* fields = entry->element[1];
+  event.event_id = std::string(replyText(id));
   std::set<std::string_view> seen;
   for (size_t i = 0; i + 1 < fields->elements; i += 2) {
     std::string_view name = replyText(fields->element[i]);

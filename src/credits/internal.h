@@ -57,7 +57,7 @@ struct Entry {
   std::string job_id;
   std::string actor;
   std::string event_id;
-  std::string request;  // "OPERATION|AMOUNT|JOB", as the script compares it
+  std::string request;  // "OPERATION|AMOUNT|JOB", as the apply script compares it
   std::int64_t available_after = 0;
   std::int64_t held_after = 0;
   std::int64_t job_held_after = 0;

@@ -78,13 +78,15 @@ Result<DrainStats> LedgerWriter::drainTenant(const std::string& tenant) {
   auto settle = [&](const redisReply* entries) -> Result<size_t> {
     std::vector<Entry> batch;
     std::vector<std::string> ids;
-    for (size_t i = 0; i < entries->elements; ++i) {
-      const redisReply* entry = entries->element[i];
-      if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) {
+    for (size_t i = 0; entries != nullptr && i < entries->elements; ++i) {
+      const redisReply* entry = redis::elementAt(entries, i);
+      const redisReply* id = redis::elementAt(entry, 0);
+      if (id == nullptr || id->type != REDIS_REPLY_STRING) {
         continue;
       }
-      ids.emplace_back(replyText(entry->element[0]));
-      if (entry->element[1]->type != REDIS_REPLY_ARRAY) {
+      ids.emplace_back(replyText(id));
+      const redisReply* fields = redis::elementAt(entry, 1);
+      if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY) {
         continue;  // pending, but no longer in the stream: only acknowledge it
       }
       SMMHUB_ASSIGN_OR_RETURN(Entry event, parseEvent(tenant, entry));
@@ -125,7 +127,7 @@ Result<DrainStats> LedgerWriter::drainTenant(const std::string& tenant) {
                                  std::string(replyText(claimed.get())));
     }
     cursor = std::string(replyText(claimed->element[0]));
-    SMMHUB_ASSIGN_OR_RETURN(size_t settled, settle(claimed->element[1]));
+    SMMHUB_ASSIGN_OR_RETURN(size_t settled, settle(redis::elementAt(claimed.get(), 1)));
     (void)settled;
   } while (cursor != "0-0");
 
@@ -138,12 +140,13 @@ Result<DrainStats> LedgerWriter::drainTenant(const std::string& tenant) {
       if (read->type == REDIS_REPLY_NIL) {
         break;
       }
-      if (read->type != REDIS_REPLY_ARRAY || read->elements != 1 ||
-          read->element[0]->type != REDIS_REPLY_ARRAY || read->element[0]->elements != 2) {
+      const redisReply* stream = redis::elementAt(read.get(), 0);
+      if (read->type != REDIS_REPLY_ARRAY || read->elements != 1 || stream == nullptr ||
+          stream->type != REDIS_REPLY_ARRAY || stream->elements != 2) {
         return Status::unavailable("ledger writer: XREADGROUP " + events + ": " +
                                    std::string(replyText(read.get())));
       }
-      SMMHUB_ASSIGN_OR_RETURN(size_t settled, settle(read->element[0]->element[1]));
+      SMMHUB_ASSIGN_OR_RETURN(size_t settled, settle(redis::elementAt(stream, 1)));
       if (settled == 0) {
         break;
       }
@@ -168,8 +171,9 @@ Result<DrainStats> LedgerWriter::drainAll() {
         return Status::unavailable("ledger writer: SCAN: " + std::string(replyText(page.get())));
       }
       cursor = std::string(replyText(page->element[0]));
-      for (size_t i = 0; i < page->element[1]->elements; ++i) {
-        std::string_view key = replyText(page->element[1]->element[i]);
+      const redisReply* keys = redis::elementAt(page.get(), 1);
+      for (size_t i = 0; keys != nullptr && i < keys->elements; ++i) {
+        std::string_view key = replyText(redis::elementAt(keys, i));
         size_t open = key.find('{');
         size_t close = key.find('}');
         if (open != std::string_view::npos && close != std::string_view::npos && close > open) {
@@ -179,12 +183,28 @@ Result<DrainStats> LedgerWriter::drainAll() {
     } while (cursor != "0");
     scanned_ = true;
   }
+  // One tenant's failure (a malformed event, say) must not hold back the
+  // ledger of the others, so every tenant is drained before reporting it.
   DrainStats total;
+  Status first_failure = okStatus();
+  std::size_t failures = 0;
   for (const std::string& tenant : tenants) {
-    SMMHUB_ASSIGN_OR_RETURN(DrainStats stats, drainTenant(tenant));
-    total.inserted += stats.inserted;
-    total.acknowledged += stats.acknowledged;
-    total.duplicates += stats.duplicates;
+    Result<DrainStats> stats = drainTenant(tenant);
+    if (!stats.ok()) {
+      if (failures++ == 0) {
+        first_failure = stats.status();
+      }
+      continue;
+    }
+    total.inserted += stats->inserted;
+    total.acknowledged += stats->acknowledged;
+    total.duplicates += stats->duplicates;
+  }
+  if (failures > 0) {
+    return Status(first_failure.code(),
+                  fmt::format("ledger writer: moving events failed for {} of {} tenants; the "
+                              "first error: {}",
+                              failures, tenants.size(), first_failure.message()));
   }
   return total;
 }

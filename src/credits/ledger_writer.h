@@ -39,7 +39,9 @@ class LedgerWriter {
   Result<DrainStats> drainTenant(const std::string& tenant);
 
   // Drains every tenant with counters. The first call also scans Redis for
-  // streams of tenants missing from the tenant set.
+  // streams of tenants missing from the tenant set. A tenant that fails does
+  // not stop the others; the error then gives how many failed and the first
+  // error.
   Result<DrainStats> drainAll();
 
   // Drains every INTERVAL until STOP is true. Failures are logged and tried

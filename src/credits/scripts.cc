@@ -33,21 +33,28 @@ std::string recordValue(const Entry& entry) {
                      entry.held_after, entry.job_held_after);
 }
 
-// A record holds "REQUEST\nMOVED AVAILABLE HELD JOB_HELD". A key seen with
-// another request is refused: reusing a key for a different call is a
-// caller's bug that would otherwise lose the second call. A refused call
-// (short, not held) leaves no record, so that it may be tried again with the
-// same key once credits arrive.
+// A record holds "REQUEST\nMOVED AVAILABLE HELD JOB_HELD", where REQUEST is
+// "OPERATION|AMOUNT|JOB" and AMOUNT is "up to N" for a partial reservation.
+// A key seen with another request is rejected: reusing a key for a
+// different call is a caller's bug that would otherwise lose the second
+// call. A rejected call (short, not held) leaves no record, so that it may
+// be tried again with the same key once credits arrive.
 const redis::Script& applyScript() {
   static const auto* script = new redis::Script(R"lua(
 local account, holds, record, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op, amount_text, job, actor = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local partial, ttl, key = ARGV[5], ARGV[6], ARGV[7]
 local request = op .. '|' .. amount_text .. '|' .. job
+if op == 'reserve' and partial == '1' then
+  request = op .. '|up to ' .. amount_text .. '|' .. job
+end
 
 local seen = redis.call('GET', record)
 if seen then
   local newline = string.find(seen, '\n', 1, true)
+  if not newline then
+    return redis.error_reply('malformed idempotency record ' .. record)
+  end
   local seen_request = string.sub(seen, 1, newline - 1)
   if seen_request ~= request then
     return {'key_reused', 0, 0, 0, 0, 0, seen_request}

@@ -40,7 +40,9 @@ Result<Endpoint> parseUrl(const std::string& url, std::string_view setting) {
   std::string rest = url.substr(8);
   if (size_t slash = rest.find('/'); slash != std::string::npos) {
     std::string db = rest.substr(slash + 1);
-    if (!parseWhole(db, endpoint.db) || endpoint.db < 0) {
+    if (db.empty()) {
+      endpoint.db = 0;
+    } else if (!parseWhole(db, endpoint.db) || endpoint.db < 0) {
       return Status::invalidArgument(where + ": database '" + db + "' is not a number");
     }
     rest.resize(slash);
@@ -83,6 +85,13 @@ std::string_view replyText(const redisReply* reply) {
     default:
       return {};
   }
+}
+
+const redisReply* elementAt(const redisReply* reply, size_t index) {
+  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || index >= reply->elements) {
+    return nullptr;
+  }
+  return reply->element[index];
 }
 
 Connection::Connection(Endpoint endpoint, std::chrono::milliseconds timeout)

@@ -30,15 +30,20 @@ struct Endpoint {
   int db = 0;
 };
 
-// Parses "redis://HOST[:PORT][/DB]" (an IPv6 host in brackets) or
-// "unix:///PATH". SETTING names where the URL came from, such as
+// Parses "redis://HOST[:PORT][/DB]" (an IPv6 host in brackets; "/" alone
+// selects database 0) or "unix:///PATH". SETTING names where the URL came from, such as
 // "--cache-redis", and starts every error message. Errors: invalidArgument.
 Result<Endpoint> parseUrl(const std::string& url, std::string_view setting);
 
 using ReplyPtr = std::unique_ptr<redisReply, void (*)(void*)>;
 
-// The bytes of a string, status or error reply; empty otherwise.
+// The bytes of a string, status or error reply; empty otherwise, and for
+// a null REPLY.
 std::string_view replyText(const redisReply* reply);
+
+// The element at INDEX of an array reply, or nullptr when REPLY is null, not
+// an array, or shorter.
+const redisReply* elementAt(const redisReply* reply, size_t index);
 
 class Connection {
  public:

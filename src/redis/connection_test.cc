@@ -34,6 +34,10 @@ TEST(RedisUrlTest, ParsesHostPortDatabaseAndSocket) {
   EXPECT_EQ(v6.port, 7000);
   EXPECT_EQ(mustParse("redis://[::1]").port, 6379);
 
+  Endpoint trailing_slash = mustParse("redis://127.0.0.1:6380/");
+  EXPECT_EQ(trailing_slash.port, 6380);
+  EXPECT_EQ(trailing_slash.db, 0);
+
   Endpoint socket = mustParse("unix:///run/redis/redis.sock");
   EXPECT_EQ(socket.socket, "/run/redis/redis.sock");
   EXPECT_TRUE(socket.host.empty());
@@ -54,6 +58,23 @@ TEST(RedisUrlTest, NamesWhatIsWrong) {
   EXPECT_EQ(message("unix://relative.sock"),
             "--redis 'unix://relative.sock': expected unix:///absolute/path/to/redis.sock");
   EXPECT_NE(message("redis://u:p@h").find("passwords are not supported"), std::string::npos);
+}
+
+TEST(RedisReplyTest, ElementAtRejectsWhatIsNotAnElement) {
+  redisReply text{};
+  text.type = REDIS_REPLY_STRING;
+  redisReply* elements[] = {&text, nullptr};
+  redisReply array{};
+  array.type = REDIS_REPLY_ARRAY;
+  array.elements = 2;
+  array.element = elements;
+
+  EXPECT_EQ(elementAt(&array, 0), &text);
+  EXPECT_EQ(elementAt(&array, 1), nullptr);
+  EXPECT_EQ(elementAt(&array, 2), nullptr);
+  EXPECT_EQ(elementAt(&text, 0), nullptr);
+  EXPECT_EQ(elementAt(nullptr, 0), nullptr);
+  EXPECT_EQ(replyText(elementAt(&array, 1)), "");
 }
 
 TEST(RedisConnectionTest, RunsCommandsAndPipelines) {

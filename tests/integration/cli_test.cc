@@ -615,7 +615,7 @@ TEST_F(CliTest, CreditsTopupReserveCommitReleaseAndHistory) {
   EXPECT_EQ(short_reserve.out, "short=50 available=100 held=0\n");
   EXPECT_EQ(short_reserve.err,
             "smmhub credits reserve: tenant acme is short of 50 credits: 100 available, 150 "
-            "asked\n");
+            "needed\n");
   EXPECT_EQ(reserve.out, "reserve=40 available=60 held=40\n");
   EXPECT_EQ(repeat.out,
             "reserve=40 available=60 held=40 (repeated key: the first call's result)\n");
@@ -672,7 +672,15 @@ TEST_F(CliTest, CreditsErrorsNameTheProblem) {
   Outcome bad_amount = credits({"topup", "acme", "1x", "--key", "k"});
   Outcome bad_tenant = credits({"topup", "a b", "1", "--key", "k"});
   Outcome no_servers = runCli({"credits", "balance", "acme"});
+  Outcome no_db = runCli({"credits", "balance", "acme", "--redis", url});
   Outcome bad_db = runCli({"credits", "balance", "acme", "--redis", url, "--db", "mysql://x"});
+  Outcome bad_amount_bad_db =
+      runCli({"credits", "topup", "acme", "-0", "--key", "k", "--redis", url, "--db", "mysql://x"});
+  Outcome zero_limit = credits({"history", "acme", "--limit", "0"});
+  Outcome topup = credits({"topup", "acme", "10", "--key", "t1"});
+  Outcome reused_key = credits({"reserve", "acme", "5", "--key", "t1", "--job", "b1"});
+  Outcome below_zero = credits({"adjust", "acme", "-15", "--key", "a1"});
+  Outcome over_release = credits({"release", "acme", "3", "--key", "x1"});
   redis.kill();
   Outcome down = credits({"reserve", "acme", "1", "--key", "k"});
 
@@ -682,6 +690,29 @@ TEST_F(CliTest, CreditsErrorsNameTheProblem) {
   EXPECT_EQ(bad_tenant.err,
             "smmhub credits topup: tenant 'a b': use 1 to 64 letters, digits, '-' or '_'\n");
   EXPECT_EQ(no_servers.status, kExitUsage);
+  EXPECT_EQ(no_servers.err,
+            "smmhub credits: missing Redis URL: pass --redis URL or set SMMHUB_REDIS\n");
+  EXPECT_EQ(no_db.status, kExitUsage);
+  EXPECT_EQ(no_db.err,
+            "smmhub credits: missing ledger database URL: pass --db URL or set SMMHUB_DB\n");
+  EXPECT_EQ(bad_amount_bad_db.status, kExitUsage);
+  EXPECT_EQ(bad_amount_bad_db.err,
+            "smmhub credits topup: amount 0: topup takes a number of credits from 1 to "
+            "1000000000\n");
+  EXPECT_EQ(zero_limit.status, kExitUsage);
+  ASSERT_EQ(topup.status, kExitOk) << topup.err;
+  EXPECT_EQ(reused_key.status, kExitUsage);
+  EXPECT_EQ(reused_key.err,
+            "smmhub credits reserve: credits reserve for tenant acme: key 't1' was already used "
+            "for another call (topup|10|); use a new key for each call\n");
+  EXPECT_EQ(below_zero.status, kExitShort);
+  EXPECT_EQ(below_zero.out, "short=5 available=10 held=0\n");
+  EXPECT_EQ(below_zero.err,
+            "smmhub credits adjust: tenant acme is short of 5 credits: 10 available, 15 needed\n");
+  EXPECT_EQ(over_release.status, kExitNotHeld);
+  EXPECT_EQ(over_release.err,
+            "smmhub credits release: the hold without a job holds 0 credits, fewer than the 3 "
+            "requested\n");
   EXPECT_EQ(bad_db.status, kExitUsage);
   EXPECT_EQ(bad_db.err,
             "smmhub credits balance: database URL 'mysql://x': expected sqlite:PATH or "
@@ -689,7 +720,7 @@ TEST_F(CliTest, CreditsErrorsNameTheProblem) {
   EXPECT_EQ(down.status, kExitCreditsFailed);
   EXPECT_TRUE(
       down.err.starts_with("smmhub credits reserve: credits reserve for tenant acme "
-                           "refused: redis " +
+                           "failed: redis " +
                            url + ": "))
       << down.err;
 }
