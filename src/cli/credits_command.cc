@@ -42,13 +42,13 @@ bool fromEnvironment(std::string& value, const char* name) {
 
 void addKeyOptions(CLI::App* command, CreditsArgs& args, bool with_job) {
   command->add_option("tenant", args.tenant, "Tenant")->required();
-  command->add_option("amount", args.amount, "Credits")->required();
+  command->add_option("amount", args.amount, "Number of credits")->required();
   command->add_option("--key", args.key, "Idempotency key: a repeated call with it counts once")
       ->required();
   if (with_job) {
     command->add_option("--job", args.job, "Job or batch whose hold this is");
   }
-  command->add_option("--actor", args.actor, "Who asks, for the ledger (default: $USER)");
+  command->add_option("--actor", args.actor, "Requester recorded in the ledger (default: $USER)");
   addConnectionOptions(command, args);
 }
 
@@ -96,6 +96,10 @@ int fail(std::string_view command, const Status& status) {
 // Moves TENANT's events into the ledger now, so that `history` shows the
 // call at once. The call itself has succeeded either way: an event left
 // behind is moved by the next writer.
+// TODO: each run adds a consumer named HOST-PID to the stream's consumer
+// group and never deletes it, so the group's consumer list grows with every
+// CLI call. XGROUP DELCONSUMER removes one, but only a consumer with no
+// pending events may go: deleting one with pending events strands them.
 void moveToLedger(credits::Credits& credits, const std::string& tenant) {
   credits::LedgerWriter writer(credits, {});
   Result<credits::DrainStats> drained = writer.drainTenant(tenant);
@@ -105,6 +109,23 @@ void moveToLedger(credits::Credits& credits, const std::string& tenant) {
                "the events later\n",
                drained.status().message());
   }
+}
+
+Result<Receipt> applyChange(credits::Credits& credits, credits::Operation operation,
+                            const credits::Request& request) {
+  switch (operation) {
+    case credits::Operation::kTopup:
+      return credits.topup(request);
+    case credits::Operation::kReserve:
+      return credits.reserve(request);
+    case credits::Operation::kCharge:
+      return credits.commit(request);
+    case credits::Operation::kRelease:
+      return credits.release(request);
+    case credits::Operation::kAdjustment:
+      return credits.adjust(request);
+  }
+  return Status::internal(fmt::format("unknown credit operation {}", static_cast<int>(operation)));
 }
 
 int runChange(CreditsArgs& args, std::string_view name, credits::Operation operation) {
@@ -122,34 +143,20 @@ int runChange(CreditsArgs& args, std::string_view name, credits::Operation opera
     }
     request.amount = *amount;
   }
+
   // Check the request before opening the database, so that a typing
   // mistake is reported as such whatever state the servers are in.
   if (Status valid = credits::checkRequest(operation, request); !valid.ok()) {
     return fail(name, valid);
   }
+
   Result<Services> services = connect(args);
   if (!services.ok()) {
     return fail(name, services.status());
   }
   credits::Credits& credits = *services->credits;
-  Result<Receipt> receipt = Status::internal("no operation");
-  switch (operation) {
-    case credits::Operation::kTopup:
-      receipt = credits.topup(request);
-      break;
-    case credits::Operation::kReserve:
-      receipt = credits.reserve(request);
-      break;
-    case credits::Operation::kCharge:
-      receipt = credits.commit(request);
-      break;
-    case credits::Operation::kRelease:
-      receipt = credits.release(request);
-      break;
-    case credits::Operation::kAdjustment:
-      receipt = credits.adjust(request);
-      break;
-  }
+  Result<Receipt> receipt = applyChange(credits, operation, request);
+
   if (!receipt.ok()) {
     // The only failed precondition of a change is a key already used for
     // another call: the caller's mistake, not a server's.
@@ -159,6 +166,7 @@ int runChange(CreditsArgs& args, std::string_view name, credits::Operation opera
     }
     return fail(name, receipt.status());
   }
+
   if (receipt->outcome == Outcome::kShort) {
     fmt::print("short={} available={} held={}\n", receipt->shortfall, receipt->available,
                receipt->held);
@@ -177,6 +185,7 @@ int runChange(CreditsArgs& args, std::string_view name, credits::Operation opera
                name, holder, receipt->job_held, request.amount);
     return kExitNotHeld;
   }
+
   moveToLedger(credits, request.tenant);
   fmt::print("{}={} available={} held={}{}\n", name, receipt->moved, receipt->available,
              receipt->held, receipt->replayed ? " (repeated key: the first call's result)" : "");

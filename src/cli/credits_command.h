@@ -1,5 +1,5 @@
 // `smmhub credits ...`: balances, top-ups, holds and the ledger from the
-// command line, with the same library the broker uses.
+// command line, through the same credits library as every other caller.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +12,7 @@ namespace smmhub::cli {
 // Exit statuses of `smmhub credits` besides kExitOk and kExitUsage.
 inline constexpr int kExitCreditsFailed = 1;  // Redis or the database failed
 inline constexpr int kExitShort = 3;          // too few credits available
-inline constexpr int kExitNotHeld = 4;        // the job holds fewer credits than asked
+inline constexpr int kExitNotHeld = 4;        // the job holds fewer credits than requested
 inline constexpr int kExitDifferences = 5;    // reconcile found differences it did not repair
 
 struct CreditsArgs {

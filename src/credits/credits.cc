@@ -15,7 +15,7 @@ namespace {
 using redis::ReplyPtr;
 using redis::replyText;
 
-// Amounts above this are refused as typing mistakes; the counters could hold
+// Amounts above this are rejected as typing mistakes; the counters could hold
 // far more.
 constexpr std::int64_t kMaxAmount = 1'000'000'000;
 constexpr size_t kMaxKey = 200;
@@ -200,7 +200,7 @@ Result<Receipt> Credits::apply(Operation operation, const Request& request) {
     } else if (code == "not_held") {
       receipt.outcome = Outcome::kNotHeld;
     } else if (code != "done") {
-      return Status::internal(where + ": unexpected script answer '" + code + "'");
+      return Status::internal(where + ": unexpected apply script reply code '" + code + "'");
     }
     return receipt;
   }

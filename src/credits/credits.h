@@ -57,7 +57,7 @@ struct Request {
   // The job or batch whose hold a reservation, a charge or a release uses.
   // Empty is a hold of its own, for holds made by hand.
   std::string job;
-  // Who asked: a user, "broker", "reaper"; recorded in the ledger.
+  // The requester recorded in the ledger: a user name, "broker" or "reaper".
   std::string actor;
   // A reservation that cannot be granted in full grants what is available.
   bool partial = false;
@@ -68,7 +68,7 @@ struct Request {
 enum class Outcome {
   kDone,     // the change was made (or had been, for a replay)
   kShort,    // too few credits available; nothing changed
-  kNotHeld,  // the job holds fewer credits than asked; nothing changed
+  kNotHeld,  // the job holds fewer credits than requested; nothing changed
 };
 
 struct Receipt {
@@ -139,7 +139,9 @@ class Credits {
   Lease lease();
 
   // Rebuilds TENANT's counters from the ledger and the unacknowledged
-  // events, when Redis has none. Called by the operations when needed.
+  // events when Redis has none. Every operation calls it when the apply
+  // script finds no counters. Errors: unavailable when Redis or the
+  // database fails, with nothing rebuilt.
   Status seed(const std::string& tenant);
 
  private:

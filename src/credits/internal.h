@@ -83,12 +83,12 @@ struct InsertOutcome {
 // transaction.
 Result<InsertOutcome> insertEntries(store::Database& db, const std::vector<Entry>& entries);
 
-// What the ledger says of a tenant.
+// A tenant's state according to the ledger.
 struct LedgerState {
   std::int64_t available = 0;
   std::int64_t held = 0;
   std::map<std::string, std::int64_t> holds;
-  std::set<std::string> present;  // the asked keys that the ledger has
+  std::set<std::string> present;  // the requested keys that the ledger contains
   std::vector<Entry> recent;      // entries made at or after since_ms
 };
 
@@ -103,7 +103,7 @@ Result<std::vector<Entry>> ledgerHistory(store::Database& db, const std::string&
 // Tenants with ledger entries.
 Result<std::vector<std::string>> ledgerTenants(store::Database& db);
 
-// What a tenant's counters must be: the ledger plus the events in the
+// The counters a tenant must have: the ledger plus the events in the
 // stream that the ledger lacks.
 struct Expected {
   std::int64_t available = 0;

@@ -30,6 +30,34 @@ bool isNoGroup(const redisReply* reply) {
   return reply->type == REDIS_REPLY_ERROR && replyText(reply).starts_with("NOGROUP");
 }
 
+// Adds to TENANTS the tenant of every outbox stream on Redis, so that a
+// stream whose tenant the tenant set lost (a failover that kept the stream)
+// is still drained.
+Status addStreamTenants(Credits& credits, std::set<std::string>& tenants) {
+  Credits::Lease connection = credits.lease();
+  std::string cursor = "0";
+  do {
+    SMMHUB_ASSIGN_OR_RETURN(ReplyPtr page,
+                            connection->command({"SCAN", cursor, "MATCH", "smmhub:cr:{*}:events",
+                                                 "COUNT", "1000", "TYPE", "stream"}));
+    if (page->type != REDIS_REPLY_ARRAY || page->elements != 2) {
+      return Status::unavailable("ledger writer: SCAN: " + std::string(replyText(page.get())));
+    }
+    cursor = std::string(replyText(page->element[0]));
+
+    const redisReply* keys = redis::elementAt(page.get(), 1);
+    for (size_t i = 0; keys != nullptr && i < keys->elements; ++i) {
+      std::string_view key = replyText(redis::elementAt(keys, i));
+      size_t open = key.find('{');
+      size_t close = key.find('}');
+      if (open != std::string_view::npos && close != std::string_view::npos && close > open) {
+        tenants.emplace(key.substr(open + 1, close - open - 1));
+      }
+    }
+  } while (cursor != "0");
+  return okStatus();
+}
+
 }  // namespace
 
 std::string defaultConsumerName() {
@@ -160,29 +188,10 @@ Result<DrainStats> LedgerWriter::drainAll() {
   SMMHUB_ASSIGN_OR_RETURN(std::vector<std::string> registered, credits_.tenants());
   tenants.insert(registered.begin(), registered.end());
   if (!scanned_) {
-    // Streams of tenants the set lost (a failover that kept the stream).
-    Credits::Lease connection = credits_.lease();
-    std::string cursor = "0";
-    do {
-      SMMHUB_ASSIGN_OR_RETURN(ReplyPtr page,
-                              connection->command({"SCAN", cursor, "MATCH", "smmhub:cr:{*}:events",
-                                                   "COUNT", "1000", "TYPE", "stream"}));
-      if (page->type != REDIS_REPLY_ARRAY || page->elements != 2) {
-        return Status::unavailable("ledger writer: SCAN: " + std::string(replyText(page.get())));
-      }
-      cursor = std::string(replyText(page->element[0]));
-      const redisReply* keys = redis::elementAt(page.get(), 1);
-      for (size_t i = 0; keys != nullptr && i < keys->elements; ++i) {
-        std::string_view key = replyText(redis::elementAt(keys, i));
-        size_t open = key.find('{');
-        size_t close = key.find('}');
-        if (open != std::string_view::npos && close != std::string_view::npos && close > open) {
-          tenants.emplace(key.substr(open + 1, close - open - 1));
-        }
-      }
-    } while (cursor != "0");
+    SMMHUB_RETURN_IF_ERROR(addStreamTenants(credits_, tenants));
     scanned_ = true;
   }
+
   // One tenant's failure (a malformed event, say) must not hold back the
   // ledger of the others, so every tenant is drained before reporting it.
   DrainStats total;

@@ -1,7 +1,7 @@
 // Moves credit events from the tenants' Redis streams into the SQL ledger.
 //
 // Every writer reads through one consumer group, so that several writers
-// (one per API or worker process) share the work. An event is inserted with
+// (one per process that changes credits) share the work. An event is inserted with
 // its key, which is unique per tenant in the ledger, and only then
 // acknowledged and deleted from the stream. A writer that dies between the
 // two leaves the event pending; the next drain by any writer claims it after

@@ -1,6 +1,6 @@
-// Releases holds whose job is gone. The reaper asks the job store for each
-// holding job's state and releases only for an answer: finished, cancelled,
-// or not there at all. A job that cannot be looked up keeps its hold.
+// Releases holds whose job is gone. The reaper looks up each holding job's
+// state in the job store and releases the hold only when the job is
+// finished, cancelled or missing. A job whose lookup fails keeps its hold.
 //
 // A job must be stored before credits are reserved for it, so that a job
 // the store lacks is one that is gone, not one still being made.

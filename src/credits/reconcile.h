@@ -1,5 +1,5 @@
-// Compares each tenant's counters on Redis with what the ledger and the
-// unacknowledged events say they must be, and on request makes Redis agree.
+// Compares each tenant's counters on Redis with the values that the ledger
+// and the unacknowledged events give, and on request makes Redis agree.
 #pragma once
 
 #include <string>
@@ -24,8 +24,8 @@ struct ReconcileReport {
 };
 
 // Checks every tenant of the ledger and of Redis. With REPAIR, sets the
-// counters of each differing tenant to the expected ones; a tenant whose
-// stream moves on during the check is read again, up to 5 times.
+// counters of each differing tenant to the expected ones. A tenant whose
+// stream gets a new event during the check is read again, up to 5 times.
 Result<ReconcileReport> reconcile(Credits& credits, bool repair);
 
 // "available 90 held 10 (batch-7 10)".

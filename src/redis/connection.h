@@ -58,7 +58,8 @@ class Connection {
   bool isOpen() const { return context_ != nullptr; }
 
   // Connects and selects the database when the connection is closed.
-  // Errors: unavailable, with the URL and what hiredis or the server said.
+  // Errors: unavailable, with the URL and the error from hiredis or the
+  // server.
   Status open();
   void close();
 
@@ -83,7 +84,7 @@ class Connection {
 };
 
 // A Lua script run with EVALSHA. The first run loads it; a server that lost
-// its scripts (restarted or flushed) answers NOSCRIPT, and the script is
+// its scripts (restarted or flushed) replies NOSCRIPT, and the script is
 // loaded again. Thread-safe; one Script can serve many connections.
 class Script {
  public:
