@@ -143,7 +143,7 @@ TEST_F(BillingTest, RedisDownRendersNothing) {
 
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), StatusCode::kUnavailable);
-  EXPECT_TRUE(report.status().message().starts_with("credits reserve for tenant acme refused: "))
+  EXPECT_TRUE(report.status().message().starts_with("credits reserve for tenant acme failed: "))
       << report.status().message();
   EXPECT_EQ(filesIn(out.path()), 0);
 }
