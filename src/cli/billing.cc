@@ -110,7 +110,9 @@ BillingSummary BatchBilling::finish() {
     }
   }
   credits::LedgerWriter writer(*credits_, {});
-  (void)writer.drainTenant(options_.tenant);
+  if (writer.drainTenant(options_.tenant).ok()) {
+    (void)writer.leave(options_.tenant);
+  }
   return summary_;
 }
 

@@ -96,13 +96,13 @@ int fail(std::string_view command, const Status& status) {
 // Moves TENANT's events into the ledger now, so that `history` shows the
 // call at once. The call itself has succeeded either way: an event left
 // behind is moved by the next writer.
-// TODO: each run adds a consumer named HOST-PID to the stream's consumer
-// group and never deletes it, so the group's consumer list grows with every
-// CLI call. XGROUP DELCONSUMER removes one, but only a consumer with no
-// pending events may go: deleting one with pending events strands them.
 void moveToLedger(credits::Credits& credits, const std::string& tenant) {
   credits::LedgerWriter writer(credits, {});
   Result<credits::DrainStats> drained = writer.drainTenant(tenant);
+  if (drained.ok()) {
+    // One writer per call: leave the group, or the group grows with every call.
+    (void)writer.leave(tenant);
+  }
   if (!drained.ok()) {
     fmt::print(stderr,
                "smmhub credits: warning: the ledger is behind ({}); `smmhub credits sync` moves "
@@ -262,15 +262,24 @@ int runSync(const CreditsArgs& args) {
     return fail("sync", services.status());
   }
   credits::LedgerWriter writer(*services->credits, {});
+  // The writer leaves every tenant's group at the end, as each call does.
+  auto leaveGroups = [&] {
+    Result<std::vector<std::string>> tenants = services->credits->tenants();
+    for (const std::string& tenant : tenants.ok() ? *tenants : std::vector<std::string>()) {
+      (void)writer.leave(tenant);
+    }
+  };
   if (args.follow) {
     InterruptScope interrupt;
     writer.run(interrupt.requested(), std::chrono::milliseconds(200));
+    leaveGroups();
     return kExitOk;
   }
   Result<credits::DrainStats> drained = writer.drainAll();
   if (!drained.ok()) {
     return fail("sync", drained.status());
   }
+  leaveGroups();
   fmt::print("moved {} events into the ledger ({} new entries)\n", drained->acknowledged,
              drained->inserted);
   return kExitOk;

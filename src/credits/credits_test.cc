@@ -501,6 +501,31 @@ TEST_P(CreditsTest, WriterThatDiesAfterTheLedgerWriteInsertsNothingTwice) {
   EXPECT_EQ((*left)->integer, 0);
 }
 
+TEST_P(CreditsTest, WriterLeavesGroupOnlyWithoutPendingEvents) {
+  must(credits_->topup(req(10, "t1")));
+  LedgerWriter done(*credits_, {.consumer = "done"});
+  ASSERT_TRUE(done.drainTenant("acme").ok());
+  must(credits_->topup(req(5, "t2")));
+  // "stuck" reads the second event and never acknowledges it.
+  Result<redis::ReplyPtr> taken = raw().command({"XREADGROUP", "GROUP", kLedgerGroup, "stuck",
+                                                 "COUNT", "10", "STREAMS", eventsKey("acme"), ">"});
+  ASSERT_TRUE(taken.ok());
+  LedgerWriter stuck(*credits_, {.consumer = "stuck"});
+
+  Result<bool> done_left = done.leave("acme");
+  Result<bool> stuck_left = stuck.leave("acme");
+  Result<redis::ReplyPtr> consumers =
+      raw().command({"XINFO", "CONSUMERS", eventsKey("acme"), kLedgerGroup});
+
+  ASSERT_TRUE(done_left.ok()) << done_left.status().toString();
+  EXPECT_TRUE(*done_left);
+  ASSERT_TRUE(stuck_left.ok()) << stuck_left.status().toString();
+  EXPECT_FALSE(*stuck_left);
+  ASSERT_TRUE(consumers.ok());
+  ASSERT_EQ((*consumers)->elements, 1u);
+  EXPECT_EQ(redis::replyText((*consumers)->element[0]->element[1]), "stuck");
+}
+
 TEST_P(CreditsTest, KilledWritersConvergeOnTheLedger) {
   must(credits_->topup(req(1'000'000, "t0")));
   std::atomic<bool> stop{false};

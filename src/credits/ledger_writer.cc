@@ -26,6 +26,40 @@ return redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
   return *script;
 }
 
+// Deletes the consumer ARGV[2] from the group ARGV[1] of the stream KEYS[1]
+// when it has no pending events; in one step, so that nothing is delivered
+// to it between the check and the delete. Returns 1 when it was deleted.
+const redis::Script& leaveScript() {
+  static const auto* script = new redis::Script(R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+local ok, consumers = pcall(redis.call, 'XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if not ok then
+  return 0
+end
+for _, consumer in ipairs(consumers) do
+  local name, pending
+  for i = 1, #consumer, 2 do
+    if consumer[i] == 'name' then
+      name = consumer[i + 1]
+    elseif consumer[i] == 'pending' then
+      pending = consumer[i + 1]
+    end
+  end
+  if name == ARGV[2] then
+    if pending ~= 0 then
+      return 0
+    end
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+    return 1
+  end
+end
+return 0
+)lua");
+  return *script;
+}
+
 bool isNoGroup(const redisReply* reply) {
   return reply->type == REDIS_REPLY_ERROR && replyText(reply).starts_with("NOGROUP");
 }
@@ -216,6 +250,18 @@ Result<DrainStats> LedgerWriter::drainAll() {
                               failures, tenants.size(), first_failure.message()));
   }
   return total;
+}
+
+Result<bool> LedgerWriter::leave(const std::string& tenant) {
+  Credits::Lease connection = credits_.lease();
+  std::vector<std::string> keys = {eventsKey(tenant)};
+  std::vector<std::string> args = {std::string(kLedgerGroup), options_.consumer};
+  SMMHUB_ASSIGN_OR_RETURN(ReplyPtr left, leaveScript().run(*connection, keys, args));
+  if (left->type != REDIS_REPLY_INTEGER) {
+    return Status::unavailable("ledger writer: leaving the group of " + keys[0] + ": " +
+                               std::string(replyText(left.get())));
+  }
+  return left->integer == 1;
 }
 
 void LedgerWriter::run(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {

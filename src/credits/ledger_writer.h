@@ -44,6 +44,12 @@ class LedgerWriter {
   // error.
   Result<DrainStats> drainAll();
 
+  // Removes this writer from TENANT's consumer group when it has no pending
+  // events, so that short-lived writers (one per command-line call) do not
+  // pile up in the group. A writer with pending events stays, because
+  // removing it would strand them. Returns whether it was removed.
+  Result<bool> leave(const std::string& tenant);
+
   // Drains every INTERVAL until STOP is true. Failures are logged and tried
   // again at the next interval.
   void run(const std::atomic<bool>& stop, std::chrono::milliseconds interval);

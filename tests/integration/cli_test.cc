@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/credits_command.h"
+#include "redis/connection.h"
 #include "render/image/image_loader.h"
 #include "test_support.h"
 #include "testing/redis_server.h"
@@ -635,6 +636,13 @@ TEST_F(CliTest, CreditsTopupReserveCommitReleaseAndHistory) {
   EXPECT_NE(rows[4].find("topup            100        100       0  -"), std::string::npos)
       << rows[4];
   EXPECT_TRUE(rows[4].ends_with("  t1                        ops")) << rows[4];
+
+  // Each call's ledger writer left the consumer group when it was done.
+  redis::Connection connection(*redis::parseUrl(redis.url(), "test"), std::chrono::seconds(1));
+  Result<redis::ReplyPtr> consumers =
+      connection.command({"XINFO", "CONSUMERS", "smmhub:cr:{acme}:events", "ledger"});
+  ASSERT_TRUE(consumers.ok()) << consumers.status().toString();
+  EXPECT_EQ((*consumers)->elements, 0u);
 }
 
 TEST_F(CliTest, CreditsReconcileRepairsCountersRedisLost) {
