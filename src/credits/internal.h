@@ -34,6 +34,21 @@ inline constexpr std::string_view kLedgerGroup = "ledger";
 // {code, moved, available, held, job_held, replayed, detail}.
 const redis::Script& applyScript();
 
+// A Lua chunk that sets the local `last` to the last generated id of the
+// stream KEYS[3], or "0-0" without the stream. Unlike the last entry's id, it
+// changes with every XADD and never with an XDEL.
+inline constexpr std::string_view kLastEventIdLua = R"lua(
+local last = '0-0'
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  local info = redis.call('XINFO', 'STREAM', KEYS[3])
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then
+      last = info[i + 1]
+    end
+  end
+end
+)lua";
+
 // Creates a tenant's counters when they are missing. KEYS: account, holds.
 // ARGV: available, held, then job and credits pairs. Returns 1 when it
 // created them, 0 when another caller had.

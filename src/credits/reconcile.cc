@@ -16,16 +16,7 @@ using redis::replyText;
 
 // Reads the stream's last generated id and the counters in one step.
 const redis::Script& snapshotScript() {
-  static const auto* script = new redis::Script(R"lua(
-local last = '0-0'
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  local info = redis.call('XINFO', 'STREAM', KEYS[3])
-  for i = 1, #info, 2 do
-    if info[i] == 'last-generated-id' then
-      last = info[i + 1]
-    end
-  end
-end
+  static const auto* script = new redis::Script(std::string(kLastEventIdLua) + R"lua(
 return {last, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 )lua");
   return *script;

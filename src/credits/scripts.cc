@@ -136,40 +136,36 @@ return {'done', moved, available, held, job_held, 0, ''}
   return *script;
 }
 
+// Replaces the counters in KEYS[1] and KEYS[2] with ARGV[first] (available),
+// ARGV[first + 1] (held) and the job and credits pairs after them.
+constexpr std::string_view kWriteCountersLua = R"lua(
+local function writeCounters(first)
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'available', ARGV[first], 'held', ARGV[first + 1])
+  for i = first + 2, #ARGV, 2 do
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  end
+end
+)lua";
+
 const redis::Script& seedScript() {
-  static const auto* script = new redis::Script(R"lua(
+  static const auto* script = new redis::Script(std::string(kWriteCountersLua) + R"lua(
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'available', ARGV[1], 'held', ARGV[2])
-for i = 3, #ARGV, 2 do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-end
+writeCounters(1)
 return 1
 )lua");
   return *script;
 }
 
 const redis::Script& repairScript() {
-  static const auto* script = new redis::Script(R"lua(
-local last = '0-0'
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  local info = redis.call('XINFO', 'STREAM', KEYS[3])
-  for i = 1, #info, 2 do
-    if info[i] == 'last-generated-id' then
-      last = info[i + 1]
-    end
-  end
-end
+  static const auto* script =
+      new redis::Script(std::string(kLastEventIdLua) + std::string(kWriteCountersLua) + R"lua(
 if last ~= ARGV[1] then
   return 0
 end
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'available', ARGV[2], 'held', ARGV[3])
-for i = 4, #ARGV, 2 do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-end
+writeCounters(2)
 return 1
 )lua");
   return *script;
