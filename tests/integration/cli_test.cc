@@ -733,5 +733,46 @@ TEST_F(CliTest, CreditsErrorsNameTheProblem) {
       << down.err;
 }
 
+TEST_F(CliTest, BilledRenderNeedsCreditsAndRedis) {
+  smmhub::testing::RedisServer redis;
+  TempDir dir;
+  TempDir out;
+  std::string db = "sqlite:" + dir.file("ledger.db").string();
+  ASSERT_EQ(
+      runCli({"credits", "topup", "acme", "1", "--key", "t1", "--redis", redis.url(), "--db", db})
+          .status,
+      kExitOk);
+  auto billed = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = renderArgs(out, "1,2");
+    args.insert(args.end(), {"--tenant", "acme"});
+    args.insert(args.end(), extra.begin(), extra.end());
+    return runCli(args);
+  };
+
+  Outcome no_db = billed({"--credits-redis", redis.url()});
+  Outcome no_redis = billed({"--credits-db", db});
+  Outcome short_balance = billed({"--credits-redis", redis.url(), "--credits-db", db});
+  std::string url = redis.url();
+  redis.kill();
+  Outcome down = billed({"--credits-redis", url, "--credits-db", db});
+
+  EXPECT_EQ(no_db.status, kExitUsage);
+  EXPECT_EQ(no_db.err,
+            "smmhub render: --credits-redis needs --credits-db URL, the ledger (sqlite:PATH or "
+            "postgresql://...)\n");
+  EXPECT_EQ(no_redis.status, kExitUsage);
+  EXPECT_EQ(short_balance.status, kExitCreditsShort);
+  EXPECT_NE(short_balance.err.find("smmhub render: tenant acme has 1 credits available and the "
+                                   "batch needs 2, one per video: short by 1; nothing rendered"),
+            std::string::npos)
+      << short_balance.err;
+  EXPECT_EQ(down.status, kExitRowsFailed);
+  EXPECT_NE(down.err.find("smmhub render: credits reserve for tenant acme failed: redis " + url),
+            std::string::npos)
+      << down.err;
+  EXPECT_FALSE(std::filesystem::exists(out.file("001.mp4")));
+  EXPECT_FALSE(std::filesystem::exists(out.file("002.mp4")));
+}
+
 }  // namespace
 }  // namespace smmhub::cli
