@@ -30,8 +30,8 @@ Result<std::unique_ptr<BatchBilling>> BatchBilling::open(BillingOptions options)
 }
 
 Status BatchBilling::hold(int rows) {
-  // A fresh key per run: a run again with the batch id holds for its own
-  // rows, and the end of the run releases what is left.
+  // Each run holds under a fresh key, so that a run again with the batch id
+  // holds for its own rows. The end of the run releases what is left.
   std::random_device random;
   credits::Request request{.tenant = options_.tenant,
                            .amount = rows,

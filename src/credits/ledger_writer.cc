@@ -27,8 +27,8 @@ return redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
 }
 
 // Deletes the consumer ARGV[2] from the group ARGV[1] of the stream KEYS[1]
-// when it has no pending events; in one step, so that nothing is delivered
-// to it between the check and the delete. Returns 1 when it was deleted.
+// when it has no pending events. Check and delete run in one step, so that
+// nothing is delivered to it in between. Returns 1 when it was deleted.
 const redis::Script& leaveScript() {
   static const auto* script = new redis::Script(R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then

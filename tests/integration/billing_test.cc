@@ -1,6 +1,6 @@
-// Credits for render batches: a batch holds one credit per video before any
-// row renders, charges each video once, and releases the rest; without
-// credits or without Redis nothing renders.
+// Credits for render batches. A batch holds one credit per video before any
+// row renders, charges each video once and releases the rest. Without
+// credits or without Redis, nothing renders.
 #include "cli/billing.h"
 
 #include <filesystem>
