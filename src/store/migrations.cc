@@ -60,6 +60,69 @@ std::string ledgerTable(std::string_view id_column) {
 constexpr std::string_view kLedgerIndex =
     "CREATE INDEX ledger_entries_by_tenant ON ledger_entries (tenant, id)";
 
+// Migration 2: the job store. A batch is one template and one data table, and
+// each data row is a job. job_events records every state change of a job. The
+// index of UNIQUE (batch_id, row_number) also serves lookups by batch, and
+// jobs_by_state serves the scan of unfinished jobs by due time.
+constexpr std::string_view kBatchesTable =
+    "CREATE TABLE batches ("
+    " id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL,"
+    " idempotency_key TEXT NOT NULL,"
+    " template_path TEXT NOT NULL,"
+    " data_path TEXT NOT NULL,"
+    " brand_dir TEXT NOT NULL DEFAULT '',"
+    " storage_dir TEXT NOT NULL,"
+    " priority TEXT NOT NULL CHECK (priority IN ('normal', 'high')),"
+    " job_count BIGINT NOT NULL,"
+    " created_at_ms BIGINT NOT NULL,"
+    " cancelled_at_ms BIGINT NOT NULL DEFAULT 0,"
+    " UNIQUE (tenant, idempotency_key))";
+
+constexpr std::string_view kJobsTable =
+    "CREATE TABLE jobs ("
+    " id TEXT PRIMARY KEY,"
+    " batch_id TEXT NOT NULL REFERENCES batches (id),"
+    " tenant TEXT NOT NULL,"
+    " row_number BIGINT NOT NULL,"
+    " row_data TEXT NOT NULL,"
+    " output_name TEXT NOT NULL,"
+    " priority TEXT NOT NULL CHECK (priority IN ('normal', 'high')),"
+    " state TEXT NOT NULL"
+    "   CHECK (state IN ('queued', 'active', 'completed', 'failed', 'retrying', 'cancelled')),"
+    " attempts BIGINT NOT NULL DEFAULT 0,"
+    " max_attempts BIGINT NOT NULL,"
+    " next_try_at_ms BIGINT NOT NULL DEFAULT 0,"
+    " last_error TEXT NOT NULL DEFAULT '',"
+    " fencing_token BIGINT NOT NULL DEFAULT 0,"
+    " worker TEXT NOT NULL DEFAULT '',"
+    " output_path TEXT NOT NULL DEFAULT '',"
+    " created_at_ms BIGINT NOT NULL,"
+    " updated_at_ms BIGINT NOT NULL,"
+    " UNIQUE (batch_id, row_number))";
+
+constexpr std::string_view kJobsByState =
+    "CREATE INDEX jobs_by_state ON jobs (state, next_try_at_ms)";
+
+std::string jobEventsTable(std::string_view id_column) {
+  return "CREATE TABLE job_events ("
+         " id " +
+         std::string(id_column) +
+         ","
+         " job_id TEXT NOT NULL REFERENCES jobs (id),"
+         " batch_id TEXT NOT NULL,"
+         " tenant TEXT NOT NULL,"
+         " from_state TEXT NOT NULL DEFAULT '',"
+         " to_state TEXT NOT NULL,"
+         " at_ms BIGINT NOT NULL,"
+         " attempt BIGINT NOT NULL,"
+         " worker TEXT NOT NULL DEFAULT '',"
+         " error TEXT NOT NULL DEFAULT '')";
+}
+
+constexpr std::string_view kJobEventsByJob =
+    "CREATE INDEX job_events_by_job ON job_events (job_id, id)";
+
 std::vector<Migration> makeMigrations() {
   std::vector<Migration> list;
   list.push_back({
@@ -68,6 +131,15 @@ std::vector<Migration> makeMigrations() {
       .sqlite = {ledgerTable("INTEGER PRIMARY KEY AUTOINCREMENT"), std::string(kLedgerIndex)},
       .postgresql = {ledgerTable("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
                      std::string(kLedgerIndex)},
+  });
+  list.push_back({
+      .version = 2,
+      .name = "jobs",
+      .sqlite = {std::string(kBatchesTable), std::string(kJobsTable), std::string(kJobsByState),
+                 jobEventsTable("INTEGER PRIMARY KEY AUTOINCREMENT"), std::string(kJobEventsByJob)},
+      .postgresql = {std::string(kBatchesTable), std::string(kJobsTable), std::string(kJobsByState),
+                     jobEventsTable("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+                     std::string(kJobEventsByJob)},
   });
   // Append later migrations here, with the next version.
   return list;

@@ -38,5 +38,24 @@ TEST(MigrationsTest, FirstMigrationIsCreditLedger) {
   EXPECT_EQ(first.postgresql[1], first.sqlite[1]);
 }
 
+TEST(MigrationsTest, SecondMigrationIsJobs) {
+  const Migration& second = migrations().at(1);
+
+  EXPECT_EQ(second.version, 2);
+  EXPECT_EQ(second.name, "jobs");
+  EXPECT_EQ(latestSchemaVersion(), 2);
+  ASSERT_EQ(second.sqlite.size(), 5U);
+  ASSERT_EQ(second.postgresql.size(), 5U);
+  EXPECT_TRUE(second.sqlite[0].starts_with("CREATE TABLE batches ("));
+  EXPECT_TRUE(second.sqlite[1].starts_with("CREATE TABLE jobs ("));
+  EXPECT_EQ(second.sqlite[2], "CREATE INDEX jobs_by_state ON jobs (state, next_try_at_ms)");
+  EXPECT_NE(second.sqlite[3].find("id INTEGER PRIMARY KEY AUTOINCREMENT,"), std::string::npos);
+  EXPECT_NE(second.postgresql[3].find("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"),
+            std::string::npos);
+  EXPECT_EQ(second.sqlite[4], "CREATE INDEX job_events_by_job ON job_events (job_id, id)");
+  EXPECT_EQ(second.postgresql[0], second.sqlite[0]);
+  EXPECT_EQ(second.postgresql[1], second.sqlite[1]);
+}
+
 }  // namespace
 }  // namespace smmhub::store

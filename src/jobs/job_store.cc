@@ -1,0 +1,647 @@
+#include "jobs/job_store.h"
+
+#include <soci/soci.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+#include "common/tenant.h"
+#include "jobs/internal.h"
+
+namespace smmhub::jobs {
+namespace {
+
+using internal::BatchRow;
+using internal::lockSuffix;
+using internal::selectBatches;
+using internal::selectJobs;
+
+// The maximum length of an idempotency key, in bytes.
+constexpr std::size_t kMaxIdempotencyKey = 256;
+
+constexpr JobState kClaimable[] = {JobState::kQueued, JobState::kRetrying};
+constexpr JobState kClaimed[] = {JobState::kActive};
+constexpr JobState kCancellable[] = {JobState::kQueued, JobState::kRetrying, JobState::kActive};
+
+std::int64_t systemMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Returns PREFIX and 16 random hex digits. With 64 random bits, two ids of
+// one table collide with odds of about n^2 / 2^65.
+std::string randomId(std::string_view prefix) {
+  thread_local std::mt19937_64 random = [] {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), device(), device()};
+    return std::mt19937_64(seed);
+  }();
+  return fmt::format("{}{:016x}", prefix, random());
+}
+
+bool contains(std::span<const JobState> states, JobState state) {
+  return std::find(states.begin(), states.end(), state) != states.end();
+}
+
+// The verb of a change to TO, for messages: "cannot complete: ...".
+std::string_view verbFor(JobState to) {
+  switch (to) {
+    case JobState::kActive:
+      return "claim";
+    case JobState::kCompleted:
+      return "complete";
+    case JobState::kFailed:
+    case JobState::kRetrying:
+      return "fail";
+    case JobState::kCancelled:
+      return "cancel";
+    case JobState::kQueued:
+      return "queue";
+  }
+  return "change";
+}
+
+Status checkJobs(const std::vector<JobSpec>& jobs) {
+  if (jobs.empty()) {
+    return Status::invalidArgument("jobs: the batch has no jobs; give at least one data row");
+  }
+  std::set<int> rows;
+  std::map<std::string, int> outputs;
+  for (const JobSpec& job : jobs) {
+    std::string where = "job row " + std::to_string(job.row) + ": ";
+    if (job.row < 1) {
+      return Status::invalidArgument(where + "row must be 1 or more");
+    }
+    if (!rows.insert(job.row).second) {
+      return Status::invalidArgument(where + "row appears twice in the batch");
+    }
+    if (job.output_name.empty()) {
+      return Status::invalidArgument(where + "output_name is empty");
+    }
+    // The output is written into the batch's storage folder, never beside it.
+    if (job.output_name.find('/') != std::string::npos || job.output_name == "." ||
+        job.output_name == "..") {
+      return Status::invalidArgument(where + "output_name '" + job.output_name +
+                                     "' must be a file name, without '/'");
+    }
+    auto [previous, inserted] = outputs.emplace(job.output_name, job.row);
+    if (!inserted) {
+      return Status::invalidArgument(where + "output_name '" + job.output_name +
+                                     "' is also the output of row " +
+                                     std::to_string(previous->second));
+    }
+    nlohmann::json fields = nlohmann::json::parse(job.row_json, nullptr, false);
+    if (!fields.is_object()) {
+      return Status::invalidArgument(where + "row_json is not a JSON object");
+    }
+  }
+  return okStatus();
+}
+
+Status checkBatch(const BatchSpec& spec, const std::vector<JobSpec>& jobs) {
+  SMMHUB_RETURN_IF_ERROR(checkTenantName(spec.tenant));
+  if (spec.idempotency_key.empty()) {
+    return Status::invalidArgument(
+        "idempotency_key is empty; give each batch request a key, such as the request's id");
+  }
+  if (spec.idempotency_key.size() > kMaxIdempotencyKey) {
+    return Status::invalidArgument(
+        "idempotency_key is " + std::to_string(spec.idempotency_key.size()) +
+        " bytes long; the maximum is " + std::to_string(kMaxIdempotencyKey));
+  }
+  for (const auto& [field, value] :
+       {std::pair{"template_path", &spec.template_path}, std::pair{"data_path", &spec.data_path},
+        std::pair{"storage_dir", &spec.storage_dir}}) {
+    if (value->empty()) {
+      return Status::invalidArgument(std::string(field) + " is empty");
+    }
+  }
+  if (spec.priority != "normal" && spec.priority != "high") {
+    return Status::invalidArgument("priority '" + spec.priority +
+                                   "' is invalid; expected normal or high");
+  }
+  if (spec.max_attempts < 1) {
+    return Status::invalidArgument("max_attempts " + std::to_string(spec.max_attempts) +
+                                   " is invalid; expected 1 or more");
+  }
+  return checkJobs(jobs);
+}
+
+// Returns the first field in which a repeated request differs from the
+// batch its idempotency key made, or an empty string.
+std::string differenceFrom(const Batch& batch, const BatchSpec& spec, std::size_t job_count) {
+  for (const auto& [field, stored, requested] :
+       {std::tuple{"template_path", &batch.template_path, &spec.template_path},
+        std::tuple{"data_path", &batch.data_path, &spec.data_path},
+        std::tuple{"brand_dir", &batch.brand_dir, &spec.brand_dir},
+        std::tuple{"storage_dir", &batch.storage_dir, &spec.storage_dir},
+        std::tuple{"priority", &batch.priority, &spec.priority}}) {
+    if (*stored != *requested) {
+      return std::string(field) + " is '" + *stored + "' there and '" + *requested + "' here";
+    }
+  }
+  if (static_cast<std::size_t>(batch.job_count) != job_count) {
+    return "it has " + std::to_string(batch.job_count) + " jobs and this request " +
+           std::to_string(job_count);
+  }
+  return "";
+}
+
+// Returns why changing JOB from one of FROM to TO with DETAILS is rejected,
+// or an empty string when it may happen.
+std::string rejectionOf(const Job& job, std::span<const JobState> from, JobState to,
+                        const TransitionDetails& details) {
+  std::string state_error =
+      "cannot " + std::string(verbFor(to)) + ": state is " + std::string(jobStateName(job.state));
+  // A claim brings a fresh token, which must be higher than every one granted.
+  if (to == JobState::kActive) {
+    if (!contains(from, job.state)) {
+      return state_error;
+    }
+    if (details.fencing_token && *details.fencing_token <= job.fencing_token) {
+      return "fencing token " + std::to_string(*details.fencing_token) +
+             " is stale, the job was granted " + std::to_string(job.fencing_token) + " before";
+    }
+    return "";
+  }
+
+  // Any other change must bring the token of the current claim.
+  if (details.fencing_token && *details.fencing_token != job.fencing_token) {
+    std::string token = "fencing token " + std::to_string(*details.fencing_token);
+    std::string current =
+        job.state == JobState::kActive ? "the job is claimed with " : "the job's last claim has ";
+    current += std::to_string(job.fencing_token);
+    return token +
+           (*details.fencing_token < job.fencing_token ? " is stale, " : " was never granted, ") +
+           current;
+  }
+  return contains(from, job.state) ? "" : state_error;
+}
+
+// Writes AFTER over BEFORE, on the condition that the row still contains
+// BEFORE's state, token and attempts. Throws soci::soci_error.
+Status updateJob(soci::session& sql, const Job& before, const Job& after) {
+  std::string state(jobStateName(after.state));
+  std::string old_state(jobStateName(before.state));
+  long long attempts = after.attempts;
+  long long old_attempts = before.attempts;
+  long long token = after.fencing_token;
+  long long old_token = before.fencing_token;
+  long long next_try_at_ms = after.next_try_at_ms;
+  long long updated_at_ms = after.updated_at_ms;
+  soci::statement update =
+      (sql.prepare << "UPDATE jobs SET state = :state, attempts = :attempts, fencing_token = "
+                      ":token, worker = :worker, last_error = :error, next_try_at_ms = :next, "
+                      "output_path = :output, updated_at_ms = :updated WHERE id = :id AND "
+                      "state = :old_state AND fencing_token = :old_token AND attempts = "
+                      ":old_attempts",
+       soci::use(state), soci::use(attempts), soci::use(token), soci::use(after.worker),
+       soci::use(after.last_error), soci::use(next_try_at_ms), soci::use(after.output_path),
+       soci::use(updated_at_ms), soci::use(after.id), soci::use(old_state), soci::use(old_token),
+       soci::use(old_attempts));
+  update.execute(true);
+  if (update.get_affected_rows() != 1) {
+    // The row is locked (PostgreSQL) or the database is (SQLite), so no
+    // other transaction can have changed it since it was read.
+    return Status::unavailable("job " + after.id +
+                               ": changed by another transaction during a change; try again");
+  }
+  return okStatus();
+}
+
+// Appends the event of a change from FROM_STATE (empty for a new job) to
+// JOB's state. Throws soci::soci_error.
+void insertEvent(soci::session& sql, const Job& job, std::string_view from_state,
+                 std::int64_t at_ms, const std::string& error) {
+  std::string from(from_state);
+  std::string to(jobStateName(job.state));
+  long long at = at_ms;
+  long long attempt = job.attempts;
+  sql << "INSERT INTO job_events (job_id, batch_id, tenant, from_state, to_state, at_ms, attempt, "
+         "worker, error) VALUES (:job_id, :batch_id, :tenant, :from_state, :to_state, :at_ms, "
+         ":attempt, :worker, :error)",
+      soci::use(job.id), soci::use(job.batch_id), soci::use(job.tenant), soci::use(from),
+      soci::use(to), soci::use(at), soci::use(attempt), soci::use(job.worker), soci::use(error);
+}
+
+// The outcome of one compare-and-set of a job.
+struct Change {
+  bool done = false;
+  std::string rejection;  // why the change did not happen
+  Job job;                // after the change, or as found when rejected
+};
+
+// Changes JOB_ID from one of FROM to TO inside the caller's transaction.
+// Throws soci::soci_error.
+Result<Change> changeJob(soci::session& sql, store::Backend backend, const std::string& job_id,
+                         std::span<const JobState> from, JobState to,
+                         const TransitionDetails& details, std::int64_t now_ms) {
+  SMMHUB_ASSIGN_OR_RETURN(std::vector<Job> found,
+                          selectJobs(sql, "WHERE id = :id" + lockSuffix(backend), &job_id));
+  if (found.empty()) {
+    return Status::notFound("job " + job_id + ": not found");
+  }
+  Change change{.job = found.front()};
+  change.rejection = rejectionOf(change.job, from, to, details);
+  if (!change.rejection.empty()) {
+    return change;
+  }
+
+  Job after = change.job;
+  after.state = to;
+  after.updated_at_ms = now_ms;
+  if (to == JobState::kActive) {
+    after.attempts += 1;
+    after.fencing_token = details.fencing_token.value_or(after.fencing_token);
+  }
+  after.next_try_at_ms = to == JobState::kRetrying ? details.next_try_at_ms.value_or(now_ms) : 0;
+  if (!details.worker.empty()) {
+    after.worker = details.worker;
+  }
+  if (!details.error.empty()) {
+    after.last_error = details.error;
+  }
+  if (!details.output_path.empty()) {
+    after.output_path = details.output_path;
+  }
+
+  SMMHUB_RETURN_IF_ERROR(updateJob(sql, change.job, after));
+  insertEvent(sql, after, jobStateName(change.job.state), now_ms, details.error);
+  change.done = true;
+  change.job = std::move(after);
+  return change;
+}
+
+// Returns the batch with BATCH_ID, or notFound. Throws soci::soci_error.
+Result<Batch> findBatch(soci::session& sql, const std::string& batch_id) {
+  SMMHUB_ASSIGN_OR_RETURN(std::vector<Batch> batches,
+                          selectBatches(sql, "WHERE id = :id", {&batch_id}));
+  if (batches.empty()) {
+    return Status::notFound("batch " + batch_id + ": not found");
+  }
+  return batches.front();
+}
+
+// Returns the ids of BATCH_ID's jobs in row order. Throws soci::soci_error.
+std::vector<std::string> jobIds(soci::session& sql, const std::string& batch_id) {
+  std::vector<std::string> ids;
+  std::string id;
+  soci::statement select = (sql.prepare << "SELECT id FROM jobs WHERE batch_id = :batch_id "
+                                           "ORDER BY row_number",
+                            soci::into(id), soci::use(batch_id));
+  select.execute();
+  while (select.fetch()) {
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+// Inserts BATCH's jobs, queued, and their creation events. Returns their ids
+// in the order of JOBS. Throws soci::soci_error.
+std::vector<std::string> insertJobs(soci::session& sql, const Batch& batch, int max_attempts,
+                                    const std::vector<JobSpec>& jobs) {
+  std::vector<std::string> ids;
+  Job job{.batch_id = batch.id,
+          .tenant = batch.tenant,
+          .priority = batch.priority,
+          .max_attempts = max_attempts,
+          .created_at_ms = batch.created_at_ms,
+          .updated_at_ms = batch.created_at_ms};
+  long long row = 0;
+  long long max = max_attempts;
+  long long created_at_ms = batch.created_at_ms;
+  soci::statement insert =
+      (sql.prepare << "INSERT INTO jobs (id, batch_id, tenant, row_number, row_data, output_name, "
+                      "priority, state, max_attempts, created_at_ms, updated_at_ms) VALUES (:id, "
+                      ":batch_id, :tenant, :row_number, :row_data, :output_name, :priority, "
+                      "'queued', :max_attempts, :created_at_ms, :updated_at_ms)",
+       soci::use(job.id), soci::use(job.batch_id), soci::use(job.tenant), soci::use(row),
+       soci::use(job.row_json), soci::use(job.output_name), soci::use(job.priority), soci::use(max),
+       soci::use(created_at_ms), soci::use(created_at_ms));
+  for (const JobSpec& spec : jobs) {
+    job.id = randomId("j-");
+    job.row = spec.row;
+    row = spec.row;
+    job.row_json = spec.row_json;
+    job.output_name = spec.output_name;
+    insert.execute(true);
+    insertEvent(sql, job, "", batch.created_at_ms, "");
+    ids.push_back(job.id);
+  }
+  return ids;
+}
+
+}  // namespace
+
+JobStore::JobStore(store::Database& db, JobStoreOptions options)
+    : db_(db), options_(std::move(options)) {
+  if (!options_.clock) {
+    options_.clock = systemMillis;
+  }
+}
+
+std::int64_t JobStore::now() const {
+  return options_.clock();
+}
+
+Result<CreatedBatch> JobStore::createBatch(const BatchSpec& spec,
+                                           const std::vector<JobSpec>& jobs) {
+  SMMHUB_RETURN_IF_ERROR(checkBatch(spec, jobs));
+
+  CreatedBatch result;
+  Status status = db_.write([&](soci::session& sql) -> Status {
+    result = {};
+    Batch batch{.id = randomId("b-"),
+                .tenant = spec.tenant,
+                .idempotency_key = spec.idempotency_key,
+                .template_path = spec.template_path,
+                .data_path = spec.data_path,
+                .brand_dir = spec.brand_dir,
+                .storage_dir = spec.storage_dir,
+                .priority = spec.priority,
+                .job_count = static_cast<int>(jobs.size()),
+                .created_at_ms = now()};
+    BatchRow row;
+    row.assign(batch);
+    soci::statement insert =
+        (sql.prepare << "INSERT INTO batches (id, tenant, idempotency_key, template_path, "
+                        "data_path, brand_dir, storage_dir, priority, job_count, created_at_ms, "
+                        "cancelled_at_ms) VALUES (:id, :tenant, :key, :template_path, :data_path, "
+                        ":brand_dir, :storage_dir, :priority, :job_count, :created_at_ms, 0) "
+                        "ON CONFLICT (tenant, idempotency_key) DO NOTHING",
+         soci::use(row.batch.id), soci::use(row.batch.tenant), soci::use(row.batch.idempotency_key),
+         soci::use(row.batch.template_path), soci::use(row.batch.data_path),
+         soci::use(row.batch.brand_dir), soci::use(row.batch.storage_dir),
+         soci::use(row.batch.priority), soci::use(row.job_count), soci::use(row.created_at_ms));
+    insert.execute(true);
+
+    // The key was used before: return that batch when this is the same
+    // request, and reject a different request under the same key.
+    if (insert.get_affected_rows() == 0) {
+      SMMHUB_ASSIGN_OR_RETURN(
+          std::vector<Batch> existing,
+          selectBatches(sql, "WHERE tenant = :tenant AND idempotency_key = :key",
+                        {&spec.tenant, &spec.idempotency_key}));
+      if (existing.empty()) {
+        return Status::unavailable("batch with idempotency key '" + spec.idempotency_key +
+                                   "' of tenant " + spec.tenant +
+                                   ": the insert conflicted but no batch has the key; try again");
+      }
+      std::string difference = differenceFrom(existing.front(), spec, jobs.size());
+      if (!difference.empty()) {
+        return Status(StatusCode::kAlreadyExists,
+                      "idempotency key '" + spec.idempotency_key + "' of tenant " + spec.tenant +
+                          " already made batch " + existing.front().id +
+                          " for another request: " + difference + "; use a new key");
+      }
+      result.batch_id = existing.front().id;
+      result.job_ids = jobIds(sql, result.batch_id);
+      return okStatus();
+    }
+
+    result.batch_id = batch.id;
+    result.created = true;
+    result.job_ids = insertJobs(sql, batch, spec.max_attempts, jobs);
+    return okStatus();
+  });
+  SMMHUB_RETURN_IF_ERROR(status);
+
+  logger("jobs")->info("batch {} tenant={} batch={} jobs={} priority={}",
+                       result.created ? "created" : "repeated", spec.tenant, result.batch_id,
+                       result.job_ids.size(), spec.priority);
+  return result;
+}
+
+Result<bool> JobStore::transition(const std::string& job_id, std::span<const JobState> from,
+                                  JobState to, const TransitionDetails& details) {
+  for (JobState state : from) {
+    if (!allowedTransition(state, to)) {
+      return Status::invalidArgument("job " + job_id + ": a change from " +
+                                     std::string(jobStateName(state)) + " to " +
+                                     std::string(jobStateName(to)) + " is not allowed");
+    }
+  }
+
+  Change change;
+  SMMHUB_RETURN_IF_ERROR(db_.write([&](soci::session& sql) -> Status {
+    SMMHUB_ASSIGN_OR_RETURN(change,
+                            changeJob(sql, db_.backend(), job_id, from, to, details, now()));
+    return okStatus();
+  }));
+  logger("jobs")->debug("job change job={} to={} done={} reason=\"{}\"", job_id, jobStateName(to),
+                        change.done, change.rejection);
+  return change.done;
+}
+
+Result<Job> JobStore::claim(const std::string& job_id, const std::string& worker,
+                            std::int64_t token) {
+  if (worker.empty()) {
+    return Status::invalidArgument("job " + job_id + ": cannot claim: worker is empty");
+  }
+  Change change;
+  SMMHUB_RETURN_IF_ERROR(db_.write([&](soci::session& sql) -> Status {
+    SMMHUB_ASSIGN_OR_RETURN(change,
+                            changeJob(sql, db_.backend(), job_id, kClaimable, JobState::kActive,
+                                      {.worker = worker, .fencing_token = token}, now()));
+    return okStatus();
+  }));
+  if (!change.done) {
+    return Status::failedPrecondition("job " + job_id + ": " + change.rejection);
+  }
+  return change.job;
+}
+
+Status JobStore::complete(const std::string& job_id, std::int64_t token,
+                          const std::string& output_path) {
+  if (output_path.empty()) {
+    return Status::invalidArgument("job " + job_id + ": cannot complete: output_path is empty");
+  }
+  Change change;
+  SMMHUB_RETURN_IF_ERROR(db_.write([&](soci::session& sql) -> Status {
+    SMMHUB_ASSIGN_OR_RETURN(change,
+                            changeJob(sql, db_.backend(), job_id, kClaimed, JobState::kCompleted,
+                                      {.fencing_token = token, .output_path = output_path}, now()));
+    return okStatus();
+  }));
+  if (!change.done) {
+    return Status::failedPrecondition("job " + job_id + ": " + change.rejection);
+  }
+  return okStatus();
+}
+
+Result<JobState> JobStore::fail(const std::string& job_id, std::int64_t token,
+                                const std::string& error, std::optional<std::int64_t> retry_at_ms) {
+  if (error.empty()) {
+    return Status::invalidArgument("job " + job_id + ": cannot fail: error is empty");
+  }
+  Change change;
+  SMMHUB_RETURN_IF_ERROR(db_.write([&](soci::session& sql) -> Status {
+    // The attempts decide between a retry and the end, so the job is read
+    // in this transaction first; changeJob() checks the token and state.
+    SMMHUB_ASSIGN_OR_RETURN(std::vector<Job> found,
+                            selectJobs(sql, "WHERE id = :id" + lockSuffix(db_.backend()), &job_id));
+    bool retry = retry_at_ms.has_value() && !found.empty() &&
+                 found.front().attempts < found.front().max_attempts;
+    SMMHUB_ASSIGN_OR_RETURN(
+        change,
+        changeJob(sql, db_.backend(), job_id, kClaimed,
+                  retry ? JobState::kRetrying : JobState::kFailed,
+                  {.error = error, .next_try_at_ms = retry_at_ms, .fencing_token = token}, now()));
+    return okStatus();
+  }));
+  if (!change.done) {
+    return Status::failedPrecondition("job " + job_id + ": " + change.rejection);
+  }
+  return change.job.state;
+}
+
+Result<std::vector<std::string>> JobStore::cancelBatch(const std::string& batch_id) {
+  std::vector<std::string> active;
+  int cancelled = 0;
+  Status status = db_.write([&](soci::session& sql) -> Status {
+    active.clear();
+    cancelled = 0;
+    SMMHUB_RETURN_IF_ERROR(findBatch(sql, batch_id));
+    const std::int64_t now_ms = now();
+
+    // PostgreSQL locks the rows in id order, the order of the result, so two
+    // cancellations of one batch cannot deadlock.
+    SMMHUB_ASSIGN_OR_RETURN(
+        std::vector<Job> running,
+        selectJobs(sql,
+                   "WHERE batch_id = :batch_id AND state IN ('queued', 'active', 'retrying') "
+                   "ORDER BY id" +
+                       lockSuffix(db_.backend()),
+                   &batch_id));
+    for (const Job& job : running) {
+      SMMHUB_ASSIGN_OR_RETURN(Change change, changeJob(sql, db_.backend(), job.id, kCancellable,
+                                                       JobState::kCancelled, {}, now_ms));
+      cancelled += change.done ? 1 : 0;
+      if (change.done && job.state == JobState::kActive) {
+        active.push_back(job.id);
+      }
+    }
+
+    long long cancelled_at_ms = now_ms;
+    sql << "UPDATE batches SET cancelled_at_ms = :at WHERE id = :id AND cancelled_at_ms = 0",
+        soci::use(cancelled_at_ms), soci::use(batch_id);
+    return okStatus();
+  });
+  SMMHUB_RETURN_IF_ERROR(status);
+
+  logger("jobs")->info("batch cancelled batch={} jobs_cancelled={} jobs_active={}", batch_id,
+                       cancelled, active.size());
+  return active;
+}
+
+Result<std::vector<Job>> JobStore::unfinished() {
+  std::vector<Job> jobs;
+  SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) -> Status {
+    SMMHUB_ASSIGN_OR_RETURN(jobs, selectJobs(sql,
+                                             "WHERE state IN ('queued', 'active', 'retrying') "
+                                             "ORDER BY next_try_at_ms, id",
+                                             nullptr));
+    return okStatus();
+  }));
+  return jobs;
+}
+
+Result<Job> JobStore::job(const std::string& job_id) {
+  std::vector<Job> jobs;
+  SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) -> Status {
+    SMMHUB_ASSIGN_OR_RETURN(jobs, selectJobs(sql, "WHERE id = :id", &job_id));
+    return okStatus();
+  }));
+  if (jobs.empty()) {
+    return Status::notFound("job " + job_id + ": not found");
+  }
+  return jobs.front();
+}
+
+Result<Batch> JobStore::batch(const std::string& batch_id) {
+  Result<Batch> batch = Status::internal("batch " + batch_id + ": not read");
+  SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) -> Status {
+    batch = findBatch(sql, batch_id);
+    return okStatus();
+  }));
+  return batch;
+}
+
+Result<std::vector<Job>> JobStore::batchJobs(const std::string& batch_id) {
+  std::vector<Job> jobs;
+  SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) -> Status {
+    SMMHUB_RETURN_IF_ERROR(findBatch(sql, batch_id));
+    SMMHUB_ASSIGN_OR_RETURN(
+        jobs, selectJobs(sql, "WHERE batch_id = :batch_id ORDER BY row_number", &batch_id));
+    return okStatus();
+  }));
+  return jobs;
+}
+
+Result<BatchSummary> JobStore::batchSummary(const std::string& batch_id) {
+  BatchSummary summary{.batch_id = batch_id};
+  SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) -> Status {
+    SMMHUB_RETURN_IF_ERROR(findBatch(sql, batch_id));
+    std::string state;
+    long long count = 0;
+    soci::statement select =
+        (sql.prepare << "SELECT state, COUNT(*) FROM jobs WHERE batch_id = :batch_id "
+                        "GROUP BY state",
+         soci::into(state), soci::into(count), soci::use(batch_id));
+    select.execute();
+    while (select.fetch()) {
+      SMMHUB_ASSIGN_OR_RETURN(JobState parsed, parseJobState(state));
+      int* counter = nullptr;
+      switch (parsed) {
+        case JobState::kQueued:
+          counter = &summary.queued;
+          break;
+        case JobState::kActive:
+          counter = &summary.active;
+          break;
+        case JobState::kCompleted:
+          counter = &summary.completed;
+          break;
+        case JobState::kFailed:
+          counter = &summary.failed;
+          break;
+        case JobState::kRetrying:
+          counter = &summary.retrying;
+          break;
+        case JobState::kCancelled:
+          counter = &summary.cancelled;
+          break;
+      }
+      *counter = static_cast<int>(count);
+      summary.total += static_cast<int>(count);
+    }
+    return okStatus();
+  }));
+  return summary;
+}
+
+Result<std::vector<JobEvent>> JobStore::events(const std::string& job_id) {
+  std::vector<JobEvent> events;
+  bool found = false;
+  SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) -> Status {
+    long long jobs = 0;
+    sql << "SELECT COUNT(*) FROM jobs WHERE id = :id", soci::into(jobs), soci::use(job_id);
+    found = jobs > 0;
+    events = internal::selectEvents(sql, job_id);
+    return okStatus();
+  }));
+  if (!found) {
+    return Status::notFound("job " + job_id + ": not found");
+  }
+  return events;
+}
+
+}  // namespace smmhub::jobs
