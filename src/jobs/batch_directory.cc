@@ -11,7 +11,7 @@ Result<credits::JobState> BatchDirectory::state(const std::string& tenant, const
   Status status = db_.read([&](soci::session& sql) -> Status {
     // A batch of another tenant is missing, like an unknown id, so the
     // result reveals nothing about other tenants' batches.
-    long long cancelled_at_ms = 0;
+    std::int64_t cancelled_at_ms = 0;
     sql << "SELECT cancelled_at_ms FROM batches WHERE id = :id AND tenant = :tenant",
         soci::into(cancelled_at_ms), soci::use(job), soci::use(tenant);
     if (!sql.got_data()) {
@@ -23,7 +23,7 @@ Result<credits::JobState> BatchDirectory::state(const std::string& tenant, const
       return okStatus();
     }
 
-    long long running = 0;
+    std::int64_t running = 0;
     sql << "SELECT COUNT(*) FROM jobs WHERE batch_id = :id AND state IN ('queued', 'active', "
            "'retrying')",
         soci::into(running), soci::use(job);

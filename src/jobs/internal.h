@@ -16,12 +16,12 @@ class statement;
 
 namespace smmhub::jobs::internal {
 
-// A batches row with its BIGINT columns as long long, the type SOCI binds.
+// A batches row with its BIGINT columns as std::int64_t, the type SOCI binds.
 struct BatchRow {
   Batch batch;
-  long long job_count = 0;
-  long long created_at_ms = 0;
-  long long cancelled_at_ms = 0;
+  std::int64_t job_count = 0;
+  std::int64_t created_at_ms = 0;
+  std::int64_t cancelled_at_ms = 0;
 
   void assign(const Batch& from);
   void bind(soci::statement& statement);

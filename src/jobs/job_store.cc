@@ -191,12 +191,12 @@ std::string rejectionOf(const Job& job, std::span<const JobState> from, JobState
 Status updateJob(soci::session& sql, const Job& before, const Job& after) {
   std::string state(jobStateName(after.state));
   std::string old_state(jobStateName(before.state));
-  long long attempts = after.attempts;
-  long long old_attempts = before.attempts;
-  long long token = after.fencing_token;
-  long long old_token = before.fencing_token;
-  long long next_try_at_ms = after.next_try_at_ms;
-  long long updated_at_ms = after.updated_at_ms;
+  std::int64_t attempts = after.attempts;
+  std::int64_t old_attempts = before.attempts;
+  std::int64_t token = after.fencing_token;
+  std::int64_t old_token = before.fencing_token;
+  std::int64_t next_try_at_ms = after.next_try_at_ms;
+  std::int64_t updated_at_ms = after.updated_at_ms;
   soci::statement update =
       (sql.prepare << "UPDATE jobs SET state = :state, attempts = :attempts, fencing_token = "
                       ":token, worker = :worker, last_error = :error, next_try_at_ms = :next, "
@@ -223,8 +223,8 @@ void insertEvent(soci::session& sql, const Job& job, std::string_view from_state
                  std::int64_t at_ms, const std::string& error) {
   std::string from(from_state);
   std::string to(jobStateName(job.state));
-  long long at = at_ms;
-  long long attempt = job.attempts;
+  std::int64_t at = at_ms;
+  std::int64_t attempt = job.attempts;
   sql << "INSERT INTO job_events (job_id, batch_id, tenant, from_state, to_state, at_ms, attempt, "
          "worker, error) VALUES (:job_id, :batch_id, :tenant, :from_state, :to_state, :at_ms, "
          ":attempt, :worker, :error)",
@@ -239,11 +239,18 @@ struct Change {
   Job job;                // after the change, or as found when rejected
 };
 
-// Changes JOB_ID from one of FROM to TO inside the caller's transaction.
-// Throws soci::soci_error.
+// A change of a job's state from one of FROM to TO.
+struct ChangeRequest {
+  std::span<const JobState> from;
+  JobState to = JobState::kQueued;
+  TransitionDetails details;
+};
+
+// Changes JOB_ID as REQUEST asks inside the caller's transaction. Throws
+// soci::soci_error.
 Result<Change> changeJob(soci::session& sql, store::Backend backend, const std::string& job_id,
-                         std::span<const JobState> from, JobState to,
-                         const TransitionDetails& details, std::int64_t now_ms) {
+                         const ChangeRequest& request, std::int64_t now_ms) {
+  const auto& [from, to, details] = request;
   SMMHUB_ASSIGN_OR_RETURN(std::vector<Job> found,
                           selectJobs(sql, "WHERE id = :id" + lockSuffix(backend), &job_id));
   if (found.empty()) {
@@ -304,6 +311,49 @@ std::vector<std::string> jobIds(soci::session& sql, const std::string& batch_id)
   return ids;
 }
 
+// Reads BATCH_ID's jobs in row order into JOBS. Throws soci::soci_error.
+Status readBatchJobs(soci::session& sql, const std::string& batch_id, std::vector<Job>& jobs) {
+  SMMHUB_RETURN_IF_ERROR(findBatch(sql, batch_id));
+  SMMHUB_ASSIGN_OR_RETURN(
+      jobs, selectJobs(sql, "WHERE batch_id = :batch_id ORDER BY row_number", &batch_id));
+  return okStatus();
+}
+
+int& counterFor(BatchSummary& summary, JobState state) {
+  switch (state) {
+    case JobState::kQueued:
+      return summary.queued;
+    case JobState::kActive:
+      return summary.active;
+    case JobState::kCompleted:
+      return summary.completed;
+    case JobState::kFailed:
+      return summary.failed;
+    case JobState::kRetrying:
+      return summary.retrying;
+    case JobState::kCancelled:
+      return summary.cancelled;
+  }
+  return summary.queued;
+}
+
+// Counts BATCH_ID's jobs per state into SUMMARY. Throws soci::soci_error.
+Status countStates(soci::session& sql, const std::string& batch_id, BatchSummary& summary) {
+  SMMHUB_RETURN_IF_ERROR(findBatch(sql, batch_id));
+  std::string state;
+  std::int64_t count = 0;
+  soci::statement select =
+      (sql.prepare << "SELECT state, COUNT(*) FROM jobs WHERE batch_id = :batch_id GROUP BY state",
+       soci::into(state), soci::into(count), soci::use(batch_id));
+  select.execute();
+  while (select.fetch()) {
+    SMMHUB_ASSIGN_OR_RETURN(JobState parsed, parseJobState(state));
+    counterFor(summary, parsed) = static_cast<int>(count);
+    summary.total += static_cast<int>(count);
+  }
+  return okStatus();
+}
+
 // Inserts BATCH's jobs, queued, and their creation events. Returns their ids
 // in the order of JOBS. Throws soci::soci_error.
 std::vector<std::string> insertJobs(soci::session& sql, const Batch& batch, int max_attempts,
@@ -315,21 +365,19 @@ std::vector<std::string> insertJobs(soci::session& sql, const Batch& batch, int 
           .max_attempts = max_attempts,
           .created_at_ms = batch.created_at_ms,
           .updated_at_ms = batch.created_at_ms};
-  long long row = 0;
-  long long max = max_attempts;
-  long long created_at_ms = batch.created_at_ms;
+  std::int64_t max = max_attempts;
+  std::int64_t created_at_ms = batch.created_at_ms;
   soci::statement insert =
       (sql.prepare << "INSERT INTO jobs (id, batch_id, tenant, row_number, row_data, output_name, "
                       "priority, state, max_attempts, created_at_ms, updated_at_ms) VALUES (:id, "
                       ":batch_id, :tenant, :row_number, :row_data, :output_name, :priority, "
                       "'queued', :max_attempts, :created_at_ms, :updated_at_ms)",
-       soci::use(job.id), soci::use(job.batch_id), soci::use(job.tenant), soci::use(row),
+       soci::use(job.id), soci::use(job.batch_id), soci::use(job.tenant), soci::use(job.row),
        soci::use(job.row_json), soci::use(job.output_name), soci::use(job.priority), soci::use(max),
        soci::use(created_at_ms), soci::use(created_at_ms));
   for (const JobSpec& spec : jobs) {
     job.id = randomId("j-");
     job.row = spec.row;
-    row = spec.row;
     job.row_json = spec.row_json;
     job.output_name = spec.output_name;
     insert.execute(true);
@@ -433,7 +481,7 @@ Result<bool> JobStore::transition(const std::string& job_id, std::span<const Job
   Change change;
   SMMHUB_RETURN_IF_ERROR(db_.write([&](soci::session& sql) -> Status {
     SMMHUB_ASSIGN_OR_RETURN(change,
-                            changeJob(sql, db_.backend(), job_id, from, to, details, now()));
+                            changeJob(sql, db_.backend(), job_id, {from, to, details}, now()));
     return okStatus();
   }));
   logger("jobs")->debug("job change job={} to={} done={} reason=\"{}\"", job_id, jobStateName(to),
@@ -448,9 +496,11 @@ Result<Job> JobStore::claim(const std::string& job_id, const std::string& worker
   }
   Change change;
   SMMHUB_RETURN_IF_ERROR(db_.write([&](soci::session& sql) -> Status {
-    SMMHUB_ASSIGN_OR_RETURN(change,
-                            changeJob(sql, db_.backend(), job_id, kClaimable, JobState::kActive,
-                                      {.worker = worker, .fencing_token = token}, now()));
+    SMMHUB_ASSIGN_OR_RETURN(
+        change,
+        changeJob(sql, db_.backend(), job_id,
+                  {kClaimable, JobState::kActive, {.worker = worker, .fencing_token = token}},
+                  now()));
     return okStatus();
   }));
   if (!change.done) {
@@ -466,9 +516,12 @@ Status JobStore::complete(const std::string& job_id, std::int64_t token,
   }
   Change change;
   SMMHUB_RETURN_IF_ERROR(db_.write([&](soci::session& sql) -> Status {
-    SMMHUB_ASSIGN_OR_RETURN(change,
-                            changeJob(sql, db_.backend(), job_id, kClaimed, JobState::kCompleted,
-                                      {.fencing_token = token, .output_path = output_path}, now()));
+    SMMHUB_ASSIGN_OR_RETURN(
+        change,
+        changeJob(
+            sql, db_.backend(), job_id,
+            {kClaimed, JobState::kCompleted, {.fencing_token = token, .output_path = output_path}},
+            now()));
     return okStatus();
   }));
   if (!change.done) {
@@ -491,10 +544,11 @@ Result<JobState> JobStore::fail(const std::string& job_id, std::int64_t token,
     bool retry = retry_at_ms.has_value() && !found.empty() &&
                  found.front().attempts < found.front().max_attempts;
     SMMHUB_ASSIGN_OR_RETURN(
-        change,
-        changeJob(sql, db_.backend(), job_id, kClaimed,
-                  retry ? JobState::kRetrying : JobState::kFailed,
-                  {.error = error, .next_try_at_ms = retry_at_ms, .fencing_token = token}, now()));
+        change, changeJob(sql, db_.backend(), job_id,
+                          {kClaimed,
+                           retry ? JobState::kRetrying : JobState::kFailed,
+                           {.error = error, .next_try_at_ms = retry_at_ms, .fencing_token = token}},
+                          now()));
     return okStatus();
   }));
   if (!change.done) {
@@ -522,15 +576,16 @@ Result<std::vector<std::string>> JobStore::cancelBatch(const std::string& batch_
                        lockSuffix(db_.backend()),
                    &batch_id));
     for (const Job& job : running) {
-      SMMHUB_ASSIGN_OR_RETURN(Change change, changeJob(sql, db_.backend(), job.id, kCancellable,
-                                                       JobState::kCancelled, {}, now_ms));
+      SMMHUB_ASSIGN_OR_RETURN(
+          Change change,
+          changeJob(sql, db_.backend(), job.id, {kCancellable, JobState::kCancelled, {}}, now_ms));
       cancelled += change.done ? 1 : 0;
       if (change.done && job.state == JobState::kActive) {
         active.push_back(job.id);
       }
     }
 
-    long long cancelled_at_ms = now_ms;
+    std::int64_t cancelled_at_ms = now_ms;
     sql << "UPDATE batches SET cancelled_at_ms = :at WHERE id = :id AND cancelled_at_ms = 0",
         soci::use(cancelled_at_ms), soci::use(batch_id);
     return okStatus();
@@ -577,54 +632,15 @@ Result<Batch> JobStore::batch(const std::string& batch_id) {
 
 Result<std::vector<Job>> JobStore::batchJobs(const std::string& batch_id) {
   std::vector<Job> jobs;
-  SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) -> Status {
-    SMMHUB_RETURN_IF_ERROR(findBatch(sql, batch_id));
-    SMMHUB_ASSIGN_OR_RETURN(
-        jobs, selectJobs(sql, "WHERE batch_id = :batch_id ORDER BY row_number", &batch_id));
-    return okStatus();
-  }));
+  SMMHUB_RETURN_IF_ERROR(
+      db_.read([&](soci::session& sql) { return readBatchJobs(sql, batch_id, jobs); }));
   return jobs;
 }
 
 Result<BatchSummary> JobStore::batchSummary(const std::string& batch_id) {
   BatchSummary summary{.batch_id = batch_id};
-  SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) -> Status {
-    SMMHUB_RETURN_IF_ERROR(findBatch(sql, batch_id));
-    std::string state;
-    long long count = 0;
-    soci::statement select =
-        (sql.prepare << "SELECT state, COUNT(*) FROM jobs WHERE batch_id = :batch_id "
-                        "GROUP BY state",
-         soci::into(state), soci::into(count), soci::use(batch_id));
-    select.execute();
-    while (select.fetch()) {
-      SMMHUB_ASSIGN_OR_RETURN(JobState parsed, parseJobState(state));
-      int* counter = nullptr;
-      switch (parsed) {
-        case JobState::kQueued:
-          counter = &summary.queued;
-          break;
-        case JobState::kActive:
-          counter = &summary.active;
-          break;
-        case JobState::kCompleted:
-          counter = &summary.completed;
-          break;
-        case JobState::kFailed:
-          counter = &summary.failed;
-          break;
-        case JobState::kRetrying:
-          counter = &summary.retrying;
-          break;
-        case JobState::kCancelled:
-          counter = &summary.cancelled;
-          break;
-      }
-      *counter = static_cast<int>(count);
-      summary.total += static_cast<int>(count);
-    }
-    return okStatus();
-  }));
+  SMMHUB_RETURN_IF_ERROR(
+      db_.read([&](soci::session& sql) { return countStates(sql, batch_id, summary); }));
   return summary;
 }
 
@@ -632,7 +648,7 @@ Result<std::vector<JobEvent>> JobStore::events(const std::string& job_id) {
   std::vector<JobEvent> events;
   bool found = false;
   SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) -> Status {
-    long long jobs = 0;
+    std::int64_t jobs = 0;
     sql << "SELECT COUNT(*) FROM jobs WHERE id = :id", soci::into(jobs), soci::use(job_id);
     found = jobs > 0;
     events = internal::selectEvents(sql, job_id);

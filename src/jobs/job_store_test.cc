@@ -100,8 +100,8 @@ class JobStoreTest : public ::testing::TestWithParam<store::Backend> {
     return claimed.ok() ? *claimed : Job{};
   }
 
-  long long countRows(const std::string& table) {
-    long long count = -1;
+  std::int64_t countRows(const std::string& table) {
+    std::int64_t count = -1;
     Status status = db_->read([&](soci::session& sql) {
       sql << "SELECT COUNT(*) FROM " + table, soci::into(count);
       return okStatus();

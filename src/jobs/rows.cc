@@ -16,17 +16,17 @@ constexpr std::string_view kBatchColumns =
     "SELECT id, tenant, idempotency_key, template_path, data_path, brand_dir, storage_dir, "
     "priority, job_count, created_at_ms, cancelled_at_ms FROM batches ";
 
-// A jobs row with its numbers as long long and its state as text.
+// A jobs row with its numbers as std::int64_t and its state as text.
 struct JobRow {
   Job job;
   std::string state;
-  long long row = 0;
-  long long attempts = 0;
-  long long max_attempts = 0;
-  long long next_try_at_ms = 0;
-  long long fencing_token = 0;
-  long long created_at_ms = 0;
-  long long updated_at_ms = 0;
+  std::int64_t row = 0;
+  std::int64_t attempts = 0;
+  std::int64_t max_attempts = 0;
+  std::int64_t next_try_at_ms = 0;
+  std::int64_t fencing_token = 0;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
 
   void bind(soci::statement& statement) {
     statement.exchange(soci::into(job.id));
@@ -144,9 +144,9 @@ Result<std::vector<Batch>> selectBatches(soci::session& sql, const std::string& 
 
 std::vector<JobEvent> selectEvents(soci::session& sql, const std::string& job_id) {
   JobEvent event;
-  long long id = 0;
-  long long at_ms = 0;
-  long long attempt = 0;
+  std::int64_t id = 0;
+  std::int64_t at_ms = 0;
+  std::int64_t attempt = 0;
   soci::statement select =
       (sql.prepare << "SELECT id, job_id, batch_id, tenant, from_state, to_state, at_ms, attempt, "
                       "worker, error FROM job_events WHERE job_id = :job_id ORDER BY id",
