@@ -246,7 +246,7 @@ struct ChangeRequest {
   TransitionDetails details;
 };
 
-// Changes JOB_ID as REQUEST asks inside the caller's transaction. Throws
+// Applies REQUEST to JOB_ID inside the caller's transaction. Throws
 // soci::soci_error.
 Result<Change> changeJob(soci::session& sql, store::Backend backend, const std::string& job_id,
                          const ChangeRequest& request, std::int64_t now_ms) {
