@@ -108,25 +108,6 @@ Result<std::unique_ptr<Credits>> Credits::create(CreditsOptions options, store::
   return std::unique_ptr<Credits>(new Credits(std::move(options), std::move(endpoint), db));
 }
 
-Credits::Lease::~Lease() {
-  if (connection_ != nullptr && connection_->isOpen()) {
-    std::lock_guard lock(owner_->pool_mutex_);
-    owner_->pool_.push_back(std::move(connection_));
-  }
-}
-
-Credits::Lease Credits::lease() {
-  {
-    std::lock_guard lock(pool_mutex_);
-    if (!pool_.empty()) {
-      std::unique_ptr<redis::Connection> connection = std::move(pool_.back());
-      pool_.pop_back();
-      return Lease(this, std::move(connection));
-    }
-  }
-  return Lease(this, std::make_unique<redis::Connection>(endpoint_, options_.timeout));
-}
-
 Result<Receipt> Credits::topup(const Request& request) {
   return apply(Operation::kTopup, request);
 }
@@ -163,8 +144,8 @@ Result<Receipt> Credits::apply(Operation operation, const Request& request) {
       fmt::format("credits {} for tenant {}", operationName(operation), request.tenant);
   // The second attempt follows a rebuild of the tenant's counters.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    Result<ReplyPtr> reply = [&] {
-      Lease connection = lease();
+    Result<ReplyPtr> reply = [&]() -> Result<ReplyPtr> {
+      SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, lease());
       return applyScript().run(*connection, keys, args);
     }();
     if (!reply.ok()) {
@@ -214,7 +195,7 @@ Status Credits::seed(const std::string& tenant) {
   }
   std::string where =
       "credits for tenant " + tenant + ": rebuilding counters: redis " + endpoint_.url;
-  Lease connection = lease();
+  SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, lease());
   // Register the tenant first: a writer that finds it without events does
   // nothing, but one that misses it would leave its events unmoved.
   SMMHUB_ASSIGN_OR_RETURN(ReplyPtr added, connection->command({"SADD", tenantsKey(), tenant}));
@@ -270,7 +251,7 @@ Status Credits::seed(const std::string& tenant) {
 Result<Balance> Credits::balance(const std::string& tenant) {
   SMMHUB_RETURN_IF_ERROR(checkTenantName(tenant));
   for (int attempt = 0; attempt < 2; ++attempt) {
-    Lease connection = lease();
+    SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, lease());
     std::string account = accountKey(tenant);
     std::string holds = holdsKey(tenant);
     std::string_view get_account[] = {"HGETALL", account};
@@ -314,7 +295,7 @@ Result<Balance> Credits::balance(const std::string& tenant) {
 }
 
 Result<std::vector<std::string>> Credits::tenants() {
-  Lease connection = lease();
+  SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, lease());
   SMMHUB_ASSIGN_OR_RETURN(ReplyPtr reply, connection->command({"SMEMBERS", tenantsKey()}));
   // An error here must not read as "no tenants": the ledger writer, the
   // reaper and reconcile would skip every tenant.

@@ -32,6 +32,7 @@
 
 #include "common/status.h"
 #include "redis/connection.h"
+#include "redis/pool.h"
 #include "store/database.h"
 
 namespace smmhub::credits {
@@ -119,24 +120,9 @@ class Credits {
   store::Database* database() const { return db_; }
   const CreditsOptions& options() const { return options_; }
 
-  // A connection from the pool, returned when the lease goes.
-  class Lease {
-   public:
-    Lease(Credits* owner, std::unique_ptr<redis::Connection> connection)
-        : owner_(owner), connection_(std::move(connection)) {}
-    ~Lease();
-    Lease(Lease&&) = default;
-    Lease& operator=(Lease&&) = delete;
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    redis::Connection& operator*() { return *connection_; }
-    redis::Connection* operator->() { return connection_.get(); }
-
-   private:
-    Credits* owner_;
-    std::unique_ptr<redis::Connection> connection_;
-  };
-  Lease lease();
+  // A connection from the pool, returned when the lease goes. Errors:
+  // unavailable while Redis cannot be reached.
+  Result<redis::Pool::Lease> lease() { return pool_.acquire(); }
 
   // Rebuilds TENANT's counters from the ledger and the unacknowledged
   // events when Redis has none. Every operation calls it when the apply
@@ -146,15 +132,17 @@ class Credits {
 
  private:
   Credits(CreditsOptions options, redis::Endpoint endpoint, store::Database* db)
-      : options_(std::move(options)), endpoint_(std::move(endpoint)), db_(db) {}
+      : options_(std::move(options)),
+        endpoint_(std::move(endpoint)),
+        db_(db),
+        pool_(endpoint_, {.timeout = options_.timeout}) {}
 
   Result<Receipt> apply(Operation operation, const Request& request);
 
   CreditsOptions options_;
   redis::Endpoint endpoint_;
   store::Database* db_;
-  std::mutex pool_mutex_;
-  std::vector<std::unique_ptr<redis::Connection>> pool_;
+  redis::Pool pool_;
 };
 
 // Checks a request's tenant, key, job and amount for OPERATION. Errors:

@@ -68,7 +68,7 @@ bool isNoGroup(const redisReply* reply) {
 // stream whose tenant the tenant set lost (a failover that kept the stream)
 // is still drained.
 Status addStreamTenants(Credits& credits, std::set<std::string>& tenants) {
-  Credits::Lease connection = credits.lease();
+  SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, credits.lease());
   std::string cursor = "0";
   do {
     SMMHUB_ASSIGN_OR_RETURN(ReplyPtr page,
@@ -113,7 +113,7 @@ Result<DrainStats> LedgerWriter::drainTenant(const std::string& tenant) {
   if (db == nullptr) {
     return Status::failedPrecondition("ledger writer: no ledger database");
   }
-  Credits::Lease connection = credits_.lease();
+  SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, credits_.lease());
   std::string events = eventsKey(tenant);
   std::string group(kLedgerGroup);
   std::string count = std::to_string(options_.batch);
@@ -253,7 +253,7 @@ Result<DrainStats> LedgerWriter::drainAll() {
 }
 
 Result<bool> LedgerWriter::leave(const std::string& tenant) {
-  Credits::Lease connection = credits_.lease();
+  SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, credits_.lease());
   std::vector<std::string> keys = {eventsKey(tenant)};
   std::vector<std::string> args = {std::string(kLedgerGroup), options_.consumer};
   SMMHUB_ASSIGN_OR_RETURN(ReplyPtr left, leaveScript().run(*connection, keys, args));

@@ -99,7 +99,7 @@ Result<ReconcileReport> reconcile(Credits& credits, bool repair) {
   report.tenants = tenants.size();
   constexpr int kAttempts = 5;
   for (const std::string& tenant : tenants) {
-    Credits::Lease connection = credits.lease();
+    SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, credits.lease());
     for (int attempt = 1;; ++attempt) {
       SMMHUB_ASSIGN_OR_RETURN(Snapshot snapshot, readSnapshot(*connection, tenant));
       // Records are restored only by seed(); the comparison needs none.
