@@ -3,15 +3,19 @@
 //
 // Each run holds credits for all of its rows under the batch id (the job of
 // the hold), charges one per video that succeeds with the key
-// "batch:ID:row:N", and releases what the batch still holds at the end. A
-// run again with the same --batch-id charges no row twice: its charge keys
-// repeat, and the credits it held for rows already paid go back.
+// "batch:ID:INPUTS:row:N", and releases what the batch still holds at the
+// end. A run again with the same --batch-id and the same inputs charges no
+// row twice: its charge keys repeat, and the credits it held for rows
+// already paid go back. While the batch runs, a ledger writer moves its
+// events into the ledger every second, so that a Redis that loses its data
+// mid-batch loses at most the last second of charges from the ledger's view.
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -28,6 +32,10 @@ struct BillingOptions {
   // The job of the hold and the start of every key; a fresh id per run
   // when empty.
   std::string batch_id;
+  // A digest of everything that makes the batch's videos (files, rows,
+  // settings). Charge keys contain it, so that a run with the same batch id
+  // and other inputs pays for its videos.
+  std::string inputs;
   std::string actor;
 };
 
@@ -40,9 +48,9 @@ struct BillingSummary {
 
 class BatchBilling final : public render::BatchObserver {
  public:
-  // Opens the ledger database and checks the Redis URL. Errors:
-  // invalidArgument for a malformed URL or tenant, unavailable for a
-  // database that cannot be opened.
+  // Opens the ledger database and checks the Redis URL and the batch id.
+  // Errors: invalidArgument for a malformed URL, tenant or batch id,
+  // unavailable for a database that cannot be opened.
   static Result<std::unique_ptr<BatchBilling>> open(BillingOptions options);
 
   // Holds ROWS credits for the batch. Errors: resourceExhausted when the
@@ -57,6 +65,12 @@ class BatchBilling final : public render::BatchObserver {
   // unless a video stays uncharged.
   BillingSummary finish();
 
+  ~BatchBilling() override;
+  BatchBilling(const BatchBilling&) = delete;
+  BatchBilling& operator=(const BatchBilling&) = delete;
+  BatchBilling(BatchBilling&&) = delete;
+  BatchBilling& operator=(BatchBilling&&) = delete;
+
   const std::string& batchId() const { return options_.batch_id; }
 
  private:
@@ -66,6 +80,7 @@ class BatchBilling final : public render::BatchObserver {
 
   // Charges ROW; returns false when the call failed.
   bool charge(int row);
+  void stopWriter();
 
   BillingOptions options_;
   std::unique_ptr<store::Database> db_;
@@ -73,6 +88,13 @@ class BatchBilling final : public render::BatchObserver {
   std::mutex mutex_;
   BillingSummary summary_;
   std::vector<int> failed_rows_;
+  std::atomic<bool> stop_writer_{false};
+  std::thread writer_;
 };
+
+// Returns the digest of a batch's inputs for BillingOptions::inputs: the
+// template, data and brand.json files' bytes and the settings that change
+// the videos. Errors: notFound or unavailable for a file that cannot be read.
+Result<std::string> batchInputsDigest(const render::BatchRequest& request);
 
 }  // namespace smmhub::cli

@@ -324,6 +324,7 @@ Result<std::unique_ptr<BatchBilling>> openBilling(RenderArgs& args) {
   args.billing.tenant = args.request.tenant;
   const char* user = std::getenv("USER");
   args.billing.actor = user != nullptr && *user != '\0' ? user : "cli";
+  SMMHUB_ASSIGN_OR_RETURN(args.billing.inputs, batchInputsDigest(args.request));
   return BatchBilling::open(args.billing);
 }
 

@@ -253,6 +253,12 @@ int runReconcile(const CreditsArgs& args) {
   }
   fmt::print("{} tenants checked, {} differ, {} repaired\n", report->tenants,
              report->differences.size(), report->differences.size() - unrepaired);
+  for (const std::string& error : report->errors) {
+    fmt::print(stderr, "smmhub credits reconcile: {}\n", error);
+  }
+  if (!report->errors.empty()) {
+    return kExitCreditsFailed;
+  }
   return unrepaired > 0 ? kExitDifferences : kExitOk;
 }
 

@@ -538,6 +538,38 @@ TEST_P(CreditsTest, WriterLeavesGroupOnlyWithoutPendingEvents) {
   EXPECT_EQ(redis::replyText((*consumers)->element[0]->element[1]), "stuck");
 }
 
+TEST_P(CreditsTest, ReconcileGoesOnPastATenantItCannotRead) {
+  must(credits_->topup(req(10, "t1")));
+  drain();
+  Request other = req(5, "t1");
+  other.tenant = "zeta";
+  must(credits_->topup(other));
+  drain();
+  ASSERT_TRUE(raw().command({"HSET", accountKey("zeta"), "available", "99"}).ok());
+  ASSERT_TRUE(raw().command({"XADD", eventsKey("acme"), "*", "kind", "topup"}).ok());
+
+  Result<ReconcileReport> report = reconcile(*credits_, false);
+
+  ASSERT_TRUE(report.ok()) << report.status().toString();
+  EXPECT_EQ(report->tenants, 2u);
+  ASSERT_EQ(report->errors.size(), 1u);
+  EXPECT_TRUE(report->errors[0].starts_with("credit event ")) << report->errors[0];
+  ASSERT_EQ(report->differences.size(), 1u);
+  EXPECT_EQ(report->differences[0].tenant, "zeta");
+}
+
+TEST_P(CreditsTest, ReleaseAllOfANegativeHoldMovesNothing) {
+  must(credits_->topup(req(10, "t1")));
+  ASSERT_TRUE(raw().command({"HSET", holdsKey("acme"), "ghost", "-500"}).ok());
+  Request release = req(0, "x1", "ghost");
+  release.all = true;
+
+  Receipt receipt = must(credits_->release(release));
+
+  EXPECT_EQ(receipt.moved, 0);
+  EXPECT_EQ(balance().available, 10);
+}
+
 TEST_P(CreditsTest, KilledWritersConvergeOnTheLedger) {
   must(credits_->topup(req(1'000'000, "t0")));
   std::atomic<bool> stop{false};

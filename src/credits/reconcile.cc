@@ -84,6 +84,69 @@ std::string describe(const Balance& balance) {
   return text;
 }
 
+namespace {
+
+// Compares one tenant and, with REPAIR, repairs it; adds a difference to
+// REPORT.
+Status reconcileTenant(Credits& credits, store::Database& db, const std::string& tenant,
+                       bool repair, ReconcileReport& report) {
+  constexpr int kAttempts = 5;
+  SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, credits.lease());
+  for (int attempt = 1;; ++attempt) {
+    SMMHUB_ASSIGN_OR_RETURN(Snapshot snapshot, readSnapshot(*connection, tenant));
+    // Records are restored only by seed(); the comparison needs none.
+    SMMHUB_ASSIGN_OR_RETURN(Expected expected, readExpected(*connection, db, tenant, nowMillis()));
+    // An event added after readExpected read the stream and moved into
+    // the ledger before it read the ledger would count in the expected
+    // state but not in the snapshot. The stream's id, read again, shows it.
+    SMMHUB_ASSIGN_OR_RETURN(Snapshot after, readSnapshot(*connection, tenant));
+    if (expected.last_event_id != snapshot.last_event_id ||
+        after.last_event_id != snapshot.last_event_id) {
+      if (attempt == kAttempts) {
+        return Status::unavailable("reconcile " + tenant +
+                                   ": the tenant's credits kept changing; try again");
+      }
+      continue;
+    }
+    Balance wanted{expected.available, expected.held, expected.holds};
+    if (!snapshot.missing && same(snapshot.balance, wanted)) {
+      break;
+    }
+    Difference difference{tenant, snapshot.missing, snapshot.balance, wanted, false};
+    if (repair && snapshot.missing) {
+      SMMHUB_RETURN_IF_ERROR(credits.seed(tenant));
+      difference.repaired = true;
+    } else if (repair) {
+      std::vector<std::string> keys = {accountKey(tenant), holdsKey(tenant), eventsKey(tenant)};
+      std::vector<std::string> args = {expected.last_event_id, std::to_string(wanted.available),
+                                       std::to_string(wanted.held)};
+      for (const auto& [job, held] : wanted.holds) {
+        args.push_back(job);
+        args.push_back(std::to_string(held));
+      }
+      SMMHUB_ASSIGN_OR_RETURN(ReplyPtr wrote, repairScript().run(*connection, keys, args));
+      if (wrote->type != REDIS_REPLY_INTEGER) {
+        return Status::unavailable("reconcile " + tenant + ": repairing counters: redis " +
+                                   connection->endpoint().url + ": " +
+                                   std::string(replyText(wrote.get())));
+      }
+      if (wrote->integer == 0 && attempt < kAttempts) {
+        continue;
+      }
+      difference.repaired = wrote->type == REDIS_REPLY_INTEGER && wrote->integer == 1;
+      if (difference.repaired) {
+        logger("credits")->warn("credit counters repaired tenant={} was=\"{}\" now=\"{}\"", tenant,
+                                describe(snapshot.balance), describe(wanted));
+      }
+    }
+    report.differences.push_back(std::move(difference));
+    break;
+  }
+  return okStatus();
+}
+
+}  // namespace
+
 Result<ReconcileReport> reconcile(Credits& credits, bool repair) {
   store::Database* db = credits.database();
   if (db == nullptr) {
@@ -97,59 +160,11 @@ Result<ReconcileReport> reconcile(Credits& credits, bool repair) {
 
   ReconcileReport report;
   report.tenants = tenants.size();
-  constexpr int kAttempts = 5;
+  // One tenant that cannot be read (a malformed event, say) does not stop
+  // the check of the others.
   for (const std::string& tenant : tenants) {
-    SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, credits.lease());
-    for (int attempt = 1;; ++attempt) {
-      SMMHUB_ASSIGN_OR_RETURN(Snapshot snapshot, readSnapshot(*connection, tenant));
-      // Records are restored only by seed(); the comparison needs none.
-      SMMHUB_ASSIGN_OR_RETURN(Expected expected,
-                              readExpected(*connection, *db, tenant, nowMillis()));
-      // An event added after readExpected read the stream and moved into
-      // the ledger before it read the ledger would count in the expected
-      // state but not in the snapshot. The stream's id, read again, shows it.
-      SMMHUB_ASSIGN_OR_RETURN(Snapshot after, readSnapshot(*connection, tenant));
-      if (expected.last_event_id != snapshot.last_event_id ||
-          after.last_event_id != snapshot.last_event_id) {
-        if (attempt == kAttempts) {
-          return Status::unavailable("reconcile " + tenant +
-                                     ": the tenant's credits kept changing; try again");
-        }
-        continue;
-      }
-      Balance wanted{expected.available, expected.held, expected.holds};
-      if (!snapshot.missing && same(snapshot.balance, wanted)) {
-        break;
-      }
-      Difference difference{tenant, snapshot.missing, snapshot.balance, wanted, false};
-      if (repair && snapshot.missing) {
-        SMMHUB_RETURN_IF_ERROR(credits.seed(tenant));
-        difference.repaired = true;
-      } else if (repair) {
-        std::vector<std::string> keys = {accountKey(tenant), holdsKey(tenant), eventsKey(tenant)};
-        std::vector<std::string> args = {expected.last_event_id, std::to_string(wanted.available),
-                                         std::to_string(wanted.held)};
-        for (const auto& [job, held] : wanted.holds) {
-          args.push_back(job);
-          args.push_back(std::to_string(held));
-        }
-        SMMHUB_ASSIGN_OR_RETURN(ReplyPtr wrote, repairScript().run(*connection, keys, args));
-        if (wrote->type != REDIS_REPLY_INTEGER) {
-          return Status::unavailable("reconcile " + tenant + ": repairing counters: redis " +
-                                     connection->endpoint().url + ": " +
-                                     std::string(replyText(wrote.get())));
-        }
-        if (wrote->integer == 0 && attempt < kAttempts) {
-          continue;
-        }
-        difference.repaired = wrote->type == REDIS_REPLY_INTEGER && wrote->integer == 1;
-        if (difference.repaired) {
-          logger("credits")->warn("credit counters repaired tenant={} was=\"{}\" now=\"{}\"",
-                                  tenant, describe(snapshot.balance), describe(wanted));
-        }
-      }
-      report.differences.push_back(std::move(difference));
-      break;
+    if (Status checked = reconcileTenant(credits, *db, tenant, repair, report); !checked.ok()) {
+      report.errors.push_back(checked.message());
     }
   }
   return report;

@@ -21,6 +21,7 @@ struct Difference {
 struct ReconcileReport {
   std::size_t tenants = 0;
   std::vector<Difference> differences;
+  std::vector<std::string> errors;  // one per tenant that could not be checked
 };
 
 // Checks every tenant of the ledger and of Redis. With REPAIR, sets the

@@ -99,7 +99,8 @@ elseif op == 'charge' then
 elseif op == 'release' then
   moved = amount
   if amount_text == 'all' then
-    moved = job_held
+    -- A hold below zero (a hand edit) has nothing to give back.
+    moved = math.max(job_held, 0)
   end
   if job_held < moved then
     return {'not_held', 0, available, held, job_held, 0, ''}

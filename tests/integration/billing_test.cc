@@ -3,10 +3,13 @@
 // credits or without Redis, nothing renders.
 #include "cli/billing.h"
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include <gtest/gtest.h>
 
+#include "credits/internal.h"
 #include "render/batch.h"
 #include "test_support.h"
 #include "testing/redis_server.h"
@@ -22,14 +25,21 @@ class BillingTest : public ::testing::Test {
  protected:
   std::string dbUrl() const { return "sqlite:" + dir_.file("ledger.db").string(); }
 
-  std::unique_ptr<BatchBilling> openBilling(const std::string& batch_id) {
+  std::unique_ptr<BatchBilling> openBilling(const std::string& batch_id,
+                                            const std::string& inputs = "inputs-1") {
     Result<std::unique_ptr<BatchBilling>> billing = BatchBilling::open({.redis_url = redis_.url(),
                                                                         .db_url = dbUrl(),
                                                                         .tenant = "acme",
                                                                         .batch_id = batch_id,
+                                                                        .inputs = inputs,
                                                                         .actor = "test"});
     EXPECT_TRUE(billing.ok()) << billing.status().toString();
     return billing.ok() ? std::move(*billing) : nullptr;
+  }
+
+  store::Database* db() {
+    credits();
+    return db_.get();
   }
 
   credits::Credits& credits() {
@@ -57,8 +67,7 @@ class BillingTest : public ::testing::Test {
     return balance.ok() ? *balance : credits::Balance{};
   }
 
-  // Renders rows 1, 2 and 4 of the mini template into OUT, billed by BILLING.
-  Result<render::BatchReport> render(BatchBilling& billing, const std::filesystem::path& out) {
+  static render::BatchRequest miniRequest(const std::filesystem::path& out) {
     render::BatchRequest request;
     request.template_path = kTestData / "cli/mini.json";
     request.data_path = kTestData / "cli/rows.csv";
@@ -66,6 +75,13 @@ class BillingTest : public ::testing::Test {
     request.out_dir = out;
     request.rows = {1, 2, 4};
     request.jobs = 1;
+    return request;
+  }
+
+  // Renders rows 1, 2 and 4 of the mini template into OUT, billed by BILLING.
+  static Result<render::BatchReport> render(BatchBilling& billing,
+                                            const std::filesystem::path& out) {
+    render::BatchRequest request = miniRequest(out);
     request.before_rows = [&](int rows) {
       return billing.hold(rows);
     };
@@ -163,6 +179,97 @@ TEST_F(BillingTest, FailedRowsReleaseTheirCredits) {
   EXPECT_EQ(summary.charged, 2);
   EXPECT_EQ(summary.released, 1);
   EXPECT_EQ(balance().available, 8);
+}
+
+TEST_F(BillingTest, SameBatchIdWithOtherInputsPays) {
+  topUp(10, "t1");
+  TempDir first_out;
+  TempDir second_out;
+
+  std::unique_ptr<BatchBilling> first = openBilling("batch-5", "inputs-a");
+  ASSERT_TRUE(render(*first, first_out.path()).ok());
+  BillingSummary first_summary = first->finish();
+  std::unique_ptr<BatchBilling> other = openBilling("batch-5", "inputs-b");
+  ASSERT_TRUE(render(*other, second_out.path()).ok());
+  BillingSummary other_summary = other->finish();
+
+  EXPECT_EQ(first_summary.charged, 3);
+  EXPECT_EQ(other_summary.charged, 3);
+  EXPECT_EQ(other_summary.repeated, 0);
+  EXPECT_EQ(balance().available, 4);
+}
+
+TEST_F(BillingTest, LedgerHasTheHoldWhileTheBatchRuns) {
+  topUp(10, "t1");
+  std::unique_ptr<BatchBilling> billing = openBilling("batch-6");
+  ASSERT_TRUE(billing->hold(3).ok());
+
+  std::vector<credits::Entry> entries;
+  for (int wait = 0; wait < 100 && entries.size() < 2; ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    Result<std::vector<credits::Entry>> history = credits::ledgerHistory(*db(), "acme", 10);
+    ASSERT_TRUE(history.ok()) << history.status().toString();
+    entries = *history;
+  }
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].kind, "reserve");
+  EXPECT_EQ(entries[0].amount, 3);
+  EXPECT_EQ(entries[0].job_id, "batch-6");
+  billing->finish();
+}
+
+TEST_F(BillingTest, UnfinishedRunNamesTheHoldItLeft) {
+  topUp(5, "t1");
+  {
+    std::unique_ptr<BatchBilling> killed = openBilling("batch-7");
+    ASSERT_TRUE(killed->hold(3).ok());
+    // Gone without finish(), as a killed process: its hold stays.
+  }
+  std::unique_ptr<BatchBilling> again = openBilling("batch-7");
+  Status held = again->hold(3);
+
+  ASSERT_FALSE(held.ok());
+  EXPECT_EQ(held.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(held.message(),
+            "tenant acme has 2 credits available and the batch needs 3, one per video: short by "
+            "1; nothing rendered. Batch batch-7 still holds 3 credits from a run that did not "
+            "finish; `smmhub credits release acme all --job batch-7 --key KEY` gives them back");
+}
+
+TEST_F(BillingTest, InvalidBatchIdNamesTheFlag) {
+  Result<std::unique_ptr<BatchBilling>> spaced = BatchBilling::open(
+      {.redis_url = redis_.url(), .db_url = dbUrl(), .tenant = "acme", .batch_id = "a b"});
+  Result<std::unique_ptr<BatchBilling>> long_id =
+      BatchBilling::open({.redis_url = redis_.url(),
+                          .db_url = dbUrl(),
+                          .tenant = "acme",
+                          .batch_id = std::string(101, 'b')});
+
+  ASSERT_FALSE(spaced.ok());
+  EXPECT_EQ(spaced.status().message(),
+            "--batch-id 'a b': use 1 to 100 letters, digits, '-', '_', '.' or ':'");
+  ASSERT_FALSE(long_id.ok());
+  EXPECT_EQ(long_id.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(BillingTest, InputsDigestFollowsFilesAndSettings) {
+  TempDir out;
+  render::BatchRequest request = miniRequest(out.path());
+  Result<std::string> same = batchInputsDigest(request);
+  Result<std::string> again = batchInputsDigest(request);
+  request.crf = 30;
+  Result<std::string> other_crf = batchInputsDigest(request);
+  request.data_path = out.file("missing.csv");
+  Result<std::string> missing = batchInputsDigest(request);
+
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->size(), 12u);
+  EXPECT_EQ(*same, *again);
+  ASSERT_TRUE(other_crf.ok());
+  EXPECT_NE(*same, *other_crf);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(),
+            out.file("missing.csv").string() + ": cannot read it to bill the batch");
 }
 
 }  // namespace
