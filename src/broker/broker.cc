@@ -1,0 +1,399 @@
+#include "broker/broker.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "broker/scripts.h"
+#include "common/log.h"
+
+namespace smmhub::broker {
+namespace {
+
+using internal::activeKey;
+using internal::delayedKey;
+using internal::knownKey;
+using internal::laneKey;
+using internal::laneOf;
+using internal::leaseKey;
+
+// Entries a script moves or takes per call, so that no call blocks Redis long.
+constexpr int kScriptBatch = 100;
+// Jobs a claim() drops (cancelled or finished in SQL) before it gives up.
+constexpr int kMaxDrops = 64;
+
+std::int64_t systemMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string activeMember(std::string_view tenant, std::string_view job_id, std::int64_t token) {
+  return fmt::format("{} {} {}", tenant, job_id, token);
+}
+
+std::string delayedMember(std::string_view tenant, std::string_view job_id,
+                          std::string_view priority) {
+  return fmt::format("{} {} {}", tenant, job_id, laneOf(priority));
+}
+
+// A member of the leases zset, parsed.
+struct ActiveLease {
+  std::string tenant;
+  std::string job_id;
+  std::int64_t token = 0;
+};
+
+std::optional<ActiveLease> parseActiveMember(std::string_view member) {
+  std::size_t first = member.find(' ');
+  std::size_t second = first == std::string_view::npos ? first : member.find(' ', first + 1);
+  if (second == std::string_view::npos) {
+    return std::nullopt;
+  }
+  ActiveLease lease{std::string(member.substr(0, first)),
+                    std::string(member.substr(first + 1, second - first - 1))};
+  try {
+    lease.token = std::stoll(std::string(member.substr(second + 1)));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  return lease;
+}
+
+template <typename T>
+Status statusOf(const Result<T>& result) {
+  return result.ok() ? okStatus() : result.status();
+}
+
+bool isRejection(const Status& status) {
+  return status.code() == StatusCode::kFailedPrecondition || status.code() == StatusCode::kNotFound;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Broker>> Broker::create(BrokerOptions options, jobs::JobStore& store) {
+  SMMHUB_ASSIGN_OR_RETURN(redis::Endpoint endpoint,
+                          redis::parseUrl(options.redis_url, "broker redis_url"));
+  return std::make_unique<Broker>(std::move(options), std::move(endpoint), store);
+}
+
+Broker::Broker(BrokerOptions options, redis::Endpoint endpoint, jobs::JobStore& store)
+    : options_(std::move(options)),
+      pool_(std::move(endpoint), options_.pool),
+      store_(store),
+      random_(std::random_device{}()) {}
+
+std::int64_t Broker::now() const {
+  return options_.clock ? options_.clock() : systemMillis();
+}
+
+std::chrono::milliseconds Broker::backoff(int attempts) {
+  std::int64_t delay = options_.backoff_base.count();
+  for (int i = 1; i < attempts && delay < options_.backoff_max.count(); ++i) {
+    delay *= 2;
+  }
+  delay = std::min(delay, options_.backoff_max.count());
+
+  std::lock_guard lock(random_mutex_);
+  std::uniform_int_distribution<std::int64_t> jitter(0, delay / 2);
+  return std::chrono::milliseconds(delay - jitter(random_));
+}
+
+Result<redis::ReplyPtr> Broker::run(const redis::Script& script,
+                                    const std::vector<std::string>& keys,
+                                    const std::vector<std::string>& args) {
+  SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, pool_.acquire());
+  SMMHUB_ASSIGN_OR_RETURN(redis::ReplyPtr reply, script.run(*connection, keys, args));
+  if (reply->type == REDIS_REPLY_ERROR) {
+    return Status::unavailable(fmt::format("redis {}: broker script failed: {}",
+                                           pool_.endpoint().url, redis::replyText(reply.get())));
+  }
+  return reply;
+}
+
+Result<int> Broker::pushReady(const std::string& tenant, const std::string& priority,
+                              const std::vector<std::string>& job_ids) {
+  if (job_ids.empty()) {
+    return 0;
+  }
+  std::vector<std::string> args{tenant};
+  args.insert(args.end(), job_ids.begin(), job_ids.end());
+  SMMHUB_ASSIGN_OR_RETURN(redis::ReplyPtr reply,
+                          run(internal::pushScript(),
+                              {knownKey(tenant), laneKey(tenant, laneOf(priority)),
+                               internal::ringKey(), internal::ringMembersKey()},
+                              args));
+  return static_cast<int>(reply->integer);
+}
+
+Result<int> Broker::schedule(const std::string& key, const std::string& tenant,
+                             const std::string& job_id, std::int64_t score,
+                             const std::string& member) {
+  SMMHUB_ASSIGN_OR_RETURN(redis::ReplyPtr reply,
+                          run(internal::scheduleScript(), {knownKey(tenant), key},
+                              {job_id, std::to_string(score), member}));
+  return static_cast<int>(reply->integer);
+}
+
+Status Broker::release(const std::string& tenant, const std::string& job_id, std::int64_t token,
+                       bool forget) {
+  return statusOf(run(internal::finishScript(),
+                      {leaseKey(tenant, job_id), activeKey(), knownKey(tenant), delayedKey()},
+                      {std::to_string(token), activeMember(tenant, job_id, token), job_id,
+                       forget ? "forget" : "keep", "0", ""}));
+}
+
+Status Broker::retryLater(const jobs::Job& job, std::int64_t token) {
+  return statusOf(
+      run(internal::finishScript(),
+          {leaseKey(job.tenant, job.id), activeKey(), knownKey(job.tenant), delayedKey()},
+          {std::to_string(token), activeMember(job.tenant, job.id, token), job.id, "delay",
+           std::to_string(job.next_try_at_ms), delayedMember(job.tenant, job.id, job.priority)}));
+}
+
+// Puts JOB back on Redis by its SQL state, unless Redis tracks it already.
+Result<int> Broker::restore(const jobs::Job& job) {
+  switch (job.state) {
+    case jobs::JobState::kQueued:
+      return pushReady(job.tenant, job.priority, {job.id});
+    case jobs::JobState::kRetrying:
+      return schedule(delayedKey(), job.tenant, job.id, job.next_try_at_ms,
+                      delayedMember(job.tenant, job.id, job.priority));
+    case jobs::JobState::kActive:
+      // A claim that Redis lost: expire it at once, so reclaimExpired() fails
+      // it with its own token and schedules the retry.
+      return schedule(activeKey(), job.tenant, job.id, now(),
+                      activeMember(job.tenant, job.id, job.fencing_token));
+    default:
+      return 0;
+  }
+}
+
+Result<jobs::CreatedBatch> Broker::enqueue(const jobs::BatchSpec& spec,
+                                           const std::vector<jobs::JobSpec>& jobs) {
+  SMMHUB_ASSIGN_OR_RETURN(jobs::CreatedBatch batch, store_.createBatch(spec, jobs));
+
+  // A repeat pushes the jobs still queued; the known set skips those Redis has.
+  std::vector<std::string> to_push = batch.job_ids;
+  if (!batch.created) {
+    SMMHUB_ASSIGN_OR_RETURN(std::vector<jobs::Job> stored, store_.batchJobs(batch.batch_id));
+    to_push.clear();
+    for (const jobs::Job& job : stored) {
+      if (job.state == jobs::JobState::kQueued) {
+        to_push.push_back(job.id);
+      }
+    }
+  }
+
+  Result<int> pushed = pushReady(spec.tenant, spec.priority, to_push);
+  if (!pushed.ok()) {
+    return pushed.status().withContext(fmt::format(
+        "batch {} of tenant {} is saved, but its jobs are not on Redis until redrive() runs",
+        batch.batch_id, spec.tenant));
+  }
+  logger("broker")->info("enqueue done batch={} tenant={} jobs={} pushed={} created={}",
+                         batch.batch_id, spec.tenant, batch.job_ids.size(), *pushed, batch.created);
+  return batch;
+}
+
+Result<std::optional<Claim>> Broker::claim(const std::string& worker) {
+  for (int drops = 0; drops < kMaxDrops; ++drops) {
+    std::int64_t at = now();
+    SMMHUB_ASSIGN_OR_RETURN(
+        redis::ReplyPtr reply,
+        run(internal::claimScript(),
+            {internal::ringKey(), internal::ringMembersKey(), internal::tokenKey(), activeKey()},
+            {std::string(internal::kPrefix), worker, std::to_string(options_.lease.count()),
+             std::to_string(at)}));
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[2]->type != REDIS_REPLY_INTEGER) {
+      return std::optional<Claim>();
+    }
+    Claim claim{.job_id = std::string(redis::replyText(reply->element[1])),
+                .tenant = std::string(redis::replyText(reply->element[0])),
+                .fencing_token = reply->element[2]->integer,
+                .lease_deadline_ms = at + options_.lease.count()};
+
+    // SQL decides whether the job may still run.
+    Result<jobs::Job> job = store_.claim(claim.job_id, worker, claim.fencing_token);
+    if (job.ok()) {
+      claim.batch_id = job->batch_id;
+      logger("broker")->debug("claim job={} tenant={} worker={} token={}", claim.job_id,
+                              claim.tenant, worker, claim.fencing_token);
+      return std::optional<Claim>(std::move(claim));
+    }
+    if (!isRejection(job.status())) {
+      // The lease stays; reclaimExpired() puts the job back when it runs out.
+      return job.status();
+    }
+    logger("broker")->info("claim dropped job={} reason=\"{}\"", claim.job_id,
+                           job.status().message());
+    SMMHUB_RETURN_IF_ERROR(release(claim.tenant, claim.job_id, claim.fencing_token, true));
+    SMMHUB_RETURN_IF_ERROR(requeueIfRunnable(claim.job_id));
+  }
+  return std::optional<Claim>();
+}
+
+// Puts a job that SQL still lets run back on Redis, after its claim was
+// rejected: a Redis that lost its token counter grants tokens SQL has seen.
+Status Broker::requeueIfRunnable(const std::string& job_id) {
+  Result<jobs::Job> job = store_.job(job_id);
+  if (!job.ok()) {
+    return job.status().code() == StatusCode::kNotFound ? okStatus() : job.status();
+  }
+  if (job->state != jobs::JobState::kQueued && job->state != jobs::JobState::kRetrying) {
+    return okStatus();
+  }
+  SMMHUB_RETURN_IF_ERROR(run(internal::raiseTokenScript(), {internal::tokenKey()},
+                             {std::to_string(job->fencing_token)}));
+  return statusOf(restore(*job));
+}
+
+Status Broker::heartbeat(Claim& claim) {
+  std::int64_t deadline = now() + options_.lease.count();
+  SMMHUB_ASSIGN_OR_RETURN(
+      redis::ReplyPtr reply,
+      run(internal::heartbeatScript(), {leaseKey(claim.tenant, claim.job_id), activeKey()},
+          {std::to_string(claim.fencing_token), std::to_string(options_.lease.count()),
+           std::to_string(deadline),
+           activeMember(claim.tenant, claim.job_id, claim.fencing_token)}));
+  if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1) {
+    return Status::failedPrecondition(
+        fmt::format("job {}: the lease of fencing token {} is gone; stop working on the job",
+                    claim.job_id, claim.fencing_token));
+  }
+  claim.lease_deadline_ms = deadline;
+  return okStatus();
+}
+
+Status Broker::complete(const Claim& claim, const std::string& output_path) {
+  SMMHUB_RETURN_IF_ERROR(store_.complete(claim.job_id, claim.fencing_token, output_path));
+  return release(claim.tenant, claim.job_id, claim.fencing_token, true);
+}
+
+Result<jobs::JobState> Broker::fail(const Claim& claim, const std::string& error) {
+  SMMHUB_ASSIGN_OR_RETURN(jobs::Job job, store_.job(claim.job_id));
+  std::int64_t retry_at = now() + backoff(job.attempts).count();
+  SMMHUB_ASSIGN_OR_RETURN(jobs::JobState state,
+                          store_.fail(claim.job_id, claim.fencing_token, error, retry_at));
+  if (state != jobs::JobState::kRetrying) {
+    SMMHUB_RETURN_IF_ERROR(release(claim.tenant, claim.job_id, claim.fencing_token, true));
+    return state;
+  }
+  job.next_try_at_ms = retry_at;
+  SMMHUB_RETURN_IF_ERROR(retryLater(job, claim.fencing_token));
+  return state;
+}
+
+Result<int> Broker::promoteDelayed() {
+  int moved = 0;
+  for (;;) {
+    SMMHUB_ASSIGN_OR_RETURN(
+        redis::ReplyPtr reply,
+        run(internal::promoteScript(),
+            {delayedKey(), internal::ringKey(), internal::ringMembersKey()},
+            {std::to_string(now()), std::to_string(kScriptBatch), std::string(internal::kPrefix)}));
+    moved += static_cast<int>(reply->integer);
+    if (reply->integer < kScriptBatch) {
+      return moved;
+    }
+  }
+}
+
+// Fails one expired claim in SQL with its own token and schedules the retry;
+// a claim that SQL already ended is only removed from Redis.
+Status Broker::reclaimOne(const std::string& member) {
+  std::optional<ActiveLease> lease = parseActiveMember(member);
+  if (!lease) {
+    logger("broker")->warn("reclaim skipped malformed lease member=\"{}\"", member);
+    SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, pool_.acquire());
+    return statusOf(connection->command({"ZREM", activeKey(), member}));
+  }
+
+  Result<jobs::Job> job = store_.job(lease->job_id);
+  if (!job.ok() && !isRejection(job.status())) {
+    return job.status();
+  }
+  std::int64_t retry_at = now() + backoff(job.ok() ? job->attempts : 1).count();
+  Result<jobs::JobState> state =
+      job.ok() ? store_.fail(lease->job_id, lease->token, "lease expired", retry_at)
+               : Result<jobs::JobState>(job.status());
+  if (!state.ok() && !isRejection(state.status())) {
+    return state.status();
+  }
+
+  if (state.ok() && *state == jobs::JobState::kRetrying) {
+    job->next_try_at_ms = retry_at;
+    logger("broker")->info("reclaim job={} token={} retry_at_ms={}", lease->job_id, lease->token,
+                           retry_at);
+    return retryLater(*job, lease->token);
+  }
+  SMMHUB_RETURN_IF_ERROR(release(lease->tenant, lease->job_id, lease->token, true));
+  return state.ok() ? okStatus() : requeueIfRunnable(lease->job_id);
+}
+
+Result<int> Broker::reclaimExpired() {
+  int reclaimed = 0;
+  for (;;) {
+    SMMHUB_ASSIGN_OR_RETURN(
+        redis::ReplyPtr reply,
+        run(internal::takeExpiredScript(), {activeKey()},
+            {std::to_string(now()), std::to_string(kScriptBatch),
+             std::to_string(options_.lease.count()), std::string(internal::kPrefix)}));
+    for (std::size_t i = 0; i < reply->elements; ++i) {
+      SMMHUB_RETURN_IF_ERROR(reclaimOne(std::string(redis::replyText(reply->element[i]))));
+      reclaimed++;
+    }
+    if (reply->elements < static_cast<std::size_t>(kScriptBatch)) {
+      return reclaimed;
+    }
+  }
+}
+
+Result<int> Broker::redrive() {
+  SMMHUB_ASSIGN_OR_RETURN(std::vector<jobs::Job> unfinished, store_.unfinished());
+
+  // A Redis that lost its counter must grant tokens above every stored one.
+  std::int64_t max_token = 0;
+  for (const jobs::Job& job : unfinished) {
+    max_token = std::max(max_token, job.fencing_token);
+  }
+  SMMHUB_RETURN_IF_ERROR(
+      run(internal::raiseTokenScript(), {internal::tokenKey()}, {std::to_string(max_token)}));
+
+  int pushed = 0;
+  for (const jobs::Job& job : unfinished) {
+    SMMHUB_ASSIGN_OR_RETURN(int restored, restore(job));
+    pushed += restored;
+  }
+  logger("broker")->info("redrive done unfinished={} pushed={}", unfinished.size(), pushed);
+  return pushed;
+}
+
+Result<std::vector<std::string>> Broker::cancelBatch(const std::string& batch_id) {
+  SMMHUB_ASSIGN_OR_RETURN(std::vector<std::string> active, store_.cancelBatch(batch_id));
+  SMMHUB_ASSIGN_OR_RETURN(std::vector<jobs::Job> jobs, store_.batchJobs(batch_id));
+  if (jobs.empty()) {
+    return active;
+  }
+
+  // Active jobs keep their leases: their workers learn of the cancel when SQL
+  // rejects their completion.
+  const std::string& tenant = jobs.front().tenant;
+  std::vector<std::string> args{tenant};
+  for (const jobs::Job& job : jobs) {
+    if (std::find(active.begin(), active.end(), job.id) == active.end()) {
+      args.push_back(job.id);
+    }
+  }
+  SMMHUB_RETURN_IF_ERROR(run(
+      internal::removeScript(),
+      {laneKey(tenant, "ready"), laneKey(tenant, "high"), delayedKey(), knownKey(tenant)}, args));
+  logger("broker")->info("cancel done batch={} jobs={} active={}", batch_id, jobs.size(),
+                         active.size());
+  return active;
+}
+
+}  // namespace smmhub::broker

@@ -1,0 +1,150 @@
+// The job broker on Redis: fair claims across tenants, leases with fencing
+// tokens, retries with back-off, and the re-driver that restores Redis from
+// the job store.
+//
+//   SMMHUB_ASSIGN_OR_RETURN(auto broker, Broker::create({.redis_url = url}, store));
+//   SMMHUB_ASSIGN_OR_RETURN(jobs::CreatedBatch batch, broker->enqueue(spec, rows));
+//   SMMHUB_ASSIGN_OR_RETURN(std::optional<Claim> claim, broker->claim("worker-1"));
+//   ... render, calling heartbeat(*claim) more often than the lease runs out ...
+//   SMMHUB_RETURN_IF_ERROR(broker->complete(*claim, "out/0001.mp4"));
+//
+// SQL is the record and Redis the index of what is ready to run. enqueue()
+// writes the batch to the job store first and then pushes its jobs to Redis.
+// A claim takes a job from Redis and then records the claim in SQL, which
+// rejects it when the job was cancelled or finished meanwhile. complete()
+// and fail() go to SQL first, and its fencing check is the authority: a
+// worker whose lease was reclaimed cannot change the job. When Redis loses
+// writes, redrive() pushes every unfinished job of the store that Redis does
+// not track back to it.
+//
+// Claims are fair across tenants: each tenant has its own ready lists, and a
+// ring of tenants with ready jobs is rotated by every claim. The key layout
+// is in docs/broker.md ("Redis side").
+//
+// A Broker is safe to use from many threads at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "jobs/job_store.h"
+#include "redis/pool.h"
+
+namespace smmhub::broker {
+
+struct BrokerOptions {
+  // "redis://HOST[:PORT][/DB]" or "unix:///PATH".
+  std::string redis_url;
+  redis::PoolOptions pool;
+  // How long a claim keeps its job without a heartbeat.
+  std::chrono::milliseconds lease{30'000};
+  // The retry delay after the first failed attempt. It doubles with each
+  // further attempt, up to backoff_max. A random part of up to half of the
+  // delay is taken off (jitter), so that the retries of one batch spread out.
+  std::chrono::milliseconds backoff_base{1'000};
+  std::chrono::milliseconds backoff_max{300'000};
+  // The time in Unix milliseconds for lease deadlines and retry times. The
+  // system clock when empty.
+  std::function<std::int64_t()> clock;
+};
+
+// A job taken by a worker.
+struct Claim {
+  std::string job_id;
+  std::string tenant;
+  std::string batch_id;
+  std::int64_t fencing_token = 0;
+  std::int64_t lease_deadline_ms = 0;  // Unix milliseconds
+};
+
+class Broker {
+ public:
+  // Errors: invalidArgument for a malformed URL.
+  static Result<std::unique_ptr<Broker>> create(BrokerOptions options, jobs::JobStore& store);
+
+  Broker(BrokerOptions options, redis::Endpoint endpoint, jobs::JobStore& store);
+
+  // Writes the batch to the job store (JobStore::createBatch) and pushes its
+  // jobs to the tenant's ready list, or its high-priority list. A repeat
+  // with the same idempotency key pushes only the jobs that are still queued
+  // and that Redis does not track, so nothing is pushed twice. Errors: those
+  // of createBatch; unavailable when Redis fails after SQL accepted the
+  // batch, and then redrive() pushes the jobs later.
+  Result<jobs::CreatedBatch> enqueue(const jobs::BatchSpec& spec,
+                                     const std::vector<jobs::JobSpec>& jobs);
+
+  // Takes the next job for WORKER: the next tenant of the ring, its
+  // high-priority list first. Returns nullopt when no job is ready. A job
+  // that SQL no longer lets run (cancelled or finished) is dropped and the
+  // next one taken. Errors: unavailable when Redis or SQL fails.
+  Result<std::optional<Claim>> claim(const std::string& worker);
+
+  // Extends the claim's lease by the lease period. Errors: failedPrecondition
+  // when the lease is gone or belongs to another claim: the worker must stop.
+  Status heartbeat(Claim& claim);
+
+  // Completes the job in SQL (JobStore::complete) and ends the lease.
+  // Errors: failedPrecondition when the token is stale or the job is no
+  // longer active, and those of JobStore::complete.
+  Status complete(const Claim& claim, const std::string& output_path);
+
+  // Fails the job in SQL with a retry time after the back-off, and schedules
+  // the retry in Redis. Returns the state reached: retrying, or failed once
+  // the job used its max_attempts. Errors as complete().
+  Result<jobs::JobState> fail(const Claim& claim, const std::string& error);
+
+  // Moves the retries that are due to their tenant's ready list. Returns
+  // how many moved.
+  Result<int> promoteDelayed();
+
+  // Fails every claim whose lease ran out ("lease expired") with its own
+  // token, and schedules its retry. Returns how many were reclaimed.
+  Result<int> reclaimExpired();
+
+  // Pushes every queued, retrying or active job of the store that Redis does
+  // not track: queued jobs to the ready lists, retrying ones to the retry
+  // schedule, and active ones as expired leases, for reclaimExpired(). Used
+  // after Redis lost writes. Returns how many jobs were pushed.
+  Result<int> redrive();
+
+  // Cancels the batch in SQL (JobStore::cancelBatch) and removes its queued
+  // and scheduled jobs from Redis. Returns the ids of the jobs that were
+  // active, whose workers should stop.
+  Result<std::vector<std::string>> cancelBatch(const std::string& batch_id);
+
+  // Returns the retry delay after ATTEMPTS failed attempts: base *
+  // 2^(attempts - 1), at most backoff_max, less a random part of up to half.
+  std::chrono::milliseconds backoff(int attempts);
+
+ private:
+  std::int64_t now() const;
+  Result<redis::ReplyPtr> run(const redis::Script& script, const std::vector<std::string>& keys,
+                              const std::vector<std::string>& args);
+  // These three return how many jobs Redis did not track before.
+  Result<int> pushReady(const std::string& tenant, const std::string& priority,
+                        const std::vector<std::string>& job_ids);
+  Result<int> schedule(const std::string& key, const std::string& tenant, const std::string& job_id,
+                       std::int64_t score, const std::string& member);
+  Result<int> restore(const jobs::Job& job);
+  Status release(const std::string& tenant, const std::string& job_id, std::int64_t token,
+                 bool forget);
+  Status retryLater(const jobs::Job& job, std::int64_t token);
+  Status requeueIfRunnable(const std::string& job_id);
+  Status reclaimOne(const std::string& member);
+
+  BrokerOptions options_;
+  redis::Pool pool_;
+  jobs::JobStore& store_;
+  std::mutex random_mutex_;
+  std::mt19937_64 random_;
+};
+
+}  // namespace smmhub::broker
