@@ -159,6 +159,9 @@ Result<int> Broker::restore(const jobs::Job& job) {
     case jobs::JobState::kQueued:
       return pushReady(job.tenant, job.priority, {job.id});
     case jobs::JobState::kRetrying:
+      if (job.next_try_at_ms <= now()) {
+        return pushReady(job.tenant, job.priority, {job.id});
+      }
       return schedule(delayedKey(), job.tenant, job.id, job.next_try_at_ms,
                       delayedMember(job.tenant, job.id, job.priority));
     case jobs::JobState::kActive:

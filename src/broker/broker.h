@@ -111,8 +111,8 @@ class Broker {
 
   // Pushes every queued, retrying or active job of the store that Redis does
   // not track: queued jobs to the ready lists, retrying ones to the retry
-  // schedule, and active ones as expired leases, for reclaimExpired(). Used
-  // after Redis lost writes. Returns how many jobs were pushed.
+  // schedule (or the ready lists when due), and active ones as expired leases, for
+  // reclaimExpired(). Used after Redis lost writes. Returns how many jobs were pushed.
   Result<int> redrive();
 
   // Cancels the batch in SQL (JobStore::cancelBatch) and removes its queued

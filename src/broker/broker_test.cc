@@ -325,7 +325,7 @@ TEST_P(BrokerTest, CancelledJobsAreNeverClaimed) {
   CreatedBatch cancelled = enqueue(4, spec("acme", "request-1"));
   std::optional<Claim> running = claim();
   ASSERT_TRUE(running.has_value());
-  CreatedBatch kept = enqueue(2, spec("acme", "request-2"));
+  CreatedBatch other = enqueue(2, spec("acme", "request-2"));
 
   Result<std::vector<std::string>> active = broker_->cancelBatch(cancelled.batch_id);
   ASSERT_TRUE(active.ok()) << active.status().toString();
@@ -335,11 +335,45 @@ TEST_P(BrokerTest, CancelledJobsAreNeverClaimed) {
   while (std::optional<Claim> next = claim()) {
     claimed_ids.insert(next->job_id);
   }
-  EXPECT_EQ(claimed_ids, std::set<std::string>(kept.job_ids.begin(), kept.job_ids.end()));
+  EXPECT_EQ(claimed_ids, std::set<std::string>(other.job_ids.begin(), other.job_ids.end()));
   EXPECT_EQ(broker_->complete(*running, "out/video-1.mp4").code(), StatusCode::kFailedPrecondition);
   for (const std::string& id : cancelled.job_ids) {
     EXPECT_EQ(job(id).state, JobState::kCancelled) << id;
   }
+}
+
+TEST_P(BrokerTest, ClaimDropsJobsThatSqlEnded) {
+  CreatedBatch ended = enqueue(2, spec("acme", "request-1"));
+  CreatedBatch open = enqueue(1, spec("acme", "request-2"));
+  Result<std::vector<std::string>> active = store_->cancelBatch(ended.batch_id);
+  ASSERT_TRUE(active.ok()) << active.status().toString();
+
+  std::optional<Claim> claimed = claim();
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_EQ(claimed->job_id, open.job_ids[0]);
+  EXPECT_FALSE(claim().has_value());
+  EXPECT_EQ(redisInteger({"SCARD", "smmhub:bk:{acme}:known"}), 1);
+  EXPECT_EQ(redisInteger({"ZCARD", "smmhub:bk:active"}), 1);
+}
+
+TEST_P(BrokerTest, ClaimWithStaleCounterRaisesItAndRetries) {
+  CreatedBatch batch = enqueue(1, spec("acme", "request-1"));
+  std::optional<Claim> first = claim();
+  ASSERT_TRUE(first.has_value());
+  Result<JobState> state = broker_->fail(*first, "encoder crashed");
+  ASSERT_TRUE(state.ok()) << state.status().toString();
+  now_ms_ += 10'000;
+  EXPECT_EQ(promote(), 1);
+
+  // A Redis restored from an old snapshot grants a token SQL has seen: the
+  // claim raises the counter past it and takes the job again.
+  EXPECT_EQ(redisText({"SET", "smmhub:bk:token", "0"}), "OK");
+  std::optional<Claim> second = claim();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->job_id, batch.job_ids[0]);
+  EXPECT_GT(second->fencing_token, first->fencing_token);
+  EXPECT_EQ(job(second->job_id).state, JobState::kActive);
+  EXPECT_EQ(job(second->job_id).fencing_token, second->fencing_token);
 }
 
 TEST_P(BrokerTest, RedriveRestoresJobsAfterRedisLostThem) {
