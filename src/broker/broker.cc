@@ -346,7 +346,10 @@ Result<int> Broker::reclaimExpired() {
             {std::to_string(now()), std::to_string(kScriptBatch),
              std::to_string(options_.lease.count()), std::string(internal::kPrefix)}));
     for (std::size_t i = 0; i < reply->elements; ++i) {
-      SMMHUB_RETURN_IF_ERROR(reclaimOne(std::string(redis::replyText(reply->element[i]))));
+      Status status = reclaimOne(std::string(redis::replyText(reply->element[i])));
+      if (!status.ok()) {
+        return status;
+      }
       reclaimed++;
     }
     if (reply->elements < static_cast<std::size_t>(kScriptBatch)) {

@@ -138,12 +138,29 @@ class BrokerTest : public ::testing::TestWithParam<store::Backend> {
     return moved.ok() ? *moved : -1;
   }
 
-  long long redisInteger(std::initializer_list<std::string_view> command) {
+  std::int64_t redisInteger(std::initializer_list<std::string_view> command) {
     Result<redis::Endpoint> endpoint = redis::parseUrl(redis_.url(), "test");
     redis::Connection connection(*endpoint, 1000ms);
     Result<redis::ReplyPtr> reply = connection.command(command);
     EXPECT_TRUE(reply.ok()) << reply.status().toString();
     return reply.ok() ? (*reply)->integer : -1;
+  }
+
+  // Claims and completes jobs as WORKER until none is ready. Returns how
+  // many calls failed.
+  int runWorker(const std::string& worker) {
+    int errors = 0;
+    for (;;) {
+      Result<std::optional<Claim>> claimed = broker_->claim(worker);
+      if (!claimed.ok()) {
+        return errors + 1;
+      }
+      if (!claimed->has_value()) {
+        return errors;
+      }
+      Status done = broker_->complete(**claimed, "out/" + (*claimed)->job_id + ".mp4");
+      errors += done.ok() ? 0 : 1;
+    }
   }
 
   std::string redisText(std::initializer_list<std::string_view> command) {
@@ -374,6 +391,31 @@ TEST_P(BrokerTest, ClaimWithStaleCounterRaisesItAndRetries) {
   EXPECT_GT(second->fencing_token, first->fencing_token);
   EXPECT_EQ(job(second->job_id).state, JobState::kActive);
   EXPECT_EQ(job(second->job_id).fencing_token, second->fencing_token);
+}
+
+TEST_P(BrokerTest, ConcurrentWorkersCompleteEachJobOnce) {
+  CreatedBatch acme = enqueue(30, spec("acme", "request-1"));
+  CreatedBatch globex = enqueue(10, spec("globex", "request-1"));
+
+  std::atomic<int> errors{0};
+  std::vector<std::thread> workers;
+  workers.reserve(4);
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&, w] { errors += runWorker("worker-" + std::to_string(w)); });
+  }
+  for (std::thread& worker : workers) {
+    worker.join();
+  }
+
+  EXPECT_EQ(errors.load(), 0);
+  for (const CreatedBatch& batch : {acme, globex}) {
+    for (const std::string& id : batch.job_ids) {
+      EXPECT_EQ(job(id).state, JobState::kCompleted) << id;
+      EXPECT_EQ(completions(id), 1) << id;
+    }
+  }
+  EXPECT_EQ(redisInteger({"ZCARD", "smmhub:bk:active"}), 0);
+  EXPECT_EQ(redisInteger({"LLEN", "smmhub:bk:ring"}), 0);
 }
 
 TEST_P(BrokerTest, RedriveRestoresJobsAfterRedisLostThem) {
