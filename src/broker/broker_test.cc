@@ -305,6 +305,19 @@ TEST_P(BrokerTest, ExpiredLeaseIsReclaimedAndFencesOldWorker) {
   EXPECT_EQ(completions(first->job_id), 1);
 }
 
+TEST_P(BrokerTest, HeartbeatAfterLeaseKeyExpiredIsRejected) {
+  broker_ = makeBroker(100ms);
+  enqueue(1, spec("acme", "request-1"));
+  std::optional<Claim> claimed = claim();
+  ASSERT_TRUE(claimed.has_value());
+  EXPECT_TRUE(broker_->heartbeat(*claimed).ok());
+
+  // Redis expires the lease key by its own clock, before any reclaim runs.
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(broker_->heartbeat(*claimed).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(redisInteger({"ZCARD", "smmhub:bk:active"}), 1);
+}
+
 TEST_P(BrokerTest, TenantWithOneJobIsNotStarved) {
   CreatedBatch big = enqueue(300, spec("acme", "request-1"));
   for (int i = 0; i < 3; ++i) {
