@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "testing/postgres_server.h"
+#include "testing/backend_test.h"
 #include "testing/redis_server.h"
 #include "testing/temp_dir.h"
 
@@ -24,19 +24,13 @@ using jobs::CreatedBatch;
 using jobs::Job;
 using jobs::JobSpec;
 using jobs::JobState;
-using smmhub::testing::PostgresServer;
 using smmhub::testing::RedisServer;
 using smmhub::testing::TempDir;
 
 constexpr std::int64_t kStartMs = 1'800'000'000'000;
 
-class BrokerTest : public ::testing::TestWithParam<store::Backend> {
+class BrokerTest : public smmhub::testing::BackendTest {
  protected:
-  static void TearDownTestSuite() {
-    delete postgres_;
-    postgres_ = nullptr;
-  }
-
   void SetUp() override {
     Result<std::unique_ptr<store::Database>> db = store::Database::open({.url = makeDatabaseUrl()});
     ASSERT_TRUE(db.ok()) << db.status().toString();
@@ -45,18 +39,6 @@ class BrokerTest : public ::testing::TestWithParam<store::Backend> {
       return now_ms_.load();
     }});
     broker_ = makeBroker();
-  }
-
-  std::string makeDatabaseUrl() {
-    if (GetParam() == store::Backend::kSqlite) {
-      return "sqlite:" + dir_.file("jobs.db").string();
-    }
-    if (postgres_ == nullptr) {
-      postgres_ = new PostgresServer();
-    }
-    static int databases_made = 0;
-    return postgres_->createDatabase("broker_" + std::to_string(::getpid()) + "_" +
-                                     std::to_string(databases_made++));
   }
 
   std::unique_ptr<Broker> makeBroker(std::chrono::milliseconds lease = 30s) {
@@ -171,7 +153,6 @@ class BrokerTest : public ::testing::TestWithParam<store::Backend> {
     return reply.ok() ? std::string(redis::replyText(reply->get())) : "";
   }
 
-  static PostgresServer* postgres_;
   TempDir dir_;
   RedisServer redis_;
   std::atomic<std::int64_t> now_ms_{kStartMs};
@@ -179,8 +160,6 @@ class BrokerTest : public ::testing::TestWithParam<store::Backend> {
   std::unique_ptr<jobs::JobStore> store_;
   std::unique_ptr<Broker> broker_;
 };
-
-PostgresServer* BrokerTest::postgres_ = nullptr;
 
 TEST_P(BrokerTest, ClaimHeartbeatCompleteRecordsStates) {
   CreatedBatch batch = enqueue(1, spec("acme", "request-1"));
@@ -518,11 +497,8 @@ TEST_P(BrokerTest, RedisDownFailsClosedAndRedriveRestoresReceipts) {
   EXPECT_EQ(completed, 3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, BrokerTest,
-                         ::testing::Values(store::Backend::kSqlite, store::Backend::kPostgresql),
-                         [](const ::testing::TestParamInfo<store::Backend>& info) {
-                           return info.param == store::Backend::kSqlite ? "Sqlite" : "Postgresql";
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, BrokerTest, smmhub::testing::kBackends,
+                         smmhub::testing::backendName);
 
 }  // namespace
 }  // namespace smmhub::broker

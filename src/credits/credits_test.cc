@@ -20,7 +20,7 @@
 #include "credits/ledger_writer.h"
 #include "credits/reaper.h"
 #include "credits/reconcile.h"
-#include "testing/postgres_server.h"
+#include "testing/backend_test.h"
 #include "testing/redis_server.h"
 #include "testing/temp_dir.h"
 
@@ -28,33 +28,15 @@ namespace smmhub::credits {
 namespace {
 
 using namespace std::chrono_literals;
-using smmhub::testing::PostgresServer;
 using smmhub::testing::RedisServer;
 using smmhub::testing::TempDir;
 
-class CreditsTest : public ::testing::TestWithParam<store::Backend> {
+class CreditsTest : public smmhub::testing::BackendTest {
  protected:
-  static void TearDownTestSuite() {
-    delete postgres_;
-    postgres_ = nullptr;
-  }
-
   void SetUp() override {
     db_url_ = makeDatabaseUrl();
     db_ = openDatabase();
     credits_ = makeCredits(redis_.url());
-  }
-
-  std::string makeDatabaseUrl() {
-    if (GetParam() == store::Backend::kSqlite) {
-      return "sqlite:" + dir_.file("ledger.db").string();
-    }
-    if (postgres_ == nullptr) {
-      postgres_ = new PostgresServer();
-    }
-    static int made = 0;
-    return postgres_->createDatabase("credits_" + std::to_string(::getpid()) + "_" +
-                                     std::to_string(made++));
   }
 
   std::unique_ptr<store::Database> openDatabase() {
@@ -127,7 +109,6 @@ class CreditsTest : public ::testing::TestWithParam<store::Backend> {
     return *raw_;
   }
 
-  static PostgresServer* postgres_;
   TempDir dir_;
   RedisServer redis_;
   std::string db_url_;
@@ -135,8 +116,6 @@ class CreditsTest : public ::testing::TestWithParam<store::Backend> {
   std::unique_ptr<Credits> credits_;
   std::unique_ptr<redis::Connection> raw_;
 };
-
-PostgresServer* CreditsTest::postgres_ = nullptr;
 
 Request req(std::int64_t amount, const std::string& key, const std::string& job = "") {
   return {.tenant = "acme", .amount = amount, .key = key, .job = job, .actor = "test"};
@@ -782,11 +761,8 @@ TEST_P(CreditsTest, RacingClientsNeverReserveMoreThanTheBalance) {
   expectSame(ledgerBalance(), final);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CreditsTest,
-                         ::testing::Values(store::Backend::kSqlite, store::Backend::kPostgresql),
-                         [](const auto& info) {
-                           return info.param == store::Backend::kSqlite ? "Sqlite" : "Postgresql";
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, CreditsTest, smmhub::testing::kBackends,
+                         smmhub::testing::backendName);
 
 }  // namespace
 }  // namespace smmhub::credits

@@ -15,24 +15,18 @@
 #include <gtest/gtest.h>
 
 #include "jobs/batch_directory.h"
-#include "testing/postgres_server.h"
+#include "testing/backend_test.h"
 #include "testing/temp_dir.h"
 
 namespace smmhub::jobs {
 namespace {
 
-using smmhub::testing::PostgresServer;
 using smmhub::testing::TempDir;
 
 constexpr std::int64_t kStartMs = 1'767'225'600'000;
 
-class JobStoreTest : public ::testing::TestWithParam<store::Backend> {
+class JobStoreTest : public smmhub::testing::BackendTest {
  protected:
-  static void TearDownTestSuite() {
-    delete postgres_;
-    postgres_ = nullptr;
-  }
-
   void SetUp() override {
     Result<std::unique_ptr<store::Database>> db = store::Database::open({.url = makeDatabaseUrl()});
     ASSERT_TRUE(db.ok()) << db.status().toString();
@@ -40,18 +34,6 @@ class JobStoreTest : public ::testing::TestWithParam<store::Backend> {
     store_ = std::make_unique<JobStore>(*db_, JobStoreOptions{.clock = [this] {
       return now_ms_.load();
     }});
-  }
-
-  std::string makeDatabaseUrl() {
-    if (GetParam() == store::Backend::kSqlite) {
-      return "sqlite:" + dir_.file("jobs.db").string();
-    }
-    if (postgres_ == nullptr) {
-      postgres_ = new PostgresServer();
-    }
-    static int databases_made = 0;
-    return postgres_->createDatabase("jobs_" + std::to_string(::getpid()) + "_" +
-                                     std::to_string(databases_made++));
   }
 
   static BatchSpec spec(const std::string& key = "request-1") {
@@ -121,14 +103,11 @@ class JobStoreTest : public ::testing::TestWithParam<store::Backend> {
     EXPECT_EQ(event.error, error);
   }
 
-  static PostgresServer* postgres_;
   TempDir dir_;
   std::atomic<std::int64_t> now_ms_{kStartMs};
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<JobStore> store_;
 };
-
-PostgresServer* JobStoreTest::postgres_ = nullptr;
 
 TEST_P(JobStoreTest, CreateBatchQueuesJobsAndRecordsCreation) {
   CreatedBatch created = create(3);
@@ -729,11 +708,8 @@ TEST_P(JobStoreTest, BatchDirectoryReturnsDatabaseErrors) {
   EXPECT_EQ(without_batches.status().code(), StatusCode::kUnavailable);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, JobStoreTest,
-                         ::testing::Values(store::Backend::kSqlite, store::Backend::kPostgresql),
-                         [](const ::testing::TestParamInfo<store::Backend>& info) {
-                           return info.param == store::Backend::kSqlite ? "Sqlite" : "Postgresql";
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, JobStoreTest, smmhub::testing::kBackends,
+                         smmhub::testing::backendName);
 
 TEST(JobStateTest, NamesRoundTrip) {
   for (JobState state : {JobState::kQueued, JobState::kActive, JobState::kCompleted,
