@@ -24,6 +24,7 @@
 #include "cli/cache_command.h"
 #include "cli/credits_command.h"
 #include "cli/interrupt.h"
+#include "cli/jobs_command.h"
 #include "cli/progress.h"
 #include "common/log.h"
 #include "common/tenant.h"
@@ -53,8 +54,8 @@ std::optional<int> parseWholeNumber(std::string_view text) {
   return value;
 }
 
-// Parses "3,7-9" into {3, 7, 8, 9}. A row listed more than once is kept
-// where it is first listed: "2,1-3" gives {2, 1, 3}.
+}  // namespace
+
 Result<std::vector<int>> parseRowList(const std::string& text) {
   auto invalid = [&] {
     return Status::invalidArgument("--rows '" + text + "': expected numbers and ranges like 3,7-9");
@@ -87,6 +88,8 @@ Result<std::vector<int>> parseRowList(const std::string& text) {
   }
   return rows;
 }
+
+namespace {
 
 // Parses repeated "--map field=column" options.
 Result<templates::ColumnMapping> parseMapping(const std::vector<std::string>& pairs) {
@@ -639,6 +642,8 @@ int run(int argc, char** argv) {
   CLI::App* cache_cmd = addCacheCommand(app, cache_args);
   CreditsArgs credits_args;
   addCreditsCommand(app, credits_args);
+  JobsArgs jobs_args;
+  CLI::App* jobs_cmd = addJobsCommand(app, jobs_args);
 
   try {
     app.parse(argc, argv);
@@ -656,6 +661,9 @@ int run(int argc, char** argv) {
   }
   if (cache_cmd->parsed()) {
     return runCache(cache_args);
+  }
+  if (jobs_cmd->parsed()) {
+    return runJobs(jobs_args);
   }
   if (!frame_cmd->parsed()) {
     return runCredits(credits_args);

@@ -6,9 +6,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -772,6 +774,159 @@ TEST_F(CliTest, BilledRenderNeedsCreditsAndRedis) {
       << down.err;
   EXPECT_FALSE(std::filesystem::exists(out.file("001.mp4")));
   EXPECT_FALSE(std::filesystem::exists(out.file("002.mp4")));
+}
+
+// Returns the arguments of `smmhub jobs enqueue` for ROWS of rows.csv,
+// paid by tenant acme, against REDIS and the SQLite database of creditsArgs().
+std::vector<std::string> enqueueArgs(const smmhub::testing::RedisServer& redis, const TempDir& dir,
+                                     const std::string& rows) {
+  return {"jobs",
+          "enqueue",
+          (kCliData / "mini.json").string(),
+          "--data",
+          (kCliData / "rows.csv").string(),
+          "--brand",
+          kBrand,
+          "--tenant",
+          "acme",
+          "--storage",
+          dir.file("out").string(),
+          "--rows",
+          rows,
+          "--redis",
+          redis.url(),
+          "--db",
+          "sqlite:" + dir.file("ledger.db").string()};
+}
+
+// Returns the arguments of `smmhub jobs SUBCOMMAND BATCH` against REDIS and DIR.
+std::vector<std::string> jobsArgs(const smmhub::testing::RedisServer& redis, const TempDir& dir,
+                                  const std::string& subcommand, const std::string& batch) {
+  return {"jobs",
+          subcommand,
+          batch,
+          "--redis",
+          redis.url(),
+          "--db",
+          "sqlite:" + dir.file("ledger.db").string()};
+}
+
+// Returns the length of the Redis list KEY.
+long long listLength(const smmhub::testing::RedisServer& redis, const std::string& key) {
+  redis::Connection connection(*redis::parseUrl(redis.url(), "test"), std::chrono::seconds(1));
+  Result<redis::ReplyPtr> length = connection.command({"LLEN", key});
+  EXPECT_TRUE(length.ok()) << length.status().toString();
+  return length.ok() ? (*length)->integer : -1;
+}
+
+TEST_F(CliTest, JobsEnqueueHoldsCreditsAndListsQueuedJobs) {
+  smmhub::testing::RedisServer redis;
+  TempDir dir;
+  ASSERT_EQ(runCli(creditsArgs(redis, dir, {"topup", "acme", "5", "--key", "t1"})).status, kExitOk);
+
+  std::vector<std::string> keyed_args = enqueueArgs(redis, dir, "1-3");
+  keyed_args.insert(keyed_args.end(), {"--key", "k1"});
+
+  Outcome enqueue = runCli(keyed_args);
+  Outcome repeat = runCli(keyed_args);
+  std::string batch = enqueue.out.substr(0, enqueue.out.find('\n'));
+  Outcome list = runCli(jobsArgs(redis, dir, "list", batch));
+  Outcome balance = runCli(creditsArgs(redis, dir, {"balance", "acme"}));
+
+  ASSERT_EQ(enqueue.status, kExitOk) << enqueue.err;
+  EXPECT_TRUE(batch.starts_with("b-")) << enqueue.out;
+  EXPECT_EQ(enqueue.out, batch + "\n");
+  EXPECT_EQ(repeat.status, kExitOk) << repeat.err;
+  EXPECT_EQ(repeat.out, batch + "\n");
+  ASSERT_EQ(list.status, kExitOk) << list.err;
+  std::istringstream lines(list.out);
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(lines, line);) {
+    rows.push_back(line);
+  }
+  ASSERT_EQ(rows.size(), 4u) << list.out;
+  EXPECT_EQ(rows[0], "total=3 queued=3 active=0 retrying=0 completed=0 failed=0 cancelled=0");
+  for (int row = 1; row <= 3; ++row) {
+    EXPECT_TRUE(rows[row].starts_with("j-")) << rows[row];
+    EXPECT_TRUE(rows[row].ends_with(fmt::format(" row={} state=queued attempts=0 error=\"\"", row)))
+        << rows[row];
+  }
+  EXPECT_EQ(listLength(redis, "smmhub:bk:{acme}:ready"), 3);
+  EXPECT_EQ(balance.out, "available=2 held=3\n  job " + batch + " holds 3\n");
+}
+
+TEST_F(CliTest, JobsEnqueueShortOfCreditsEnqueuesNothing) {
+  smmhub::testing::RedisServer redis;
+  TempDir dir;
+  ASSERT_EQ(runCli(creditsArgs(redis, dir, {"topup", "acme", "2", "--key", "t1"})).status, kExitOk);
+
+  Outcome enqueue = runCli(enqueueArgs(redis, dir, "1-3"));
+  Outcome balance = runCli(creditsArgs(redis, dir, {"balance", "acme"}));
+
+  EXPECT_EQ(enqueue.status, kExitCreditsShort);
+  EXPECT_EQ(enqueue.out, "");
+  EXPECT_EQ(enqueue.err,
+            "smmhub jobs enqueue: tenant acme has 2 credits available and the batch needs 3, one "
+            "per job: short by 1; nothing enqueued\n");
+  EXPECT_EQ(listLength(redis, "smmhub:bk:{acme}:ready"), 0);
+  EXPECT_EQ(listLength(redis, "smmhub:bk:ring"), 0);
+  EXPECT_EQ(balance.out, "available=2 held=0\n");
+}
+
+TEST_F(CliTest, JobsCancelThenListShowsCancelled) {
+  smmhub::testing::RedisServer redis;
+  TempDir dir;
+  ASSERT_EQ(runCli(creditsArgs(redis, dir, {"topup", "acme", "5", "--key", "t1"})).status, kExitOk);
+  Outcome enqueue = runCli(enqueueArgs(redis, dir, "2,4"));
+  ASSERT_EQ(enqueue.status, kExitOk) << enqueue.err;
+  std::string batch = enqueue.out.substr(0, enqueue.out.find('\n'));
+
+  Outcome cancel = runCli(jobsArgs(redis, dir, "cancel", batch));
+  Outcome again = runCli(jobsArgs(redis, dir, "cancel", batch));
+  Outcome list = runCli(jobsArgs(redis, dir, "list", batch));
+  Outcome unknown = runCli(jobsArgs(redis, dir, "list", "b-unknown"));
+
+  EXPECT_EQ(cancel.status, kExitOk) << cancel.err;
+  EXPECT_EQ(cancel.out, "cancelled=2 active=0\n");
+  EXPECT_EQ(again.out, "cancelled=0 active=0\n");
+  ASSERT_EQ(list.status, kExitOk) << list.err;
+  EXPECT_TRUE(list.out.starts_with(
+      "total=2 queued=0 active=0 retrying=0 completed=0 failed=0 cancelled=2\n"))
+      << list.out;
+  EXPECT_NE(list.out.find(" row=2 state=cancelled attempts=0"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(" row=4 state=cancelled attempts=0"), std::string::npos) << list.out;
+  EXPECT_EQ(listLength(redis, "smmhub:bk:{acme}:ready"), 0);
+  EXPECT_EQ(unknown.status, kExitUsage);
+  EXPECT_NE(unknown.err.find("b-unknown"), std::string::npos) << unknown.err;
+}
+
+TEST_F(CliTest, JobsEnqueueRejectsBadInput) {
+  smmhub::testing::RedisServer redis;
+  TempDir dir;
+  ASSERT_EQ(runCli(creditsArgs(redis, dir, {"topup", "acme", "50", "--key", "t1"})).status,
+            kExitOk);
+  std::vector<std::string> no_storage_args = enqueueArgs(redis, dir, "1");
+  auto storage = std::find(no_storage_args.begin(), no_storage_args.end(), "--storage");
+  no_storage_args.erase(storage, storage + 2);
+  std::vector<std::string> urgent_args = enqueueArgs(redis, dir, "1");
+  urgent_args.insert(urgent_args.end(), {"--priority", "urgent"});
+
+  Outcome no_storage = runCli(no_storage_args);
+  Outcome urgent = runCli(urgent_args);
+  Outcome past_end = runCli(enqueueArgs(redis, dir, "7-9"));
+  Outcome balance = runCli(creditsArgs(redis, dir, {"balance", "acme"}));
+
+  EXPECT_EQ(no_storage.status, kExitUsage);
+  EXPECT_EQ(no_storage.err,
+            "smmhub jobs enqueue: missing --storage DIR: the folder where the workers write the "
+            "videos\n");
+  EXPECT_EQ(urgent.status, kExitUsage);
+  EXPECT_EQ(urgent.err,
+            "smmhub jobs enqueue: --priority 'urgent' is invalid; expected normal or high\n");
+  EXPECT_EQ(past_end.status, kExitUsage);
+  EXPECT_NE(past_end.err.find("row 8 is past the last row"), std::string::npos) << past_end.err;
+  EXPECT_EQ(listLength(redis, "smmhub:bk:{acme}:ready"), 0);
+  EXPECT_EQ(balance.out, "available=50 held=0\n");
 }
 
 }  // namespace
