@@ -32,9 +32,8 @@ constexpr std::int64_t kStartMs = 1'800'000'000'000;
 class BrokerTest : public smmhub::testing::BackendTest {
  protected:
   void SetUp() override {
-    Result<std::unique_ptr<store::Database>> db = store::Database::open({.url = makeDatabaseUrl()});
-    ASSERT_TRUE(db.ok()) << db.status().toString();
-    db_ = std::move(*db);
+    db_ = openTestDatabase();
+    ASSERT_NE(db_, nullptr);
     store_ = std::make_unique<jobs::JobStore>(*db_, jobs::JobStoreOptions{.clock = [this] {
       return now_ms_.load();
     }});

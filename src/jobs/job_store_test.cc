@@ -28,9 +28,8 @@ constexpr std::int64_t kStartMs = 1'767'225'600'000;
 class JobStoreTest : public smmhub::testing::BackendTest {
  protected:
   void SetUp() override {
-    Result<std::unique_ptr<store::Database>> db = store::Database::open({.url = makeDatabaseUrl()});
-    ASSERT_TRUE(db.ok()) << db.status().toString();
-    db_ = std::move(*db);
+    db_ = openTestDatabase();
+    ASSERT_NE(db_, nullptr);
     store_ = std::make_unique<JobStore>(*db_, JobStoreOptions{.clock = [this] {
       return now_ms_.load();
     }});

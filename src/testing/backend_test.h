@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -33,6 +34,14 @@ class BackendTest : public ::testing::TestWithParam<store::Backend> {
   static void TearDownTestSuite() {
     delete postgres_;
     postgres_ = nullptr;
+  }
+
+  // Opens an empty, migrated database for the running test. Returns null,
+  // with a test failure, when it cannot.
+  std::unique_ptr<store::Database> openTestDatabase() {
+    Result<std::unique_ptr<store::Database>> db = store::Database::open({.url = makeDatabaseUrl()});
+    EXPECT_TRUE(db.ok()) << db.status().toString();
+    return db.ok() ? std::move(*db) : nullptr;
   }
 
   // Returns the URL of an empty database for the running test. The
