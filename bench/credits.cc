@@ -13,7 +13,7 @@
 // Both servers run as child processes on loopback ports, durable as in
 // production: PostgreSQL with fsync and synchronous_commit on (each commit
 // waits for its WAL flush), Redis with an append-only file flushed every
-// second and maxmemory-policy noeviction, as docs/credits.md asks. With
+// second and maxmemory-policy noeviction, as docs/credits.md recommends. With
 // --fast-sql, PostgreSQL runs with fsync and synchronous_commit off instead,
 // as in the tests. The ledger writer does not run while a phase is timed;
 // the events move into the ledger between phases. The last line holds every

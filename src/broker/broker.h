@@ -110,9 +110,9 @@ class Broker {
   Result<int> reclaimExpired();
 
   // Pushes every queued, retrying or active job of the store that Redis does
-  // not track: queued jobs to the ready lists, retrying ones to the retry
-  // schedule (or the ready lists when due), and active ones as expired leases, for
-  // reclaimExpired(). Used after Redis lost writes. Returns how many jobs were pushed.
+  // not track, after Redis lost writes. Queued jobs go to the ready lists and
+  // retrying ones to the retry schedule (or the ready lists when due). Active
+  // ones become expired leases for reclaimExpired(). Returns how many were pushed.
   Result<int> redrive();
 
   // Cancels the batch in SQL (JobStore::cancelBatch) and removes its queued

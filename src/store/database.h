@@ -48,7 +48,7 @@ class Database {
   // Opens the database that OPTIONS.url names and migrates it. Errors:
   // invalidArgument for a malformed URL (saying which part is wrong),
   // unavailable when the server or file cannot be opened, failedPrecondition
-  // when the schema is newer than this build knows.
+  // when the schema is newer than this build supports.
   static Result<std::unique_ptr<Database>> open(DatabaseOptions options);
 
   ~Database();
