@@ -1,14 +1,23 @@
 #include "cli/jobs_command.h"
 
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "broker/broker.h"
+#include "broker/events.h"
+#include "broker/workers.h"
 #include "cli/cli.h"
 #include "common/log.h"
 #include "common/tenant.h"
@@ -294,10 +303,333 @@ int runCancel(const JobsArgs& args) {
   return kExitOk;
 }
 
+// How often watch reads the batch's counts from SQL. Events are a live feed
+// that a Redis restart can lose, so SQL alone decides when the batch ends.
+constexpr std::chrono::milliseconds kSummaryInterval{1'000};
+
+std::int64_t nowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Formats Unix milliseconds as local HH:MM:SS.mmm.
+std::string clockTime(std::int64_t at_ms) {
+  time_t seconds = static_cast<time_t>(at_ms / 1000);
+  tm local{};
+  localtime_r(&seconds, &local);
+  return fmt::format("{:02}:{:02}:{:02}.{:03}", local.tm_hour, local.tm_min, local.tm_sec,
+                     at_ms % 1000);
+}
+
+// Returns TEXT as a JSON string literal, quoted and escaped.
+std::string quoted(const std::string& text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string dumpLine(const nlohmann::json& line) {
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string countsLine(const jobs::BatchSummary& summary) {
+  return fmt::format("total={} queued={} active={} retrying={} completed={} failed={} cancelled={}",
+                     summary.total, summary.queued, summary.active, summary.retrying,
+                     summary.completed, summary.failed, summary.cancelled);
+}
+
+nlohmann::json countsJson(const jobs::BatchSummary& summary) {
+  return {{"type", "summary"},
+          {"batch_id", summary.batch_id},
+          {"total", summary.total},
+          {"queued", summary.queued},
+          {"active", summary.active},
+          {"retrying", summary.retrying},
+          {"completed", summary.completed},
+          {"failed", summary.failed},
+          {"cancelled", summary.cancelled}};
+}
+
+bool batchRunning(const jobs::BatchSummary& summary) {
+  return summary.queued + summary.active + summary.retrying > 0;
+}
+
+nlohmann::json eventJson(const broker::JobEventMessage& event) {
+  nlohmann::json line = {{"id", event.id},         {"type", event.type},
+                         {"tenant", event.tenant}, {"batch_id", event.batch_id},
+                         {"job_id", event.job_id}, {"row", event.row},
+                         {"at_ms", event.at_ms}};
+  if (event.type == "state") {
+    line["from_state"] = event.from_state;
+    line["to_state"] = event.to_state;
+    line["attempt"] = event.attempt;
+    line["worker"] = event.worker;
+    line["error"] = event.error;
+    if (event.to_state == "retrying") {
+      line["next_try_at_ms"] = event.next_try_at_ms;
+    }
+  } else {
+    line["frames_done"] = event.frames_done;
+    line["frames_total"] = event.frames_total;
+  }
+  return line;
+}
+
+std::string stateLine(const broker::JobEventMessage& event) {
+  std::string line =
+      fmt::format("{} row={} job={} {} -> {}", clockTime(event.at_ms), event.row, event.job_id,
+                  event.from_state.empty() ? "new" : event.from_state, event.to_state);
+  if (!event.worker.empty()) {
+    line += " worker=" + event.worker;
+  }
+  line += fmt::format(" attempt={}", event.attempt);
+  if (!event.error.empty()) {
+    line += " error=" + quoted(event.error);
+  }
+  if (event.to_state == "retrying" && event.next_try_at_ms > 0) {
+    line += " retry_at=" + clockTime(event.next_try_at_ms);
+  }
+  return line;
+}
+
+// Prints the events of one batch as they arrive, and its counts.
+class BatchWatcher {
+ public:
+  BatchWatcher(std::string batch_id, bool json) : batch_id_(std::move(batch_id)), json_(json) {}
+
+  void printSnapshot(const jobs::BatchSummary& summary, const std::vector<jobs::Job>& batch_jobs) {
+    printCounts(summary);
+    for (const jobs::Job& job : batch_jobs) {
+      if (json_) {
+        fmt::print("{}\n", dumpLine({{"type", "job"},
+                                     {"job_id", job.id},
+                                     {"row", job.row},
+                                     {"state", jobs::jobStateName(job.state)},
+                                     {"attempts", job.attempts},
+                                     {"error", job.last_error}}));
+      } else {
+        fmt::print("{} row={} state={} attempts={} error={}\n", job.id, job.row,
+                   jobs::jobStateName(job.state), job.attempts, quoted(job.last_error));
+      }
+    }
+    std::fflush(stdout);
+  }
+
+  void printCounts(const jobs::BatchSummary& summary) {
+    fmt::print("{}\n", json_ ? dumpLine(countsJson(summary)) : countsLine(summary));
+    std::fflush(stdout);
+  }
+
+  // Prints the events of the batch among EVENTS. In text, a job's progress
+  // is printed once per tenth of its frames.
+  void printEvents(const std::vector<broker::JobEventMessage>& events) {
+    for (const broker::JobEventMessage& event : events) {
+      if (event.batch_id != batch_id_) {
+        continue;
+      }
+      if (json_) {
+        fmt::print("{}\n", dumpLine(eventJson(event)));
+      } else if (event.type == "state") {
+        fmt::print("{}\n", stateLine(event));
+      } else if (event.frames_total > 0) {
+        printProgress(event);
+      }
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  void printProgress(const broker::JobEventMessage& event) {
+    int done = std::clamp(event.frames_done, 0, event.frames_total);
+    int percent = static_cast<int>(std::int64_t{done} * 100 / event.frames_total);
+    auto [printed, inserted] = printed_tenths_.try_emplace(event.job_id, -1);
+    if (percent / 10 <= printed->second) {
+      return;
+    }
+    printed->second = percent / 10;
+    fmt::print("{} row={} job={} {}% ({}/{} frames)\n", clockTime(event.at_ms), event.row,
+               event.job_id, percent, event.frames_done, event.frames_total);
+  }
+
+  std::string batch_id_;
+  bool json_;
+  std::map<std::string, int> printed_tenths_;  // job id -> the last tenth printed
+};
+
+// Follows TENANT's event stream between the batch's SQL reads. A Redis that
+// fails is reported once, and watch goes on with SQL alone until it works.
+class EventFollower {
+ public:
+  EventFollower(broker::EventLog& log, std::string tenant, std::string url)
+      : log_(log), tenant_(std::move(tenant)), url_(std::move(url)) {}
+
+  // Notes the stream's newest entry, so that only later events are read.
+  void start() {
+    Result<std::string> last = log_.lastId(tenant_);
+    failing_ = !last.ok();
+    if (last.ok()) {
+      after_ = *last;
+    } else {
+      warn(last.status());
+    }
+  }
+
+  // Reads the next events, waiting up to WAIT. Returns none while Redis fails.
+  std::vector<broker::JobEventMessage> next(std::chrono::milliseconds wait) {
+    // Without a start point (Redis failed at the start), begin at the newest
+    // entry: older ones predate what SQL has shown.
+    if (after_.empty()) {
+      start();
+      if (after_.empty()) {
+        return {};
+      }
+    }
+    Result<std::vector<broker::JobEventMessage>> events = log_.read(tenant_, after_, wait);
+    failing_ = !events.ok();
+    if (!events.ok()) {
+      warn(events.status());
+      return {};
+    }
+    if (!events->empty()) {
+      after_ = events->back().id;
+    }
+    return std::move(*events);
+  }
+
+  // Returns whether the last call to Redis failed.
+  bool failing() const { return failing_; }
+
+ private:
+  void warn(const Status& status) {
+    if (!warned_) {
+      fmt::print(stderr,
+                 "smmhub jobs watch: warning: live events from {} are unavailable ({}); "
+                 "following the batch through the job store every {} ms\n",
+                 url_, status.message(), kSummaryInterval.count());
+      warned_ = true;
+    }
+  }
+
+  broker::EventLog& log_;
+  std::string tenant_;
+  std::string url_;
+  std::string after_;
+  bool failing_ = false;
+  bool warned_ = false;
+};
+
+int runWatch(const JobsArgs& args) {
+  Result<Services> services = connect(args, false);
+  if (!services.ok()) {
+    return fail("watch", services.status());
+  }
+  Result<jobs::Batch> batch = services->store->batch(args.batch_id);
+  if (!batch.ok()) {
+    return fail("watch", batch.status());
+  }
+  Result<std::unique_ptr<broker::EventLog>> log =
+      broker::EventLog::create({.redis_url = args.redis_url});
+  if (!log.ok()) {
+    return fail("watch", log.status());
+  }
+
+  // The stream position comes before the snapshot, so that a change made
+  // while the snapshot is read is printed rather than lost.
+  EventFollower follower(**log, batch->tenant, args.redis_url);
+  follower.start();
+  BatchWatcher watcher(args.batch_id, args.json);
+  Result<jobs::BatchSummary> summary = services->store->batchSummary(args.batch_id);
+  Result<std::vector<jobs::Job>> batch_jobs = services->store->batchJobs(args.batch_id);
+  if (!summary.ok() || !batch_jobs.ok()) {
+    return fail("watch", summary.ok() ? batch_jobs.status() : summary.status());
+  }
+  watcher.printSnapshot(*summary, *batch_jobs);
+
+  auto next_read = std::chrono::steady_clock::now() + kSummaryInterval;
+  while (batchRunning(*summary)) {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        next_read - std::chrono::steady_clock::now());
+    if (wait.count() > 0) {
+      std::vector<broker::JobEventMessage> events = follower.next(wait);
+      watcher.printEvents(events);
+      // A failed read returns at once, so wait here for the next SQL read.
+      if (follower.failing()) {
+        std::this_thread::sleep_until(next_read);
+      }
+      continue;
+    }
+    summary = services->store->batchSummary(args.batch_id);
+    if (!summary.ok()) {
+      return fail("watch", summary.status());
+    }
+    next_read = std::chrono::steady_clock::now() + kSummaryInterval;
+  }
+
+  // The last changes may have reached the stream after the previous read.
+  if (!follower.failing()) {
+    for (int page = 0; page < 100; ++page) {
+      std::vector<broker::JobEventMessage> events = follower.next(std::chrono::milliseconds(0));
+      if (events.empty()) {
+        break;
+      }
+      watcher.printEvents(events);
+    }
+  }
+  watcher.printCounts(*summary);
+  logger("cli")->info("watch done batch={} completed={} failed={} cancelled={}", args.batch_id,
+                      summary->completed, summary->failed, summary->cancelled);
+  return summary->completed == summary->total ? kExitOk : kExitBatchNotCompleted;
+}
+
+int runWorkers(const JobsArgs& args) {
+  std::chrono::milliseconds stale_after(args.stale_ms);
+  Result<std::unique_ptr<broker::WorkerRegistry>> registry =
+      broker::WorkerRegistry::create({.redis_url = args.redis_url, .stale_after = stale_after});
+  if (!registry.ok()) {
+    return fail("workers", registry.status());
+  }
+  std::int64_t now_ms = nowMillis();
+  Result<std::vector<broker::WorkerInfo>> workers = (*registry)->live(now_ms, stale_after);
+  if (!workers.ok()) {
+    return fail("workers", workers.status());
+  }
+  if (workers->empty()) {
+    fmt::print("no live workers\n");
+    return kExitOk;
+  }
+
+  for (const broker::WorkerInfo& worker : *workers) {
+    double beat_s =
+        static_cast<double>(std::max<std::int64_t>(now_ms - worker.last_beat_ms, 0)) / 1000.0;
+    if (args.json) {
+      fmt::print("{}\n", dumpLine({{"id", worker.id},
+                                   {"host", worker.host},
+                                   {"pid", worker.pid},
+                                   {"concurrency", worker.concurrency},
+                                   {"active", worker.active},
+                                   {"completed", worker.completed},
+                                   {"failed", worker.failed},
+                                   {"version", worker.version},
+                                   {"last_beat_ms", worker.last_beat_ms},
+                                   {"last_beat_s", beat_s}}));
+      continue;
+    }
+    std::string active;
+    for (const std::string& job : worker.active) {
+      active += active.empty() ? job : "," + job;
+    }
+    fmt::print(
+        "{} host={} pid={} concurrency={} active={} completed={} failed={} last_beat={:.1f}s\n",
+        worker.id, worker.host, worker.pid, worker.concurrency, active.empty() ? "-" : active,
+        worker.completed, worker.failed, beat_s);
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 CLI::App* addJobsCommand(CLI::App& app, JobsArgs& args) {
-  args.command = app.add_subcommand("jobs", "Put render jobs on the broker, list or cancel them");
+  args.command = app.add_subcommand(
+      "jobs", "Put render jobs on the broker, list, cancel or watch them; list live workers");
   args.command->require_subcommand(1);
 
   args.enqueue = args.command->add_subcommand(
@@ -323,6 +655,26 @@ CLI::App* addJobsCommand(CLI::App& app, JobsArgs& args) {
       args.command->add_subcommand("cancel", "Cancel a batch's queued, retrying and active jobs");
   args.cancel->add_option("batch", args.batch_id, "Batch id")->required();
   addConnectionOptions(args.cancel, args);
+
+  args.watch = args.command->add_subcommand(
+      "watch",
+      "Print a batch's jobs, then its state changes and progress live until no job is left "
+      "to run; exits 0 when every job completed, 1 when one failed or was cancelled");
+  args.watch->add_option("batch", args.batch_id, "Batch id")->required();
+  args.watch->add_flag("--json", args.json, "Print one JSON object per line");
+  addConnectionOptions(args.watch, args);
+
+  args.workers =
+      args.command->add_subcommand("workers", "Print the live render workers, one per line");
+  args.workers->add_option("--redis", args.redis_url,
+                           "Redis URL of the broker (default: $SMMHUB_REDIS)");
+  args.workers
+      ->add_option("--stale-ms", args.stale_ms,
+                   "Milliseconds, 1 to 86400000, since its last beat after which a worker is "
+                   "not listed")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));
+  args.workers->add_flag("--json", args.json, "Print one JSON object per line");
   return args.command;
 }
 
@@ -331,6 +683,10 @@ int runJobs(JobsArgs& args) {
   if (!fromEnvironment(args.redis_url, "SMMHUB_REDIS") && !args.list->parsed()) {
     fmt::print(stderr, "smmhub jobs: missing Redis URL: pass --redis URL or set SMMHUB_REDIS\n");
     return kExitUsage;
+  }
+  // workers reads only Redis, so it runs without a database URL.
+  if (args.workers->parsed()) {
+    return runWorkers(args);
   }
   if (!fromEnvironment(args.db_url, "SMMHUB_DB")) {
     fmt::print(stderr, "smmhub jobs: missing database URL: pass --db URL or set SMMHUB_DB\n");
@@ -341,6 +697,9 @@ int runJobs(JobsArgs& args) {
   }
   if (args.list->parsed()) {
     return runList(args);
+  }
+  if (args.watch->parsed()) {
+    return runWatch(args);
   }
   return runCancel(args);
 }
