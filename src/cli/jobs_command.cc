@@ -429,6 +429,8 @@ class BatchWatcher {
       if (json_) {
         fmt::print("{}\n", dumpLine(eventJson(event)));
       } else if (event.type == "state") {
+        // A retry renders from frame 0, so its progress is printed afresh.
+        printed_tenths_.erase(event.job_id);
         fmt::print("{}\n", stateLine(event));
       } else if (event.frames_total > 0) {
         printProgress(event);

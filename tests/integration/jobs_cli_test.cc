@@ -263,6 +263,7 @@ TEST_F(JobsCliTest, WatchExitsOneWhenJobFails) {
   claimAndComplete();
   broker::Claim failing = claim();
   publishState(failing, "queued", "active", 1);
+  publishProgress(failing, 20, 100);
   std::int64_t retry_at_ms = nowMillis() + 1;
   publishState(failing, "active", "retrying", 1, "encode failed: \"disk full\"", retry_at_ms);
   Result<jobs::JobState> retrying = broker_->fail(failing, "encode failed: \"disk full\"");
@@ -270,6 +271,7 @@ TEST_F(JobsCliTest, WatchExitsOneWhenJobFails) {
   Result<int> promoted = broker_->promoteDelayed();
   broker::Claim again = claim();
   publishState(again, "retrying", "active", 2);
+  publishProgress(again, 10, 100);
   publishState(again, "active", "failed", 2, "encode failed: \"disk full\"");
   Result<jobs::JobState> failed = broker_->fail(again, "encode failed: \"disk full\"");
   int status = finish(watch);
@@ -288,6 +290,9 @@ TEST_F(JobsCliTest, WatchExitsOneWhenJobFails) {
             std::string::npos)
       << out;
   EXPECT_NE(out.find(job + " retrying -> active worker=w1 attempt=2\n"), std::string::npos) << out;
+  // The retry starts from frame 0, so its first tenth is printed again.
+  EXPECT_NE(out.find(job + " 20% (20/100 frames)\n"), std::string::npos) << out;
+  EXPECT_NE(out.find(job + " 10% (10/100 frames)\n"), std::string::npos) << out;
   EXPECT_NE(out.find(job + " active -> failed worker=w1 attempt=2 "
                            "error=\"encode failed: \\\"disk full\\\"\"\n"),
             std::string::npos)
