@@ -165,9 +165,10 @@ Result<int> Broker::restore(const jobs::Job& job) {
       return schedule(delayedKey(), job.tenant, job.id, job.next_try_at_ms,
                       delayedMember(job.tenant, job.id, job.priority));
     case jobs::JobState::kActive:
-      // A claim that Redis lost: expire it at once, so reclaimExpired() fails
-      // it with its own token and schedules the retry.
-      return schedule(activeKey(), job.tenant, job.id, now(),
+      // A claim that Redis lost. Its worker may be alive: its heartbeat makes
+      // the lease again. Otherwise the claim expires after one lease period,
+      // and reclaimExpired() fails it with its own token.
+      return schedule(activeKey(), job.tenant, job.id, now() + options_.lease.count(),
                       activeMember(job.tenant, job.id, job.fencing_token));
     default:
       return 0;
@@ -220,9 +221,12 @@ Result<std::optional<Claim>> Broker::claim(const std::string& worker) {
                 .lease_deadline_ms = at + options_.lease.count()};
 
     // SQL decides whether the job may still run.
-    Result<jobs::Job> job = store_.claim(claim.job_id, worker, claim.fencing_token);
+    jobs::JobState previous = jobs::JobState::kQueued;
+    Result<jobs::Job> job = store_.claim(claim.job_id, worker, claim.fencing_token, &previous);
     if (job.ok()) {
       claim.batch_id = job->batch_id;
+      claim.row = job->row;
+      publish(*job, previous);
       logger("broker")->debug("claim job={} tenant={} worker={} token={}", claim.job_id,
                               claim.tenant, worker, claim.fencing_token);
       return std::optional<Claim>(std::move(claim));
@@ -262,25 +266,97 @@ Status Broker::heartbeat(Claim& claim) {
           {std::to_string(claim.fencing_token), std::to_string(options_.lease.count()),
            std::to_string(deadline),
            activeMember(claim.tenant, claim.job_id, claim.fencing_token)}));
-  if (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1) {
+  if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+    claim.lease_deadline_ms = deadline;
+    return okStatus();
+  }
+
+  // The lease is gone or names another claim. SQL decides whether this claim
+  // still holds the job: Redis may have lost the lease in a restart.
+  SMMHUB_ASSIGN_OR_RETURN(jobs::Job job, store_.job(claim.job_id));
+  if (job.state != jobs::JobState::kActive || job.fencing_token != claim.fencing_token) {
+    return Status::failedPrecondition(fmt::format(
+        "job {}: the claim with fencing token {} is over: the job is {} with token {}; stop "
+        "working on it",
+        claim.job_id, claim.fencing_token, jobs::jobStateName(job.state), job.fencing_token));
+  }
+  SMMHUB_ASSIGN_OR_RETURN(
+      redis::ReplyPtr restored,
+      run(internal::restoreLeaseScript(), {leaseKey(claim.tenant, claim.job_id), activeKey()},
+          {job.worker + " " + std::to_string(claim.fencing_token),
+           std::to_string(options_.lease.count()), std::to_string(deadline),
+           activeMember(claim.tenant, claim.job_id, claim.fencing_token)}));
+  if (restored->type != REDIS_REPLY_INTEGER || restored->integer != 1) {
     return Status::failedPrecondition(
-        fmt::format("job {}: the lease of fencing token {} is gone; stop working on the job",
+        fmt::format("job {}: the lease of fencing token {} belongs to another claim; stop "
+                    "working on it",
                     claim.job_id, claim.fencing_token));
   }
+  logger("broker")->warn("lease restored job={} token={}: Redis had lost it", claim.job_id,
+                         claim.fencing_token);
   claim.lease_deadline_ms = deadline;
   return okStatus();
 }
 
 Status Broker::complete(const Claim& claim, const std::string& output_path) {
   SMMHUB_RETURN_IF_ERROR(store_.complete(claim.job_id, claim.fencing_token, output_path));
+  publish(claim, jobs::JobState::kActive, jobs::JobState::kCompleted);
   return release(claim.tenant, claim.job_id, claim.fencing_token, true);
 }
 
-Result<jobs::JobState> Broker::fail(const Claim& claim, const std::string& error) {
+void Broker::publish(const jobs::Job& job, jobs::JobState from) {
+  if (options_.events == nullptr) {
+    return;
+  }
+  Status published = options_.events->publish(
+      {.type = "state",
+       .tenant = job.tenant,
+       .batch_id = job.batch_id,
+       .job_id = job.id,
+       .row = job.row,
+       .from_state = std::string(jobs::jobStateName(from)),
+       .to_state = std::string(jobs::jobStateName(job.state)),
+       .attempt = job.attempts,
+       .worker = job.worker,
+       .error = job.state == jobs::JobState::kRetrying || job.state == jobs::JobState::kFailed
+                    ? job.last_error
+                    : "",
+       .next_try_at_ms = job.state == jobs::JobState::kRetrying ? job.next_try_at_ms : 0,
+       .at_ms = now()});
+  if (!published.ok()) {
+    logger("broker")->debug("event not published job={} error=\"{}\"", job.id,
+                            published.message());
+  }
+}
+
+void Broker::publish(const Claim& claim, jobs::JobState from, jobs::JobState to,
+                     const std::string& error) {
+  if (options_.events == nullptr) {
+    return;
+  }
+  // The job is read back for its attempts and worker; a failed read only
+  // thins the live feed.
+  Result<jobs::Job> job = store_.job(claim.job_id);
+  if (!job.ok()) {
+    return;
+  }
+  jobs::Job after = *job;
+  after.state = to;
+  if (!error.empty()) {
+    after.last_error = error;
+  }
+  publish(after, from);
+}
+
+Result<jobs::JobState> Broker::fail(const Claim& claim, const std::string& error,
+                                   bool permanent) {
   SMMHUB_ASSIGN_OR_RETURN(jobs::Job job, store_.job(claim.job_id));
   std::int64_t retry_at = now() + backoff(job.attempts).count();
-  SMMHUB_ASSIGN_OR_RETURN(jobs::JobState state,
-                          store_.fail(claim.job_id, claim.fencing_token, error, retry_at));
+  SMMHUB_ASSIGN_OR_RETURN(
+      jobs::JobState state,
+      store_.fail(claim.job_id, claim.fencing_token, error,
+                  permanent ? std::nullopt : std::optional<std::int64_t>(retry_at)));
+  publish(claim, jobs::JobState::kActive, state, error);
   if (state != jobs::JobState::kRetrying) {
     SMMHUB_RETURN_IF_ERROR(release(claim.tenant, claim.job_id, claim.fencing_token, true));
     return state;
@@ -288,6 +364,54 @@ Result<jobs::JobState> Broker::fail(const Claim& claim, const std::string& error
   job.next_try_at_ms = retry_at;
   SMMHUB_RETURN_IF_ERROR(retryLater(job, claim.fencing_token));
   return state;
+}
+
+Status Broker::handBack(const Claim& claim, const std::string& reason) {
+  SMMHUB_RETURN_IF_ERROR(store_.handBack(claim.job_id, claim.fencing_token, reason));
+  SMMHUB_ASSIGN_OR_RETURN(jobs::Job job, store_.job(claim.job_id));
+  publish(job, jobs::JobState::kActive);
+  SMMHUB_RETURN_IF_ERROR(release(claim.tenant, claim.job_id, claim.fencing_token, true));
+  SMMHUB_ASSIGN_OR_RETURN(int pushed, pushReady(job.tenant, job.priority, {job.id}));
+  logger("broker")->info("hand back job={} token={} pushed={} reason=\"{}\"", claim.job_id,
+                         claim.fencing_token, pushed, reason);
+  return okStatus();
+}
+
+Result<std::vector<std::string>> Broker::retryFailed(const std::string& batch_id) {
+  SMMHUB_ASSIGN_OR_RETURN(std::vector<std::string> queued, store_.retryFailed(batch_id));
+  if (queued.empty()) {
+    return queued;
+  }
+  SMMHUB_ASSIGN_OR_RETURN(jobs::Batch batch, store_.batch(batch_id));
+  if (options_.events != nullptr) {
+    for (const std::string& id : queued) {
+      if (Result<jobs::Job> job = store_.job(id); job.ok()) {
+        publish(*job, jobs::JobState::kFailed);
+      }
+    }
+  }
+  Result<int> pushed = pushReady(batch.tenant, batch.priority, queued);
+  if (!pushed.ok()) {
+    return pushed.status().withContext(fmt::format(
+        "the {} failed jobs of batch {} are queued in SQL, but not on Redis until redrive() runs",
+        queued.size(), batch_id));
+  }
+  return queued;
+}
+
+Result<QueueStats> Broker::queueStats() {
+  SMMHUB_ASSIGN_OR_RETURN(
+      redis::ReplyPtr reply,
+      run(internal::queueStatsScript(), {internal::ringKey(), activeKey(), delayedKey()},
+          {std::string(internal::kPrefix)}));
+  QueueStats stats;
+  std::int64_t* fields[] = {&stats.ready, &stats.high, &stats.active, &stats.delayed,
+                            &stats.tenants};
+  for (std::size_t i = 0; i < std::size(fields); ++i) {
+    const redisReply* element = redis::elementAt(reply.get(), i);
+    *fields[i] = element != nullptr && element->type == REDIS_REPLY_INTEGER ? element->integer : 0;
+  }
+  return stats;
 }
 
 Result<int> Broker::promoteDelayed() {
@@ -327,6 +451,13 @@ Status Broker::reclaimOne(const std::string& member) {
     return state.status();
   }
 
+  if (state.ok()) {
+    jobs::Job after = *job;
+    after.state = *state;
+    after.last_error = "lease expired";
+    after.next_try_at_ms = *state == jobs::JobState::kRetrying ? retry_at : 0;
+    publish(after, jobs::JobState::kActive);
+  }
   if (state.ok() && *state == jobs::JobState::kRetrying) {
     job->next_try_at_ms = retry_at;
     logger("broker")->info("reclaim job={} token={} retry_at_ms={}", lease->job_id, lease->token,
@@ -379,19 +510,27 @@ Result<int> Broker::redrive() {
 }
 
 Result<std::vector<std::string>> Broker::cancelBatch(const std::string& batch_id) {
+  SMMHUB_ASSIGN_OR_RETURN(std::vector<jobs::Job> before, store_.batchJobs(batch_id));
   SMMHUB_ASSIGN_OR_RETURN(std::vector<std::string> active, store_.cancelBatch(batch_id));
   SMMHUB_ASSIGN_OR_RETURN(std::vector<jobs::Job> jobs, store_.batchJobs(batch_id));
   if (jobs.empty()) {
     return active;
   }
+  for (std::size_t i = 0; i < jobs.size() && i < before.size(); ++i) {
+    if (before[i].state != jobs[i].state) {
+      publish(jobs[i], before[i].state);
+    }
+  }
 
-  // Active jobs keep their leases: their workers learn of the cancel when SQL
-  // rejects their completion.
+  // The leases of the active jobs end, so that their workers' heartbeats
+  // fail and they stop; SQL rejects their completions in any case.
   const std::string& tenant = jobs.front().tenant;
   std::vector<std::string> args{tenant};
   for (const jobs::Job& job : jobs) {
     if (std::find(active.begin(), active.end(), job.id) == active.end()) {
       args.push_back(job.id);
+    } else {
+      SMMHUB_RETURN_IF_ERROR(release(tenant, job.id, job.fencing_token, true));
     }
   }
   SMMHUB_RETURN_IF_ERROR(run(

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/events.h"
 #include "common/status.h"
 #include "jobs/job_store.h"
 #include "redis/pool.h"
@@ -54,6 +55,9 @@ struct BrokerOptions {
   // The time in Unix milliseconds for lease deadlines and retry times. The
   // system clock when empty.
   std::function<std::int64_t()> clock;
+  // When set, each state change the broker makes is published there after
+  // SQL recorded it, for live watchers; a failed publish is logged only.
+  EventLog* events = nullptr;
 };
 
 // A job taken by a worker.
@@ -61,8 +65,18 @@ struct Claim {
   std::string job_id;
   std::string tenant;
   std::string batch_id;
+  int row = 0;  // the job's data row
   std::int64_t fencing_token = 0;
   std::int64_t lease_deadline_ms = 0;  // Unix milliseconds
+};
+
+// What Redis holds now, for metrics.
+struct QueueStats {
+  std::int64_t ready = 0;    // queued jobs in the tenants' lists, both lanes
+  std::int64_t high = 0;     // of those, in the high-priority lanes
+  std::int64_t active = 0;   // claims with a lease
+  std::int64_t delayed = 0;  // retries waiting for their time
+  std::int64_t tenants = 0;  // tenants with queued jobs
 };
 
 class Broker {
@@ -87,8 +101,10 @@ class Broker {
   // next one taken. Errors: unavailable when Redis or SQL fails.
   Result<std::optional<Claim>> claim(const std::string& worker);
 
-  // Extends the claim's lease by the lease period. Errors: failedPrecondition
-  // when the lease is gone or belongs to another claim: the worker must stop.
+  // Extends the claim's lease by the lease period. When Redis lost the lease
+  // (a restart) and SQL still has the job active under the claim's token,
+  // the lease is made again. Errors: failedPrecondition when the job was
+  // claimed again, cancelled or ended: the worker must stop.
   Status heartbeat(Claim& claim);
 
   // Completes the job in SQL (JobStore::complete) and ends the lease.
@@ -98,8 +114,21 @@ class Broker {
 
   // Fails the job in SQL with a retry time after the back-off, and schedules
   // the retry in Redis. Returns the state reached: retrying, or failed once
-  // the job used its max_attempts. Errors as complete().
-  Result<jobs::JobState> fail(const Claim& claim, const std::string& error);
+  // the job used its max_attempts. A PERMANENT failure (bad input that no
+  // retry can fix) fails the job at once. Errors as complete().
+  Result<jobs::JobState> fail(const Claim& claim, const std::string& error,
+                              bool permanent = false);
+
+  // Gives the job back to its tenant's queue without counting the attempt,
+  // for a worker that stops before it finished (JobStore::handBack). Errors
+  // as complete().
+  Status handBack(const Claim& claim, const std::string& reason);
+
+  // Queues the batch's failed jobs again (JobStore::retryFailed) and pushes
+  // them to Redis. Returns their ids. Errors: those of retryFailed;
+  // unavailable when Redis fails after SQL queued them, and then redrive()
+  // pushes them later.
+  Result<std::vector<std::string>> retryFailed(const std::string& batch_id);
 
   // Moves the retries that are due to their tenant's ready list. Returns
   // how many moved.
@@ -112,13 +141,20 @@ class Broker {
   // Pushes every queued, retrying or active job of the store that Redis does
   // not track, after Redis lost writes. Queued jobs go to the ready lists and
   // retrying ones to the retry schedule (or the ready lists when due). Active
-  // ones become expired leases for reclaimExpired(). Returns how many were pushed.
+  // ones get a lease deadline one lease period away: a live worker's next
+  // heartbeat makes its lease again, and reclaimExpired() retries the jobs of
+  // dead workers. Returns how many were pushed.
   Result<int> redrive();
 
   // Cancels the batch in SQL (JobStore::cancelBatch) and removes its queued
-  // and scheduled jobs from Redis. Returns the ids of the jobs that were
-  // active, whose workers should stop.
+  // and scheduled jobs from Redis. The leases of its active jobs end, so
+  // that their workers' next heartbeats fail and they stop at the next
+  // frame. Returns the ids of the jobs that were active.
   Result<std::vector<std::string>> cancelBatch(const std::string& batch_id);
+
+  // Counts the queued, active and delayed jobs on Redis. Errors:
+  // unavailable when Redis fails.
+  Result<QueueStats> queueStats();
 
   // Returns the retry delay after ATTEMPTS failed attempts: base *
   // 2^(attempts - 1), at most backoff_max, less a random part of up to half.
@@ -139,6 +175,10 @@ class Broker {
   Status retryLater(const jobs::Job& job, std::int64_t token);
   Status requeueIfRunnable(const std::string& job_id);
   Status reclaimOne(const std::string& member);
+  // Publishes JOB's change FROM -> its current state to the event log.
+  void publish(const jobs::Job& job, jobs::JobState from);
+  void publish(const Claim& claim, jobs::JobState from, jobs::JobState to,
+               const std::string& error = "");
 
   BrokerOptions options_;
   redis::Pool pool_;

@@ -283,17 +283,103 @@ TEST_P(BrokerTest, ExpiredLeaseIsReclaimedAndFencesOldWorker) {
   EXPECT_EQ(completions(first->job_id), 1);
 }
 
-TEST_P(BrokerTest, HeartbeatAfterLeaseKeyExpiredIsRejected) {
+TEST_P(BrokerTest, HeartbeatMakesAgainALeaseThatRedisLost) {
   broker_ = makeBroker(100ms);
   enqueue(1, spec("acme", "request-1"));
   std::optional<Claim> claimed = claim();
   ASSERT_TRUE(claimed.has_value());
-  EXPECT_TRUE(broker_->heartbeat(*claimed).ok());
+  std::string lease_key = "smmhub:bk:{acme}:lease:" + claimed->job_id;
+  std::string member = "acme " + claimed->job_id + " " + std::to_string(claimed->fencing_token);
 
-  // Redis expires the lease key by its own clock, before any reclaim runs.
+  // Redis expires the lease key by its own clock and, as after a restart
+  // without the data, the claim is gone from the leases zset too.
   std::this_thread::sleep_for(300ms);
-  EXPECT_EQ(broker_->heartbeat(*claimed).code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(redisInteger({"ZCARD", "smmhub:bk:active"}), 1);
+  EXPECT_EQ(redisInteger({"EXISTS", lease_key}), 0);
+  EXPECT_EQ(redisInteger({"ZREM", "smmhub:bk:active", member}), 1);
+
+  // SQL still has the job active under this token: the lease comes back.
+  Status beat = broker_->heartbeat(*claimed);
+  ASSERT_TRUE(beat.ok()) << beat.toString();
+  EXPECT_EQ(redisText({"GET", lease_key}),
+            "worker-1 " + std::to_string(claimed->fencing_token));
+  EXPECT_EQ(redisText({"ZSCORE", "smmhub:bk:active", member}),
+            std::to_string(kStartMs + 100));
+  EXPECT_EQ(claimed->lease_deadline_ms, kStartMs + 100);
+  EXPECT_TRUE(broker_->complete(*claimed, "out/video-1.mp4").ok());
+}
+
+TEST_P(BrokerTest, HeartbeatFailsOnceSqlEndedTheClaim) {
+  CreatedBatch batch = enqueue(2, spec("acme", "request-1"));
+  std::optional<Claim> claimed = claim();
+  ASSERT_TRUE(claimed.has_value());
+
+  ASSERT_TRUE(broker_->cancelBatch(batch.batch_id).ok());
+  Status beat = broker_->heartbeat(*claimed);
+
+  EXPECT_EQ(beat.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(beat.message(), "job " + claimed->job_id + ": the claim with fencing token " +
+                                std::to_string(claimed->fencing_token) +
+                                " is over: the job is cancelled with token " +
+                                std::to_string(claimed->fencing_token) +
+                                "; stop working on it");
+  // The cancel ended the lease in Redis as well.
+  EXPECT_EQ(redisInteger({"EXISTS", "smmhub:bk:{acme}:lease:" + claimed->job_id}), 0);
+  EXPECT_EQ(redisInteger({"ZCARD", "smmhub:bk:active"}), 0);
+}
+
+TEST_P(BrokerTest, HandBackRequeuesTheJobWithoutCountingTheAttempt) {
+  enqueue(1, spec("acme", "request-1"));
+  std::optional<Claim> first = claim("worker-1");
+  ASSERT_TRUE(first.has_value());
+
+  Status back = broker_->handBack(*first, "worker-1 stopped before the job finished");
+  std::optional<Claim> second = claim("worker-2");
+
+  ASSERT_TRUE(back.ok()) << back.toString();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->job_id, first->job_id);
+  EXPECT_GT(second->fencing_token, first->fencing_token);
+  EXPECT_EQ(job(first->job_id).attempts, 1);
+  EXPECT_EQ(broker_->complete(*first, "out/late.mp4").code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(broker_->complete(*second, "out/video-1.mp4").ok());
+  EXPECT_EQ(history(first->job_id),
+            (std::vector<std::string>{"->queued", "queued->active", "active->queued",
+                                      "queued->active", "active->completed"}));
+}
+
+TEST_P(BrokerTest, PermanentFailureSkipsTheRetries) {
+  enqueue(1, spec("acme", "request-1"));
+  std::optional<Claim> claimed = claim();
+  ASSERT_TRUE(claimed.has_value());
+
+  Result<JobState> state = broker_->fail(*claimed, "crest.png: not an image", true);
+
+  ASSERT_TRUE(state.ok()) << state.status().toString();
+  EXPECT_EQ(*state, JobState::kFailed);
+  EXPECT_EQ(job(claimed->job_id).attempts, 1);
+  EXPECT_EQ(redisInteger({"ZCARD", "smmhub:bk:delayed"}), 0);
+  EXPECT_EQ(redisInteger({"SCARD", "smmhub:bk:{acme}:known"}), 0);
+}
+
+TEST_P(BrokerTest, RetryFailedPushesTheFailedJobsAgain) {
+  CreatedBatch batch = enqueue(2, spec("acme", "request-1", "normal", 1));
+  std::optional<Claim> failing = claim();
+  ASSERT_TRUE(failing.has_value());
+  ASSERT_EQ(*broker_->fail(*failing, "encoder crashed"), JobState::kFailed);
+  std::optional<Claim> done = claim();
+  ASSERT_TRUE(done.has_value());
+  ASSERT_TRUE(broker_->complete(*done, "out/video-2.mp4").ok());
+  EXPECT_FALSE(claim().has_value());
+
+  Result<std::vector<std::string>> retried = broker_->retryFailed(batch.batch_id);
+  std::optional<Claim> again = claim();
+
+  ASSERT_TRUE(retried.ok()) << retried.status().toString();
+  EXPECT_EQ(*retried, std::vector<std::string>{failing->job_id});
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->job_id, failing->job_id);
+  ASSERT_TRUE(broker_->complete(*again, "out/video-1.mp4").ok());
+  EXPECT_FALSE(claim().has_value());
 }
 
 TEST_P(BrokerTest, TenantWithOneJobIsNotStarved) {
@@ -427,7 +513,12 @@ TEST_P(BrokerTest, RedriveRestoresJobsAfterRedisLostThem) {
   ASSERT_TRUE(again.ok()) << again.status().toString();
   EXPECT_EQ(*again, 0);
 
-  // The lost claim is failed with its own token and retried.
+  // Its worker may still heartbeat for one lease period; after that the
+  // lost claim is failed with its own token and retried.
+  Result<int> early = broker_->reclaimExpired();
+  ASSERT_TRUE(early.ok()) << early.status().toString();
+  EXPECT_EQ(*early, 0);
+  now_ms_ += 30'001;
   Result<int> reclaimed = broker_->reclaimExpired();
   ASSERT_TRUE(reclaimed.ok()) << reclaimed.status().toString();
   EXPECT_EQ(*reclaimed, 1);

@@ -125,6 +125,25 @@ return 1
   return *script;
 }
 
+// Makes the lease KEYS[1] again with value ARGV[1] for ARGV[2] ms, and its
+// member ARGV[4] in the leases zset KEYS[2] with deadline ARGV[3], after
+// Redis lost them. Returns 0 when another claim holds the lease.
+const redis::Script& restoreLeaseScript() {
+  static const auto* script = new redis::Script(R"lua(
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+  return 1
+end
+local value = redis.call('GET', KEYS[1])
+if value and value == ARGV[1] then
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+  return 1
+end
+return 0
+)lua");
+  return *script;
+}
+
 // Ends a claim: removes member ARGV[2] from the leases zset KEYS[2] and the
 // lease KEYS[1] when it holds token ARGV[1]. Then, by mode ARGV[4]: "forget"
 // removes job ARGV[3] from the known set KEYS[3]; "delay" adds member
@@ -199,6 +218,24 @@ for i = 2, #ARGV do
   redis.call('SREM', KEYS[4], job)
 end
 return 1
+)lua");
+  return *script;
+}
+
+// Counts the jobs in the lanes of the tenants in the ring KEYS[1], the
+// leases zset KEYS[2] and the retries zset KEYS[3]. ARGV[1] is the key
+// prefix. Returns {ready and high, high, active, delayed, tenants}.
+const redis::Script& queueStatsScript() {
+  static const auto* script = new redis::Script(R"lua(
+local tenants = redis.call('LRANGE', KEYS[1], 0, -1)
+local ready, high = 0, 0
+for _, tenant in ipairs(tenants) do
+  local base = ARGV[1] .. '{' .. tenant .. '}:'
+  local h = redis.call('LLEN', base .. 'high')
+  high = high + h
+  ready = ready + h + redis.call('LLEN', base .. 'ready')
+end
+return {ready, high, redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[3]), #tenants}
 )lua");
   return *script;
 }

@@ -28,10 +28,12 @@ const redis::Script& pushScript();
 const redis::Script& scheduleScript();
 const redis::Script& claimScript();
 const redis::Script& heartbeatScript();
+const redis::Script& restoreLeaseScript();
 const redis::Script& finishScript();
 const redis::Script& promoteScript();
 const redis::Script& takeExpiredScript();
 const redis::Script& removeScript();
 const redis::Script& raiseTokenScript();
+const redis::Script& queueStatsScript();
 
 }  // namespace smmhub::broker::internal

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
@@ -192,12 +193,17 @@ int runEnqueue(const JobsArgs& args) {
   if (!specs.ok()) {
     return fail("enqueue", specs.status());
   }
+  // Workers may run in other folders: the batch stores absolute paths.
+  auto absolute = [](const std::string& path) {
+    std::error_code ignored;
+    return path.empty() ? path : std::filesystem::absolute(path, ignored).lexically_normal().string();
+  };
   jobs::BatchSpec spec{.tenant = args.tenant,
                        .idempotency_key = args.key.empty() ? freshKey() : args.key,
-                       .template_path = args.template_path,
-                       .data_path = args.data_path,
-                       .brand_dir = args.brand_dir,
-                       .storage_dir = args.storage_dir,
+                       .template_path = absolute(args.template_path),
+                       .data_path = absolute(args.data_path),
+                       .brand_dir = absolute(args.brand_dir),
+                       .storage_dir = absolute(args.storage_dir),
                        .priority = args.priority};
   Result<Services> services = connect(args, true);
   if (!services.ok()) {
@@ -279,6 +285,74 @@ int runList(const JobsArgs& args) {
     fmt::print("{} row={} state={} attempts={} error=\"{}\"\n", job.id, job.row,
                jobs::jobStateName(job.state), job.attempts, job.last_error);
   }
+  return kExitOk;
+}
+
+// Holds the credits of the batch's failed jobs again and queues them. The
+// hold comes first, so that a short balance queues nothing.
+int runRetry(const JobsArgs& args) {
+  Result<Services> services = connect(args, true);
+  if (!services.ok()) {
+    return fail("retry", services.status());
+  }
+  Result<jobs::Batch> batch = services->store->batch(args.batch_id);
+  if (!batch.ok()) {
+    return fail("retry", batch.status());
+  }
+  Result<jobs::BatchSummary> summary = services->store->batchSummary(args.batch_id);
+  if (!summary.ok()) {
+    return fail("retry", summary.status());
+  }
+  if (batch->cancelled_at_ms != 0) {
+    return fail("retry", Status::failedPrecondition("batch " + args.batch_id +
+                                                    " is cancelled: nothing to retry"));
+  }
+  if (summary->failed == 0) {
+    fmt::print("retried=0\n");
+    return kExitOk;
+  }
+
+  std::string key = "retry:" + args.batch_id + ":" + freshKey();
+  Result<credits::Receipt> hold = services->credits->reserve({.tenant = batch->tenant,
+                                                              .amount = summary->failed,
+                                                              .key = key,
+                                                              .job = args.batch_id,
+                                                              .actor = defaultActor()});
+  if (!hold.ok()) {
+    return fail("retry", hold.status());
+  }
+  if (hold->outcome != credits::Outcome::kDone) {
+    fmt::print(stderr,
+               "smmhub jobs retry: tenant {} has {} credits available and the {} failed jobs "
+               "need {}: short by {}; nothing retried\n",
+               batch->tenant, hold->available, summary->failed, summary->failed, hold->shortfall);
+    return kExitCreditsShort;
+  }
+  Result<std::vector<std::string>> retried = services->broker->retryFailed(args.batch_id);
+  // A failed call keeps the hold, which the credit reaper releases once the
+  // batch ends. A job retried meanwhile by another call needs no credit from
+  // this hold: that part goes back at once.
+  std::int64_t spare =
+      retried.ok() ? summary->failed - static_cast<std::int64_t>(retried->size()) : 0;
+  if (spare > 0) {
+    Result<credits::Receipt> released = services->credits->release({.tenant = batch->tenant,
+                                                                    .amount = spare,
+                                                                    .key = key + ":spare",
+                                                                    .job = args.batch_id,
+                                                                    .actor = defaultActor()});
+    if (!released.ok()) {
+      fmt::print(stderr,
+                 "smmhub jobs retry: {} credits stay held ({}); the credit reaper releases them "
+                 "when the batch ends\n",
+                 spare, released.status().message());
+    }
+  }
+  moveToLedger(*services->credits, batch->tenant);
+  if (!retried.ok()) {
+    return fail("retry", retried.status());
+  }
+  logger("cli")->info("batch retry batch={} jobs={}", args.batch_id, retried->size());
+  fmt::print("retried={}\n", retried->size());
   return kExitOk;
 }
 
@@ -658,6 +732,11 @@ CLI::App* addJobsCommand(CLI::App& app, JobsArgs& args) {
   args.cancel->add_option("batch", args.batch_id, "Batch id")->required();
   addConnectionOptions(args.cancel, args);
 
+  args.retry = args.command->add_subcommand(
+      "retry", "Hold credits for a batch's failed jobs and queue them again");
+  args.retry->add_option("batch", args.batch_id, "Batch id")->required();
+  addConnectionOptions(args.retry, args);
+
   args.watch = args.command->add_subcommand(
       "watch",
       "Print a batch's jobs, then its state changes and progress live until no job is left "
@@ -699,6 +778,9 @@ int runJobs(JobsArgs& args) {
   }
   if (args.list->parsed()) {
     return runList(args);
+  }
+  if (args.retry->parsed()) {
+    return runRetry(args);
   }
   if (args.watch->parsed()) {
     return runWatch(args);

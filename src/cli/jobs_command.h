@@ -1,6 +1,6 @@
 // `smmhub jobs ...`: puts a batch of render jobs on the broker, holding one
-// credit per job, lists or cancels a batch's jobs, follows a batch live, and
-// lists the live workers.
+// credit per job, lists, retries or cancels a batch's jobs, follows a batch
+// live, and lists the live workers.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +36,7 @@ struct JobsArgs {
   CLI::App* enqueue = nullptr;
   CLI::App* list = nullptr;
   CLI::App* cancel = nullptr;
+  CLI::App* retry = nullptr;
   CLI::App* watch = nullptr;
   CLI::App* workers = nullptr;
 };

@@ -59,7 +59,8 @@ bool allowedTransition(JobState from, JobState to) {
     case JobState::kCancelled:
       return !isTerminal(from);
     case JobState::kQueued:
-      return false;
+      // A worker hands an active job back; a failed job is retried by hand.
+      return from == JobState::kActive || from == JobState::kFailed;
   }
   return false;
 }

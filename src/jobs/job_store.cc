@@ -28,6 +28,7 @@ constexpr std::size_t kMaxIdempotencyKey = 256;
 
 constexpr JobState kClaimable[] = {JobState::kQueued, JobState::kRetrying};
 constexpr JobState kClaimed[] = {JobState::kActive};
+constexpr JobState kFailedOnly[] = {JobState::kFailed};
 constexpr JobState kCancellable[] = {JobState::kQueued, JobState::kRetrying, JobState::kActive};
 
 std::int64_t systemMillis() {
@@ -64,7 +65,7 @@ std::string_view verbFor(JobState to) {
     case JobState::kCancelled:
       return "cancel";
     case JobState::kQueued:
-      return "queue";
+      return "queue again";
   }
   return "change";
 }
@@ -237,6 +238,7 @@ struct Change {
   bool done = false;
   std::string rejection;  // why the change did not happen
   Job job;                // after the change, or as found when rejected
+  JobState from = JobState::kQueued;  // the state as found
 };
 
 // A change of a job's state from one of FROM to TO.
@@ -256,7 +258,7 @@ Result<Change> changeJob(soci::session& sql, store::Backend backend, const std::
   if (found.empty()) {
     return Status::notFound("job " + job_id + ": not found");
   }
-  Change change{.job = found.front()};
+  Change change{.job = found.front(), .from = found.front().state};
   change.rejection = rejectionOf(change.job, from, to, details);
   if (!change.rejection.empty()) {
     return change;
@@ -268,6 +270,10 @@ Result<Change> changeJob(soci::session& sql, store::Backend backend, const std::
   if (to == JobState::kActive) {
     after.attempts += 1;
     after.fencing_token = details.fencing_token.value_or(after.fencing_token);
+  } else if (to == JobState::kQueued) {
+    // A job handed back does not count the attempt it gave up; a failed job
+    // retried by hand starts its attempts again.
+    after.attempts = change.job.state == JobState::kActive ? std::max(0, after.attempts - 1) : 0;
   }
   after.next_try_at_ms = to == JobState::kRetrying ? details.next_try_at_ms.value_or(now_ms) : 0;
   if (!details.worker.empty()) {
@@ -490,21 +496,26 @@ Result<bool> JobStore::transition(const std::string& job_id, std::span<const Job
 }
 
 Result<Job> JobStore::claim(const std::string& job_id, const std::string& worker,
-                            std::int64_t token) {
+                            std::int64_t token, JobState* previous) {
   if (worker.empty()) {
     return Status::invalidArgument("job " + job_id + ": cannot claim: worker is empty");
   }
   Change change;
+  JobState from_state = JobState::kQueued;
   SMMHUB_RETURN_IF_ERROR(db_.write([&](soci::session& sql) -> Status {
     SMMHUB_ASSIGN_OR_RETURN(
         change,
         changeJob(sql, db_.backend(), job_id,
                   {kClaimable, JobState::kActive, {.worker = worker, .fencing_token = token}},
                   now()));
+    from_state = change.from;
     return okStatus();
   }));
   if (!change.done) {
     return Status::failedPrecondition("job " + job_id + ": " + change.rejection);
+  }
+  if (previous != nullptr) {
+    *previous = from_state;
   }
   return change.job;
 }
@@ -555,6 +566,56 @@ Result<JobState> JobStore::fail(const std::string& job_id, std::int64_t token,
     return Status::failedPrecondition("job " + job_id + ": " + change.rejection);
   }
   return change.job.state;
+}
+
+Status JobStore::handBack(const std::string& job_id, std::int64_t token,
+                          const std::string& reason) {
+  if (reason.empty()) {
+    return Status::invalidArgument("job " + job_id + ": cannot hand back: reason is empty");
+  }
+  Change change;
+  SMMHUB_RETURN_IF_ERROR(db_.write([&](soci::session& sql) -> Status {
+    SMMHUB_ASSIGN_OR_RETURN(
+        change, changeJob(sql, db_.backend(), job_id,
+                          {kClaimed, JobState::kQueued, {.error = reason, .fencing_token = token}},
+                          now()));
+    return okStatus();
+  }));
+  if (!change.done) {
+    return Status::failedPrecondition("job " + job_id + ": " + change.rejection);
+  }
+  return okStatus();
+}
+
+Result<std::vector<std::string>> JobStore::retryFailed(const std::string& batch_id) {
+  std::vector<std::string> queued;
+  Status status = db_.write([&](soci::session& sql) -> Status {
+    queued.clear();
+    SMMHUB_ASSIGN_OR_RETURN(Batch batch, findBatch(sql, batch_id));
+    if (batch.cancelled_at_ms != 0) {
+      return Status::failedPrecondition("batch " + batch_id +
+                                        ": cannot retry its failed jobs: the batch is cancelled");
+    }
+    SMMHUB_ASSIGN_OR_RETURN(
+        std::vector<Job> failed,
+        selectJobs(sql,
+                   "WHERE batch_id = :batch_id AND state = 'failed' ORDER BY row_number" +
+                       lockSuffix(db_.backend()),
+                   &batch_id));
+    const std::int64_t now_ms = now();
+    for (const Job& job : failed) {
+      SMMHUB_ASSIGN_OR_RETURN(
+          Change change,
+          changeJob(sql, db_.backend(), job.id, {kFailedOnly, JobState::kQueued, {}}, now_ms));
+      if (change.done) {
+        queued.push_back(job.id);
+      }
+    }
+    return okStatus();
+  });
+  SMMHUB_RETURN_IF_ERROR(status);
+  logger("jobs")->info("batch retry batch={} jobs_queued={}", batch_id, queued.size());
+  return queued;
 }
 
 Result<std::vector<std::string>> JobStore::cancelBatch(const std::string& batch_id) {

@@ -18,6 +18,8 @@
 //   active -> completed              complete
 //   active -> retrying | failed      fail
 //   queued, retrying, active -> cancelled   cancelBatch
+//   active -> queued                 handBack (the attempt does not count)
+//   failed -> queued                 retryFailed (attempts start again)
 //
 // Fencing tokens come from the broker, which grants each claim a higher one.
 // A job stores the highest token granted. A claim must bring a higher token,
@@ -204,7 +206,9 @@ class JobStore {
   // other claim is rejected, whatever its token: the first claim wins.
   // Errors: failedPrecondition naming the state or the stale token,
   // notFound, invalidArgument for an empty worker.
-  Result<Job> claim(const std::string& job_id, const std::string& worker, std::int64_t token);
+  // When PREVIOUS is set, it receives the state the claim changed.
+  Result<Job> claim(const std::string& job_id, const std::string& worker, std::int64_t token,
+                    JobState* previous = nullptr);
 
   // Completes an active job claimed with TOKEN and stores OUTPUT_PATH. A
   // second completion, or one with another token, is rejected and changes
@@ -219,6 +223,17 @@ class JobStore {
   // an empty error.
   Result<JobState> fail(const std::string& job_id, std::int64_t token, const std::string& error,
                         std::optional<std::int64_t> retry_at_ms);
+
+  // Gives an active job claimed with TOKEN back to the queue, as a worker
+  // that stops before it finished does: queued, the attempt not counted,
+  // REASON kept as last_error. Errors as complete(), and invalidArgument for
+  // an empty reason.
+  Status handBack(const std::string& job_id, std::int64_t token, const std::string& reason);
+
+  // Queues every failed job of BATCH_ID again with its attempts at 0, and
+  // returns their ids in row order. Errors: notFound for an unknown batch,
+  // failedPrecondition for a cancelled one.
+  Result<std::vector<std::string>> retryFailed(const std::string& batch_id);
 
   // Cancels every queued, retrying or active job of BATCH_ID and marks the
   // batch cancelled (the first call sets cancelled_at_ms). Returns the ids of

@@ -377,6 +377,79 @@ TEST_P(JobStoreTest, FailRetriesUntilMaxAttemptsThenKeepsError) {
               "crest still missing");
 }
 
+TEST_P(JobStoreTest, HandBackQueuesTheJobWithoutCountingTheAttempt) {
+  std::string id = create(1).job_ids[0];
+  claim(id, 1);
+  now_ms_ += 500;
+
+  Status empty = store_->handBack(id, 1, "");
+  Status back = store_->handBack(id, 1, "worker-1 stopped before the job finished");
+  Job queued = job(id);
+  Job reclaimed = claim(id, 2, "worker-2");
+  Status stale = store_->handBack(id, 1, "late");
+
+  EXPECT_EQ(empty.code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(back.ok()) << back.toString();
+  EXPECT_EQ(queued.state, JobState::kQueued);
+  EXPECT_EQ(queued.attempts, 0);
+  EXPECT_EQ(queued.fencing_token, 1);
+  EXPECT_EQ(queued.last_error, "worker-1 stopped before the job finished");
+  EXPECT_EQ(reclaimed.attempts, 1);
+  EXPECT_EQ(stale.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(stale.message(), "job " + id + ": fencing token 1 is stale, the job is claimed with 2");
+  std::vector<JobEvent> history = events(id);
+  ASSERT_EQ(history.size(), 4u);
+  expectEvent(history[2], "active", "queued", kStartMs + 500, 0, "worker-1",
+              "worker-1 stopped before the job finished");
+  expectEvent(history[3], "queued", "active", kStartMs + 500, 1, "worker-2");
+}
+
+TEST_P(JobStoreTest, RetryFailedQueuesOnlyFailedJobsWithAttemptsReset) {
+  BatchSpec batch = spec();
+  batch.max_attempts = 1;
+  CreatedBatch created = create(3, batch);
+  const std::vector<std::string>& ids = created.job_ids;
+  claim(ids[0], 1);
+  ASSERT_TRUE(store_->fail(ids[0], 1, "crest missing", kStartMs + 1000).ok());
+  claim(ids[1], 2);
+  ASSERT_TRUE(store_->complete(ids[1], 2, "out/002.mp4").ok());
+
+  Result<std::vector<std::string>> retried = store_->retryFailed(created.batch_id);
+  Job again = job(ids[0]);
+  Result<std::vector<std::string>> nothing_left = store_->retryFailed(created.batch_id);
+  Result<std::vector<std::string>> unknown = store_->retryFailed("b-0000000000000000");
+
+  ASSERT_TRUE(retried.ok()) << retried.status().toString();
+  EXPECT_EQ(*retried, std::vector<std::string>{ids[0]});
+  EXPECT_EQ(again.state, JobState::kQueued);
+  EXPECT_EQ(again.attempts, 0);
+  EXPECT_EQ(again.last_error, "crest missing");
+  EXPECT_EQ(job(ids[1]).state, JobState::kCompleted);
+  EXPECT_EQ(job(ids[2]).state, JobState::kQueued);
+  ASSERT_TRUE(nothing_left.ok());
+  EXPECT_TRUE(nothing_left->empty());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
+  Job reclaimed = claim(ids[0], 3);
+  EXPECT_EQ(reclaimed.attempts, 1);
+}
+
+TEST_P(JobStoreTest, RetryFailedRefusesACancelledBatch) {
+  BatchSpec batch = spec();
+  batch.max_attempts = 1;
+  CreatedBatch created = create(2, batch);
+  claim(created.job_ids[0], 1);
+  ASSERT_TRUE(store_->fail(created.job_ids[0], 1, "crest missing", std::nullopt).ok());
+  ASSERT_TRUE(store_->cancelBatch(created.batch_id).ok());
+
+  Result<std::vector<std::string>> retried = store_->retryFailed(created.batch_id);
+
+  EXPECT_EQ(retried.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(retried.status().message(), "batch " + created.batch_id +
+                                            ": cannot retry its failed jobs: the batch is "
+                                            "cancelled");
+  EXPECT_EQ(job(created.job_ids[0]).state, JobState::kFailed);
+}
+
 TEST_P(JobStoreTest, FailWithoutRetryTimeIsFinal) {
   std::string id = create(1).job_ids[0];
   claim(id, 1);
@@ -476,7 +549,7 @@ TEST_P(JobStoreTest, TransitionIsCompareAndSet) {
       store_->transition(id, queued, JobState::kActive, {.worker = "worker-9", .fencing_token = 3});
   Result<bool> wrong_token =
       store_->transition(id, active, JobState::kCompleted, {.fencing_token = 1});
-  Result<bool> not_allowed = store_->transition(id, active, JobState::kQueued);
+  Result<bool> not_allowed = store_->transition(id, active, JobState::kActive);
   Result<bool> unknown = store_->transition("j-0000000000000000", queued, JobState::kCancelled);
   Result<bool> completed = store_->transition(id, active, JobState::kCompleted,
                                               {.fencing_token = 2, .output_path = "out/video.mp4"});
@@ -490,7 +563,7 @@ TEST_P(JobStoreTest, TransitionIsCompareAndSet) {
   ASSERT_FALSE(not_allowed.ok());
   EXPECT_EQ(not_allowed.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(not_allowed.status().message(),
-            "job " + id + ": a change from active to queued is not allowed");
+            "job " + id + ": a change from active to active is not allowed");
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(unknown.status().message(), "job j-0000000000000000: not found");
@@ -734,8 +807,11 @@ TEST(JobStateTest, AllowedTransitionsMatchTheTable) {
   EXPECT_FALSE(allowedTransition(JobState::kQueued, JobState::kCompleted));
   EXPECT_FALSE(allowedTransition(JobState::kCompleted, JobState::kCancelled));
   EXPECT_FALSE(allowedTransition(JobState::kFailed, JobState::kActive));
+  EXPECT_TRUE(allowedTransition(JobState::kActive, JobState::kQueued));
+  EXPECT_TRUE(allowedTransition(JobState::kFailed, JobState::kQueued));
   EXPECT_FALSE(allowedTransition(JobState::kCancelled, JobState::kQueued));
-  EXPECT_FALSE(allowedTransition(JobState::kActive, JobState::kQueued));
+  EXPECT_FALSE(allowedTransition(JobState::kCompleted, JobState::kQueued));
+  EXPECT_FALSE(allowedTransition(JobState::kRetrying, JobState::kQueued));
 }
 
 }  // namespace

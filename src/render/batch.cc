@@ -48,6 +48,9 @@ Result<BatchInputs> loadInputs(const BatchRequest& request, Diagnostics* problem
   SMMHUB_ASSIGN_OR_RETURN(inputs.tmpl, templates::loadTemplate(request.template_path, problems));
   SMMHUB_ASSIGN_OR_RETURN(inputs.brand, templates::loadBrandKit(request.brand_dir, problems));
   SMMHUB_ASSIGN_OR_RETURN(inputs.table, templates::readRows(request.data_path));
+  if (!request.data_source.empty()) {
+    inputs.table.source = request.data_source;
+  }
 
   if (request.rows.empty()) {
     for (const auto& row : inputs.table.rows) {
@@ -220,7 +223,8 @@ class BatchRun {
 
   void work() {
     for (size_t i = next_.fetch_add(1); i < inputs_.rows.size(); i = next_.fetch_add(1)) {
-      if (request_.stop != nullptr && request_.stop->load()) {
+      if ((request_.stop != nullptr && request_.stop->load()) ||
+          (request_.cancel != nullptr && request_.cancel->load())) {
         outcomes_[i] = skippedRow(i);
         continue;
       }
@@ -266,6 +270,7 @@ class BatchRun {
     outcome.row = inputs_.rows[index]->number;
     outcome.skipped = true;
     outcome.error = "not rendered: the batch was stopped";
+    outcome.error_code = StatusCode::kCancelled;
     return outcome;
   }
 
@@ -285,6 +290,7 @@ class BatchRun {
     }
     if (!video.ok()) {
       outcome.error = video.status().message();
+      outcome.error_code = video.status().code();
       logger("render")->info("row failed row={} error=\"{}\"", row.number, outcome.error);
       return outcome;
     }
@@ -311,10 +317,13 @@ class BatchRun {
     auto video_path = request_.out_dir / (names_[index] + ".mp4");
     auto poster_path = request_.out_dir / (names_[index] + ".jpg");
     auto progress = [&](int done, int total) {
-      std::lock_guard lock(observer_mutex_);
-      if (observer_ != nullptr) {
-        observer_->framesDone(row.number, done, total);
+      {
+        std::lock_guard lock(observer_mutex_);
+        if (observer_ != nullptr) {
+          observer_->framesDone(row.number, done, total);
+        }
       }
+      return request_.cancel == nullptr || !request_.cancel->load();
     };
     return engine_.renderVideo(*bound, video_path, poster_path, &problems, progress);
   }
@@ -385,7 +394,8 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
   jobs = std::min<int>(jobs, std::max<size_t>(1, inputs.rows.size()));
   options.encode.crf = request.crf;
   options.encode.preset = request.preset;
-  options.encode.threads = std::max(1, cores / jobs);
+  options.encode.threads =
+      request.encode_threads > 0 ? request.encode_threads : std::max(1, cores / jobs);
   options.tenant = request.tenant;
   std::unique_ptr<buffer::RedisTier> redis;
   if (request.reuse && !request.cache_redis.empty()) {

@@ -33,10 +33,17 @@ namespace smmhub::render {
 struct BatchRequest {
   std::filesystem::path template_path;
   std::filesystem::path data_path;
+  // The file whose folder relative paths in the rows are resolved against;
+  // empty: data_path. A worker renders a copy of one row from another
+  // folder, and sets the original file here.
+  std::filesystem::path data_source;
   std::filesystem::path brand_dir;
   std::filesystem::path out_dir;
   std::vector<int> rows;  // 1-based data row numbers; empty: every row
   int jobs = 0;           // videos rendered at once; 0: one per core
+  // Encoder threads per video; 0: the cores divided by jobs. A worker that
+  // runs several batches at once divides the cores among them.
+  int encode_threads = 0;
   int crf = 23;
   std::string preset = "veryfast";
   // File name pattern with fields, such as "{{home}}-v-{{away}}"; empty:
@@ -55,6 +62,10 @@ struct BatchRequest {
   // When set and true, rows that have not started are skipped, and the rows
   // in progress finish. The batch reads it before each row starts.
   const std::atomic<bool>* stop = nullptr;
+  // When set and true, the rows in progress stop at their next frame and
+  // fail with a "stopped at frame N of M" error, and rows not started are
+  // skipped. A worker sets it when its job is cancelled or its lease is lost.
+  const std::atomic<bool>* cancel = nullptr;
   // Called with the number of rows once the inputs are valid, before the
   // first row starts. An error stops the batch there and runBatch returns
   // it. The command line holds the batch's credits here.
@@ -72,6 +83,10 @@ struct RowOutcome {
   double seconds = 0;
   bool skipped = false;  // not started because the batch was stopped
   std::string error;
+  // The kind of error: invalidArgument or notFound for bad input that no
+  // retry fixes, cancelled when the row was stopped, unavailable or
+  // internal for a failure that may pass.
+  StatusCode error_code = StatusCode::kOk;
   std::vector<std::string> warnings;
 };
 

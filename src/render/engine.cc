@@ -819,8 +819,9 @@ Status Engine::writeVideo(SceneRenderer& scenes, const templates::Template& boun
         if (index == poster_index) {
           poster = frame;
         }
-        if (progress) {
-          progress(++done, total);
+        ++done;
+        if (progress && !progress(done, total)) {
+          return Status::cancelled(fmt::format("stopped at frame {} of {}", done, total));
         }
       }
       return encoder->finish();
@@ -847,7 +848,9 @@ Status Engine::writeVideo(SceneRenderer& scenes, const templates::Template& boun
     SMMHUB_RETURN_IF_ERROR(muxer->writeSegment(segment));
     if (progress && done < plan.first_frame + plan.frame_count) {
       done = plan.first_frame + plan.frame_count;
-      progress(done, total);
+      if (!progress(done, total)) {
+        return Status::cancelled(fmt::format("stopped at frame {} of {}", done, total));
+      }
     }
   }
   SMMHUB_RETURN_IF_ERROR(muxer->finish());
@@ -921,8 +924,8 @@ Result<VideoOutput> Engine::renderVideo(const templates::Template& bound,
             /*in_memory=*/false));
     if (!written_here) {
       SMMHUB_RETURN_IF_ERROR(unpackFiles(stored, partial_video, partial_poster));
-      if (progress) {
-        progress(total, total);
+      if (progress && !progress(total, total)) {
+        return Status::cancelled(fmt::format("stopped at frame {} of {}", total, total));
       }
     }
   }

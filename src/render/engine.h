@@ -72,7 +72,9 @@ void addTextWarnings(const TextReport& report, const templates::TextProps& text,
                      const std::string& place, Diagnostics& warnings);
 
 // Called after each encoded frame with the frame count so far and the total.
-using FrameProgress = std::function<void(int done, int total)>;
+// Returning false stops the video at that frame: renderVideo then fails with
+// cancelled and leaves no file.
+using FrameProgress = std::function<bool(int done, int total)>;
 
 class SceneRenderer;
 

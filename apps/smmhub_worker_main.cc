@@ -1,0 +1,107 @@
+// smmhub-worker: takes render jobs from the broker until SIGTERM or SIGINT.
+// See `smmhub-worker --help` and docs/broker.md.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "worker/worker.h"
+
+namespace {
+
+std::atomic<bool> stop_requested = false;
+
+// The first signal asks the worker to stop; SA_RESETHAND restores the default
+// action, so that a second signal ends the process at once.
+void onSignal(int /*signal*/) {
+  stop_requested = true;
+}
+
+void installHandlers() {
+  struct sigaction action = {};
+  action.sa_handler = onSignal;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using std::chrono::milliseconds;
+  smmhub::worker::WorkerOptions options;
+  int lease_ms = 30'000;
+  int heartbeat_ms = 1'000;
+  int poll_ms = 100;
+  int grace_ms = 30'000;
+  int backoff_ms = 1'000;
+  int metrics_port = -1;
+  std::string metrics_host = "127.0.0.1";
+  std::string log_level = "info";
+
+  CLI::App app("smmhub-worker: renders the jobs of the broker on Redis, until SIGTERM");
+  app.add_option("--redis", options.redis_url, "Redis URL of the broker and the credits")
+      ->required()
+      ->envname("SMMHUB_REDIS");
+  app.add_option("--db", options.db_url, "Job store and ledger: sqlite:PATH or postgresql://...")
+      ->required()
+      ->envname("SMMHUB_DB");
+  app.add_option("--storage", options.storage_dir,
+                 "Folder the videos go to, as STORAGE/TENANT/BATCH/NAME.mp4")
+      ->required();
+  app.add_option("--concurrency", options.concurrency, "Jobs rendered at once")
+      ->capture_default_str();
+  app.add_option("--cache-redis", options.cache_redis,
+                 "Redis URL of the render buffer shared by all workers (default: none)");
+  app.add_option("--metrics-port", metrics_port,
+                 "Serve Prometheus metrics on this port (default: not served)");
+  app.add_option("--metrics-host", metrics_host, "Address the metrics port listens on")
+      ->capture_default_str();
+  app.add_option("--id", options.id, "Worker name (default: HOST-PID-XXXX)");
+  app.add_option("--lease-ms", lease_ms, "How long a claim lasts without a heartbeat")
+      ->capture_default_str();
+  app.add_option("--heartbeat-ms", heartbeat_ms, "How often leases are renewed")
+      ->capture_default_str();
+  app.add_option("--poll-ms", poll_ms, "How long an idle slot waits before it asks again")
+      ->capture_default_str();
+  app.add_option("--grace-ms", grace_ms,
+                 "After SIGTERM, how long jobs in progress may finish before they are handed "
+                 "back")
+      ->capture_default_str();
+  app.add_option("--backoff-ms", backoff_ms,
+                 "Retry delay after a job's first failed attempt; it doubles per attempt")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  smmhub::setLogLevel(spdlog::level::from_str(log_level));
+  options.lease = milliseconds(lease_ms);
+  options.heartbeat = milliseconds(heartbeat_ms);
+  options.poll = milliseconds(poll_ms);
+  options.grace = milliseconds(grace_ms);
+  options.backoff_base = milliseconds(backoff_ms);
+  if (metrics_port >= 0) {
+    options.metrics_listen = metrics_host.find(':') != std::string::npos
+                                 ? fmt::format("[{}]:{}", metrics_host, metrics_port)
+                                 : fmt::format("{}:{}", metrics_host, metrics_port);
+  }
+
+  auto worker = smmhub::worker::Worker::create(options);
+  if (!worker.ok()) {
+    fmt::print(stderr, "smmhub-worker: {}\n", worker.status().message());
+    return 2;
+  }
+  installHandlers();
+  smmhub::Status status = (*worker)->run(stop_requested);
+  if (!status.ok()) {
+    fmt::print(stderr, "smmhub-worker: {}\n", status.message());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,921 @@
+#include "worker/worker.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <deque>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "broker/broker.h"
+#include "broker/events.h"
+#include "broker/workers.h"
+#include "common/log.h"
+#include "credits/credits.h"
+#include "credits/ledger_writer.h"
+#include "credits/reaper.h"
+#include "jobs/batch_directory.h"
+#include "jobs/job_store.h"
+#include "metrics/registry.h"
+#include "metrics/server.h"
+#include "redis/pool.h"
+#include "render/batch.h"
+#include "store/database.h"
+
+namespace smmhub::worker {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Credits one video costs.
+constexpr std::int64_t kVideoPrice = 1;
+// Set when Redis lost the broker's keys: the marker is written after each
+// re-drive, so a Redis that comes back without it is re-driven at once.
+constexpr std::string_view kRedriveMarkerKey = "smmhub:bk:redrive:marker";
+// Taken by the worker that re-drives; it limits re-drives across all workers
+// to one per period.
+constexpr std::string_view kRedriveLockKey = "smmhub:bk:redrive:lock";
+constexpr std::chrono::milliseconds kRedrivePeriod{30'000};
+constexpr std::string_view kReaperLockKey = "smmhub:bk:reaper:lock";
+constexpr std::chrono::milliseconds kReaperPeriod{60'000};
+// How long a step that needs Redis or SQL is tried before the job is left
+// to its lease.
+constexpr std::chrono::milliseconds kStepPatience{20'000};
+// The row text that makes a worker abort when it starts the job: a fault
+// for tests of jobs that crash their worker every time.
+constexpr const char* kAbortVariable = "SMMHUB_WORKER_ABORT_ON";
+
+// Why a job's render was told to stop.
+enum class StopReason {
+  kNone,
+  kClaimOver,  // the lease failed: another claim has the job, or it ended
+  kShutdown,   // the worker stops after its grace period
+};
+
+struct ActiveJob {
+  broker::Claim claim;
+  std::atomic<bool> cancel{false};
+  std::atomic<StopReason> reason{StopReason::kNone};
+  std::string reason_text;  // guarded by the worker's jobs mutex
+
+  void stop(StopReason why) {
+    StopReason none = StopReason::kNone;
+    reason.compare_exchange_strong(none, why);
+    cancel = true;
+  }
+};
+
+std::string hostName() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+    return "host";
+  }
+  return host;
+}
+
+bool permanentError(StatusCode code) {
+  switch (code) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kDataLoss:
+    case StatusCode::kResourceExhausted:
+    case StatusCode::kFailedPrecondition:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const Status& statusOf(const Status& status) {
+  return status;
+}
+template <typename T>
+const Status& statusOf(const Result<T>& result) {
+  return result.status();
+}
+
+// Renames FROM to TO unless TO exists. Returns false when TO was there.
+Result<bool> renameNoReplace(const fs::path& from, const fs::path& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) {
+    return true;
+  }
+  if (errno == EEXIST) {
+    return false;
+  }
+  return Status::unavailable(
+      fmt::format("cannot move {} to {}: {}", from.string(), to.string(), std::strerror(errno)));
+}
+
+Status writeFile(const fs::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+  out.close();
+  if (!out) {
+    return Status::unavailable(path.string() + ": cannot write the file");
+  }
+  return okStatus();
+}
+
+void removeTree(const fs::path& path) {
+  std::error_code ignored;
+  fs::remove_all(path, ignored);
+}
+
+std::int64_t unixMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Counts a job's frames and publishes its progress: at each tenth of the
+// frames, and at most once per second in between.
+class JobObserver final : public render::BatchObserver {
+ public:
+  JobObserver(const broker::Claim& claim, broker::EventLog* events, metrics::Counter& frames)
+      : claim_(claim), events_(events), frames_(frames) {}
+
+  void framesDone(int /*row*/, int done, int total) override {
+    if (done <= last_) {
+      return;
+    }
+    frames_.inc(done - last_);
+    last_ = done;
+    int tenth = total > 0 ? done * 10 / total : 0;
+    auto now = Clock::now();
+    if (events_ == nullptr || (tenth == last_tenth_ && now - last_publish_ < kEvery)) {
+      return;
+    }
+    last_tenth_ = tenth;
+    last_publish_ = now;
+    Status published = events_->publish({.type = "progress",
+                                         .tenant = claim_.tenant,
+                                         .batch_id = claim_.batch_id,
+                                         .job_id = claim_.job_id,
+                                         .row = claim_.row,
+                                         .frames_done = done,
+                                         .frames_total = total,
+                                         .at_ms = unixMillis()});
+    if (!published.ok()) {
+      logger("worker")->debug("progress not published job={} error=\"{}\"", claim_.job_id,
+                              published.message());
+    }
+  }
+
+ private:
+  static constexpr std::chrono::seconds kEvery{1};
+  const broker::Claim& claim_;
+  broker::EventLog* events_;
+  metrics::Counter& frames_;
+  int last_ = 0;
+  int last_tenth_ = -1;
+  Clock::time_point last_publish_{};
+};
+
+class WorkerImpl final : public Worker {
+ public:
+  WorkerImpl(WorkerOptions options, std::unique_ptr<store::Database> db)
+      : options_(std::move(options)),
+        db_(std::move(db)),
+        store_(*db_),
+        directory_(*db_),
+        claimed_(metrics_.counter("smmhub_worker_jobs_claimed_total", "Jobs this worker claimed")),
+        completed_(outcome("completed")),
+        retried_(outcome("retried")),
+        failed_(outcome("failed")),
+        rejected_(outcome("rejected")),
+        handed_back_(outcome("handed_back")),
+        reused_(metrics_.counter("smmhub_worker_outputs_reused_total",
+                                 "Deliveries that found the job's video in place and rendered "
+                                 "nothing")),
+        frames_(metrics_.counter("smmhub_worker_frames_total", "Frames this worker rendered")),
+        job_seconds_(metrics_.counter("smmhub_worker_job_seconds_total",
+                                      "Wall seconds from claim to completion of completed jobs")) {}
+
+  Status init() {
+    SMMHUB_ASSIGN_OR_RETURN(events_, broker::EventLog::create({.redis_url = options_.redis_url}));
+    SMMHUB_ASSIGN_OR_RETURN(
+        workers_, broker::WorkerRegistry::create({.redis_url = options_.redis_url,
+                                                  .stale_after = staleAfter()}));
+    SMMHUB_ASSIGN_OR_RETURN(broker_, broker::Broker::create({.redis_url = options_.redis_url,
+                                                             .lease = options_.lease,
+                                                             .backoff_base = options_.backoff_base,
+                                                             .events = events_.get()},
+                                                            store_));
+    SMMHUB_ASSIGN_OR_RETURN(credits_,
+                            credits::Credits::create({.redis_url = options_.redis_url}, db_.get()));
+    SMMHUB_ASSIGN_OR_RETURN(redis::Endpoint endpoint, redis::parseUrl(options_.redis_url, "--redis"));
+    pool_ = std::make_unique<redis::Pool>(std::move(endpoint), redis::PoolOptions{});
+    registerGauges();
+    return okStatus();
+  }
+
+  metrics::Counter& outcome(const std::string& name) {
+    return metrics_.counter("smmhub_worker_jobs_total",
+                            "Attempts this worker ended, by outcome: completed, retried, failed "
+                            "(for good), rejected (the claim was over), handed_back (at stop)",
+                            {{"outcome", name}});
+  }
+
+  // A worker is listed as live for three upkeep periods after its beat.
+  std::chrono::milliseconds staleAfter() const {
+    return std::max(std::chrono::milliseconds(5'000), options_.upkeep * 3);
+  }
+
+  void registerGauges() {
+    metrics_.gauge("smmhub_worker_slots", "Jobs this worker renders at once")
+        .set(options_.concurrency);
+    metrics_.gaugeCallback("smmhub_worker_active_jobs", "Jobs this worker renders now",
+                           [this] { return static_cast<double>(activeCount()); });
+    metrics_.gaugeCallback("smmhub_worker_completed_last_minute",
+                           "Jobs this worker completed in the last 60 seconds (throughput)",
+                           [this] { return static_cast<double>(completedLastMinute()); });
+    auto queue = [this](std::int64_t broker::QueueStats::*field) {
+      return [this, field] {
+        Result<broker::QueueStats> stats = cachedQueueStats();
+        if (!stats.ok()) {
+          throw std::runtime_error(stats.status().message());
+        }
+        return static_cast<double>((*stats).*field);
+      };
+    };
+    metrics_.gaugeCallback("smmhub_broker_queue_depth",
+                           "Jobs queued on Redis, ready to be claimed, all tenants",
+                           queue(&broker::QueueStats::ready));
+    metrics_.gaugeCallback("smmhub_broker_queue_high_depth",
+                           "Of the queued jobs, those in the high-priority lanes",
+                           queue(&broker::QueueStats::high));
+    metrics_.gaugeCallback("smmhub_broker_active_jobs", "Jobs claimed with a lease, all workers",
+                           queue(&broker::QueueStats::active));
+    metrics_.gaugeCallback("smmhub_broker_delayed_jobs", "Retries waiting for their time",
+                           queue(&broker::QueueStats::delayed));
+    metrics_.gaugeCallback("smmhub_broker_tenants_waiting", "Tenants with queued jobs",
+                           queue(&broker::QueueStats::tenants));
+  }
+
+  // The broker's counts, read at most once per second for all gauges.
+  Result<broker::QueueStats> cachedQueueStats() {
+    std::lock_guard lock(queue_stats_mutex_);
+    if (Clock::now() - queue_stats_at_ > std::chrono::seconds(1) || !queue_stats_.ok()) {
+      queue_stats_ = broker_->queueStats();
+      queue_stats_at_ = Clock::now();
+    }
+    return queue_stats_;
+  }
+
+  std::size_t completedLastMinute() {
+    std::lock_guard lock(completions_mutex_);
+    auto horizon = Clock::now() - std::chrono::seconds(60);
+    while (!completions_.empty() && completions_.front() < horizon) {
+      completions_.pop_front();
+    }
+    return completions_.size();
+  }
+
+  Status run(const std::atomic<bool>& stop) override {
+    auto log = logger("worker");
+    std::unique_ptr<metrics::Server> server;
+    if (!options_.metrics_listen.empty()) {
+      SMMHUB_ASSIGN_OR_RETURN(server, metrics::Server::start({.listen = options_.metrics_listen,
+                                                              .setting = "--metrics-port",
+                                                              .registry = &metrics_}));
+      log->info("metrics served url=http://{}:{}/metrics", options_.metrics_listen.substr(
+                                                               0, options_.metrics_listen.rfind(':')),
+                server->port());
+    }
+    started_at_ms_ = unixMillis();
+    log->info("worker start id={} concurrency={} storage={} lease_ms={} cache_redis={}",
+              options_.id, options_.concurrency, options_.storage_dir, options_.lease.count(),
+              options_.cache_redis.empty() ? "none" : options_.cache_redis);
+
+    std::atomic<bool> stop_claiming = false;
+    std::atomic<bool> stop_threads = false;
+    std::vector<std::thread> slots;
+    for (int i = 0; i < options_.concurrency; ++i) {
+      slots.emplace_back([this, &stop_claiming] { slotLoop(stop_claiming); });
+    }
+    std::thread heartbeats([this, &stop_threads] { heartbeatLoop(stop_threads); });
+    std::thread upkeep([this, &stop_threads] { upkeepLoop(stop_threads); });
+    std::thread ledger([this, &stop_threads] {
+      credits::LedgerWriter writer(*credits_, {.consumer = options_.id});
+      writer.run(stop_threads, std::chrono::milliseconds(1'000));
+    });
+
+    while (!stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    stop_claiming = true;
+    log->info("worker stopping id={} active={} grace_ms={}", options_.id, activeCount(),
+              options_.grace.count());
+    auto deadline = Clock::now() + options_.grace;
+    while (activeCount() > 0 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    {
+      std::lock_guard lock(jobs_mutex_);
+      for (auto& [id, job] : active_) {
+        job->stop(StopReason::kShutdown);
+      }
+    }
+    for (auto& slot : slots) {
+      slot.join();
+    }
+    stop_threads = true;
+    heartbeats.join();
+    upkeep.join();
+    ledger.join();
+    if (Status removed = workers_->remove(options_.id); !removed.ok()) {
+      log->warn("worker not removed from the live list error=\"{}\"", removed.message());
+    }
+    WorkerStats totals = stats();
+    log->info("worker stop id={} claimed={} completed={} failed={} rejected={} handed_back={}",
+              options_.id, totals.claimed, totals.completed, totals.failed, totals.rejected,
+              totals.handed_back);
+    return okStatus();
+  }
+
+  WorkerStats stats() const override {
+    auto count = [](const metrics::Counter& counter) {
+      return static_cast<std::uint64_t>(counter.value());
+    };
+    WorkerStats totals;
+    totals.claimed = count(claimed_);
+    totals.completed = count(completed_);
+    totals.failed = count(retried_) + count(failed_);
+    totals.rejected = count(rejected_);
+    totals.handed_back = count(handed_back_);
+    totals.reused = count(reused_);
+    totals.frames = count(frames_);
+    totals.render_seconds = job_seconds_.value();
+    return totals;
+  }
+
+  const std::string& id() const override { return options_.id; }
+
+ private:
+  std::size_t activeCount() {
+    std::lock_guard lock(jobs_mutex_);
+    return active_.size();
+  }
+
+  void slotLoop(const std::atomic<bool>& stop_claiming) {
+    auto log = logger("worker");
+    bool warned = false;
+    while (!stop_claiming.load()) {
+      Result<std::optional<broker::Claim>> claim = broker_->claim(options_.id);
+      if (!claim.ok()) {
+        if (!warned) {
+          log->warn("claim failed worker={} error=\"{}\"; trying again", options_.id,
+                    claim.status().message());
+          warned = true;
+        }
+        std::this_thread::sleep_for(std::max(options_.poll, std::chrono::milliseconds(500)));
+        continue;
+      }
+      if (warned) {
+        log->info("claims work again worker={}", options_.id);
+        warned = false;
+      }
+      if (!claim->has_value()) {
+        std::this_thread::sleep_for(options_.poll);
+        continue;
+      }
+      claimed_.inc();
+      auto job = std::make_shared<ActiveJob>();
+      job->claim = std::move(**claim);
+      {
+        std::lock_guard lock(jobs_mutex_);
+        active_[job->claim.job_id] = job;
+      }
+      runJob(*job);
+      std::lock_guard lock(jobs_mutex_);
+      active_.erase(job->claim.job_id);
+    }
+  }
+
+  // Tries STEP until it succeeds, fails other than unavailable, or the
+  // patience runs out.
+  template <typename Step>
+  auto patiently(const char* what, const broker::Claim& claim, Step step) -> decltype(step()) {
+    auto deadline = Clock::now() + kStepPatience;
+    auto wait = std::chrono::milliseconds(200);
+    for (;;) {
+      auto result = step();
+      if (result.ok() || statusOf(result).code() != StatusCode::kUnavailable ||
+          Clock::now() >= deadline) {
+        return result;
+      }
+      logger("worker")->warn("{} failed job={} error=\"{}\"; trying again", what, claim.job_id,
+                             statusOf(result).message());
+      std::this_thread::sleep_for(wait);
+      wait = std::min(wait * 2, std::chrono::milliseconds(2'000));
+    }
+  }
+
+  void runJob(ActiveJob& active) {
+    const broker::Claim& claim = active.claim;
+    auto log = logger("worker");
+    auto started = Clock::now();
+
+    Result<jobs::Job> job = patiently("read job", claim, [&] { return store_.job(claim.job_id); });
+    Result<jobs::Batch> batch =
+        job.ok() ? patiently("read batch", claim, [&] { return store_.batch(claim.batch_id); })
+                 : Result<jobs::Batch>(job.status());
+    if (!batch.ok()) {
+      log->error("job left to its lease job={} error=\"{}\"", claim.job_id,
+                 batch.status().message());
+      return;
+    }
+    log->info("job start job={} batch={} tenant={} row={} attempt={} token={}", claim.job_id,
+              claim.batch_id, claim.tenant, claim.row, job->attempts, claim.fencing_token);
+
+    if (const char* abort_on = std::getenv(kAbortVariable);
+        abort_on != nullptr && *abort_on != '\0' && job->row_json.find(abort_on) != std::string::npos) {
+      log->critical("job aborts the worker job={}: its row contains {}", claim.job_id,
+                    kAbortVariable);
+      std::abort();
+    }
+
+    fs::path batch_dir = fs::path(options_.storage_dir) / claim.tenant / claim.batch_id;
+    fs::path video = batch_dir / job->output_name;
+    fs::path poster = fs::path(video).replace_extension(".jpg");
+    fs::path work_root = batch_dir / ".work";
+    fs::path work = work_root / fmt::format("{}.{}", claim.job_id, claim.fencing_token);
+    removeEarlierWork(work_root, claim);
+
+    std::error_code exists_error;
+    bool delivered = fs::exists(video, exists_error);
+    std::optional<render::RowOutcome> outcome;
+    if (delivered) {
+      reused_.inc();
+      log->info("job output in place job={} path={}: an earlier delivery made it", claim.job_id,
+                video.string());
+    } else {
+      Result<render::RowOutcome> rendered = render(active, *job, *batch, work);
+      if (!rendered.ok()) {
+        finishFailed(active, rendered.status().message(), permanentError(rendered.status().code()));
+        removeTree(work);
+        return;
+      }
+      outcome = std::move(*rendered);
+      if (!outcome->ok) {
+        if (outcome->error_code == StatusCode::kCancelled || active.cancel.load()) {
+          finishStopped(active);
+        } else {
+          finishFailed(active, outcome->error, permanentError(outcome->error_code));
+        }
+        removeTree(work);
+        return;
+      }
+    }
+
+    // 1. Is the claim still ours?
+    Status lease = patiently("renew lease", claim, [&] { return broker_->heartbeat(active.claim); });
+    if (!lease.ok()) {
+      rejected_.inc();
+      log->warn("job result discarded job={} token={}: {}", claim.job_id, claim.fencing_token,
+                lease.message());
+      removeTree(work);
+      return;
+    }
+
+    // 2. Charge once per job, whatever the number of deliveries.
+    Status charged = charge(claim);
+    if (!charged.ok()) {
+      finishFailed(active, charged.message(), charged.code() == StatusCode::kResourceExhausted);
+      removeTree(work);
+      return;
+    }
+
+    // 3. Move the files in place without replacing an earlier delivery's.
+    if (outcome) {
+      Status moved = moveInPlace(*outcome, video, poster);
+      removeTree(work);
+      if (!moved.ok()) {
+        finishFailed(active, moved.message(), false);
+        return;
+      }
+    }
+
+    // 4. SQL's fencing check has the last word.
+    Status completed = patiently("complete", claim, [&] {
+      return broker_->complete(claim, video.string());
+    });
+    if (!completed.ok()) {
+      if (completed.code() == StatusCode::kFailedPrecondition) {
+        rejected_.inc();
+        log->warn("late completion rejected job={} token={}: {}", claim.job_id,
+                  claim.fencing_token, completed.message());
+      } else {
+        log->error("job left to its lease job={} error=\"{}\"", claim.job_id, completed.message());
+      }
+      return;
+    }
+    completed_.inc();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    job_seconds_.inc(static_cast<double>(ms.count()) / 1000.0);
+    {
+      std::lock_guard lock(completions_mutex_);
+      completions_.push_back(Clock::now());
+    }
+    log->info("job done job={} batch={} row={} path={} ms={} reused={}", claim.job_id,
+              claim.batch_id, claim.row, video.string(), ms.count(), delivered);
+    afterFinish(claim);
+  }
+
+  // Removes the work folders of earlier claims of the job, left by workers
+  // that died or lost the job.
+  void removeEarlierWork(const fs::path& work_root, const broker::Claim& claim) {
+    std::error_code error;
+    fs::directory_iterator entries(work_root, error);
+    if (error) {
+      return;
+    }
+    std::string prefix = claim.job_id + ".";
+    for (const auto& entry : entries) {
+      std::string name = entry.path().filename().string();
+      if (!name.starts_with(prefix)) {
+        continue;
+      }
+      std::int64_t token = std::strtoll(name.c_str() + prefix.size(), nullptr, 10);
+      if (token < claim.fencing_token) {
+        removeTree(entry.path());
+      }
+    }
+  }
+
+  Result<render::RowOutcome> render(ActiveJob& active, const jobs::Job& job,
+                                    const jobs::Batch& batch, const fs::path& work) {
+    std::error_code error;
+    fs::create_directories(work, error);
+    if (error) {
+      return Status::unavailable(work.string() + ": cannot create the work folder: " +
+                                 error.message());
+    }
+    // The job carries its row, so the worker renders what was enqueued even
+    // when the data file changed since.
+    fs::path data = work / "row.json";
+    SMMHUB_RETURN_IF_ERROR(writeFile(data, "[" + job.row_json + "]\n"));
+
+    int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    render::BatchRequest request;
+    request.template_path = batch.template_path;
+    request.data_path = data;
+    request.data_source = batch.data_path;
+    request.brand_dir = batch.brand_dir;
+    request.out_dir = work;
+    request.rows = {1};
+    request.jobs = 1;
+    request.encode_threads = std::max(1, cores / options_.concurrency);
+    request.cache_redis = options_.cache_redis;
+    request.tenant = job.tenant;
+    request.cancel = &active.cancel;
+    JobObserver observer(active.claim, events_.get(), frames_);
+    SMMHUB_ASSIGN_OR_RETURN(render::BatchReport report, render::runBatch(request, &observer));
+    if (report.rows.size() != 1) {
+      return Status::internal(fmt::format("job {}: the render returned {} rows, not 1", job.id,
+                                          report.rows.size()));
+    }
+    return std::move(report.rows.front());
+  }
+
+  Status charge(const broker::Claim& claim) {
+    credits::Request request{.tenant = claim.tenant,
+                             .amount = kVideoPrice,
+                             .key = "render:" + claim.job_id,
+                             .job = claim.batch_id,
+                             .actor = options_.id};
+    SMMHUB_ASSIGN_OR_RETURN(credits::Receipt receipt,
+                            patiently("charge", claim, [&] { return credits_->commit(request); }));
+    if (receipt.outcome == credits::Outcome::kDone) {
+      return okStatus();
+    }
+    // The batch's hold is gone (released by hand, or a retried job): take
+    // the credit from what is available.
+    credits::Request hold = request;
+    hold.key = "render:" + claim.job_id + ":hold";
+    SMMHUB_ASSIGN_OR_RETURN(credits::Receipt held,
+                            patiently("hold", claim, [&] { return credits_->reserve(hold); }));
+    if (held.outcome == credits::Outcome::kShort) {
+      return Status::resourceExhausted(
+          fmt::format("tenant {} has {} credits available and the video costs {}: not rendered",
+                      claim.tenant, held.available, kVideoPrice));
+    }
+    request.key = "render:" + claim.job_id + ":held";
+    SMMHUB_ASSIGN_OR_RETURN(receipt,
+                            patiently("charge", claim, [&] { return credits_->commit(request); }));
+    if (receipt.outcome != credits::Outcome::kDone) {
+      return Status::unavailable("job " + claim.job_id + ": the charge found no held credit");
+    }
+    return okStatus();
+  }
+
+  Status moveInPlace(const render::RowOutcome& outcome, const fs::path& video,
+                     const fs::path& poster) {
+    // The poster goes first, so that a video in place always has its poster.
+    SMMHUB_ASSIGN_OR_RETURN(bool poster_moved, renameNoReplace(outcome.poster, poster));
+    SMMHUB_ASSIGN_OR_RETURN(bool video_moved, renameNoReplace(outcome.video, video));
+    if (!video_moved) {
+      logger("worker")->info("output kept path={}: an earlier delivery made it", video.string());
+    }
+    (void)poster_moved;
+    return okStatus();
+  }
+
+  // The render was stopped: the claim is over, or the worker is stopping.
+  void finishStopped(ActiveJob& active) {
+    const broker::Claim& claim = active.claim;
+    auto log = logger("worker");
+    if (active.reason.load() == StopReason::kShutdown) {
+      Status back = broker_->handBack(claim, fmt::format("worker {} stopped before the job "
+                                                         "finished; handed back",
+                                                         options_.id));
+      if (back.ok()) {
+        handed_back_.inc();
+        log->info("job handed back job={} token={}", claim.job_id, claim.fencing_token);
+      } else {
+        log->warn("hand back failed job={} error=\"{}\"; the lease runs out instead",
+                  claim.job_id, back.message());
+      }
+      return;
+    }
+    rejected_.inc();
+    std::string why;
+    {
+      std::lock_guard lock(jobs_mutex_);
+      why = active.reason_text;
+    }
+    log->info("job stopped job={} token={}: {}", claim.job_id, claim.fencing_token, why);
+  }
+
+  void finishFailed(ActiveJob& active, const std::string& error, bool permanent) {
+    const broker::Claim& claim = active.claim;
+    Result<jobs::JobState> state = patiently(
+        "fail", claim, [&] { return broker_->fail(claim, error, permanent); });
+    auto log = logger("worker");
+    if (!state.ok()) {
+      log->warn("fail not recorded job={} error=\"{}\" reason=\"{}\"", claim.job_id, error,
+                state.status().message());
+      return;
+    }
+    (*state == jobs::JobState::kRetrying ? retried_ : failed_).inc();
+    if (*state == jobs::JobState::kRetrying) {
+      log->warn("job retry job={} batch={} row={} error=\"{}\"", claim.job_id, claim.batch_id,
+                claim.row, error);
+    } else {
+      log->error("job failed job={} batch={} row={} error=\"{}\"", claim.job_id, claim.batch_id,
+                 claim.row, error);
+      afterFinish(claim);
+    }
+  }
+
+  // When the job was the batch's last to run, gives back the credits the
+  // batch still holds and removes its work folder.
+  void afterFinish(const broker::Claim& claim) {
+    Result<jobs::BatchSummary> summary = store_.batchSummary(claim.batch_id);
+    if (!summary.ok() || summary->queued + summary->active + summary->retrying > 0) {
+      return;
+    }
+    removeTree(fs::path(options_.storage_dir) / claim.tenant / claim.batch_id / ".work");
+    Result<credits::Receipt> released = credits_->release(
+        {.tenant = claim.tenant,
+         .key = fmt::format("end:{}:{}:{}:{}", claim.batch_id, summary->completed, summary->failed,
+                            summary->cancelled),
+         .job = claim.batch_id,
+         .actor = options_.id,
+         .all = true});
+    if (released.ok()) {
+      logger("worker")->info("batch done batch={} completed={} failed={} released={}",
+                             claim.batch_id, summary->completed, summary->failed,
+                             released->moved);
+    } else {
+      logger("worker")->warn("batch hold not released batch={} error=\"{}\"; the reaper does it",
+                             claim.batch_id, released.status().message());
+    }
+  }
+
+  void heartbeatLoop(const std::atomic<bool>& stop) {
+    while (!stop.load()) {
+      std::vector<std::shared_ptr<ActiveJob>> jobs;
+      {
+        std::lock_guard lock(jobs_mutex_);
+        for (auto& [id, job] : active_) {
+          jobs.push_back(job);
+        }
+      }
+      for (auto& job : jobs) {
+        if (job->cancel.load()) {
+          continue;
+        }
+        Status beat = broker_->heartbeat(job->claim);
+        if (beat.code() == StatusCode::kFailedPrecondition) {
+          logger("worker")->warn("job stopping job={}: {}", job->claim.job_id, beat.message());
+          {
+            std::lock_guard lock(jobs_mutex_);
+            job->reason_text = beat.message();
+          }
+          job->stop(StopReason::kClaimOver);
+        } else if (!beat.ok()) {
+          // Redis or SQL is down: the render goes on, and the fencing check
+          // decides when it ends.
+          logger("worker")->debug("heartbeat failed job={} error=\"{}\"", job->claim.job_id,
+                                  beat.message());
+        }
+      }
+      sleepUnless(stop, options_.heartbeat);
+    }
+  }
+
+  void upkeepLoop(const std::atomic<bool>& stop) {
+    auto log = logger("worker");
+    auto next_reap = Clock::now() + kReaperPeriod;
+    bool warned = false;
+    while (!stop.load()) {
+      Status status = upkeep();
+      if (!status.ok() && !warned) {
+        log->warn("upkeep failed worker={} error=\"{}\"; trying again", options_.id,
+                  status.message());
+      }
+      warned = !status.ok();
+      if (Clock::now() >= next_reap) {
+        next_reap = Clock::now() + kReaperPeriod;
+        reap();
+      }
+      sleepUnless(stop, options_.upkeep);
+    }
+  }
+
+  Status beat() {
+    broker::WorkerInfo info{.id = options_.id,
+                            .host = host_,
+                            .pid = static_cast<std::int64_t>(::getpid()),
+                            .started_at_ms = started_at_ms_,
+                            .concurrency = options_.concurrency,
+                            .completed = static_cast<std::int64_t>(completed_.value()),
+                            .failed = static_cast<std::int64_t>(failed_.value()),
+                            .version = SMMHUB_VERSION};
+    {
+      std::lock_guard lock(jobs_mutex_);
+      for (const auto& [id, job] : active_) {
+        info.active.push_back(id);
+      }
+    }
+    return workers_->beat(info, unixMillis());
+  }
+
+  Status upkeep() {
+    SMMHUB_RETURN_IF_ERROR(beat());
+    SMMHUB_ASSIGN_OR_RETURN(int promoted, broker_->promoteDelayed());
+    SMMHUB_ASSIGN_OR_RETURN(int reclaimed, broker_->reclaimExpired());
+    if (promoted > 0 || reclaimed > 0) {
+      logger("worker")->info("upkeep promoted={} reclaimed={}", promoted, reclaimed);
+    }
+    return redriveWhenDue();
+  }
+
+  // Re-drives at once when Redis lost the marker (a restart without the
+  // data), and otherwise once per period across all workers, for writes
+  // lost in the last second before a crash.
+  Status redriveWhenDue() {
+    SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, pool_->acquire());
+    SMMHUB_ASSIGN_OR_RETURN(redis::ReplyPtr marker,
+                            connection->command({"EXISTS", kRedriveMarkerKey}));
+    bool lost = marker->type == REDIS_REPLY_INTEGER && marker->integer == 0;
+    std::string period = std::to_string(kRedrivePeriod.count());
+    SMMHUB_ASSIGN_OR_RETURN(
+        redis::ReplyPtr lock,
+        connection->command({"SET", kRedriveLockKey, options_.id, "NX", "PX", period}));
+    if (lock->type != REDIS_REPLY_STATUS) {
+      return okStatus();
+    }
+    SMMHUB_ASSIGN_OR_RETURN(int pushed, broker_->redrive());
+    SMMHUB_RETURN_IF_ERROR(connection->command({"SET", kRedriveMarkerKey, options_.id}));
+    if (lost || pushed > 0) {
+      logger("worker")->warn("redrive pushed={} marker_lost={}", pushed, lost);
+    }
+    return okStatus();
+  }
+
+  void reap() {
+    Result<redis::Pool::Lease> connection = pool_->acquire();
+    if (!connection.ok()) {
+      return;
+    }
+    std::string period = std::to_string(kReaperPeriod.count());
+    Result<redis::ReplyPtr> lock =
+        (*connection)->command({"SET", kReaperLockKey, options_.id, "NX", "PX", period});
+    if (!lock.ok() || (*lock)->type != REDIS_REPLY_STATUS) {
+      return;
+    }
+    Result<credits::ReapReport> report = credits::reapHolds(*credits_, directory_);
+    if (!report.ok()) {
+      logger("worker")->warn("reaper failed error=\"{}\"", report.status().message());
+    } else if (report->holds_released > 0) {
+      logger("worker")->info("reaper released holds={} credits={}", report->holds_released,
+                             report->credits_released);
+    }
+  }
+
+  void sleepUnless(const std::atomic<bool>& stop, std::chrono::milliseconds period) {
+    auto until = Clock::now() + period;
+    while (!stop.load() && Clock::now() < until) {
+      std::this_thread::sleep_for(std::min(period, std::chrono::milliseconds(50)));
+    }
+  }
+
+  WorkerOptions options_;
+  std::unique_ptr<store::Database> db_;
+  jobs::JobStore store_;
+  jobs::BatchDirectory directory_;
+  std::unique_ptr<broker::Broker> broker_;
+  std::unique_ptr<credits::Credits> credits_;
+  std::unique_ptr<redis::Pool> pool_;
+  std::unique_ptr<broker::EventLog> events_;
+  std::unique_ptr<broker::WorkerRegistry> workers_;
+  std::string host_ = hostName();
+  std::int64_t started_at_ms_ = 0;
+
+  std::mutex jobs_mutex_;
+  std::map<std::string, std::shared_ptr<ActiveJob>> active_;
+
+  metrics::Registry metrics_;
+  metrics::Counter& claimed_;
+  metrics::Counter& completed_;
+  metrics::Counter& retried_;
+  metrics::Counter& failed_;
+  metrics::Counter& rejected_;
+  metrics::Counter& handed_back_;
+  metrics::Counter& reused_;
+  metrics::Counter& frames_;
+  metrics::Counter& job_seconds_;
+  std::mutex completions_mutex_;
+  std::deque<Clock::time_point> completions_;
+  std::mutex queue_stats_mutex_;
+  Result<broker::QueueStats> queue_stats_ = Status::unavailable("not read yet");
+  Clock::time_point queue_stats_at_{};
+};
+
+Status checkOptions(const WorkerOptions& options) {
+  if (options.redis_url.empty()) {
+    return Status::invalidArgument("missing --redis URL: the broker's Redis");
+  }
+  if (options.db_url.empty()) {
+    return Status::invalidArgument("missing --db URL: the job store's database");
+  }
+  if (options.storage_dir.empty()) {
+    return Status::invalidArgument("missing --storage DIR: the folder the videos go to");
+  }
+  if (options.concurrency < 1 || options.concurrency > 64) {
+    return Status::invalidArgument(
+        fmt::format("--concurrency {} is out of range; expected 1 to 64", options.concurrency));
+  }
+  if (options.heartbeat.count() <= 0 || options.lease <= options.heartbeat * 2) {
+    return Status::invalidArgument(
+        fmt::format("--lease-ms {} must be more than twice the heartbeat period, {} ms",
+                    options.lease.count(), options.heartbeat.count()));
+  }
+  if (options.poll.count() <= 0 || options.grace.count() < 0) {
+    return Status::invalidArgument("--poll-ms must be positive and --grace-ms not negative");
+  }
+  return okStatus();
+}
+
+}  // namespace
+
+std::string defaultWorkerId() {
+  std::random_device random;
+  return fmt::format("{}-{}-{:04x}", hostName(), ::getpid(), random() & 0xffff);
+}
+
+Result<std::unique_ptr<Worker>> Worker::create(WorkerOptions options) {
+  SMMHUB_RETURN_IF_ERROR(checkOptions(options));
+  if (options.id.empty()) {
+    options.id = defaultWorkerId();
+  }
+  if (Result<redis::Endpoint> endpoint = redis::parseUrl(options.redis_url, "--redis");
+      !endpoint.ok()) {
+    return endpoint.status();
+  }
+  SMMHUB_ASSIGN_OR_RETURN(
+      std::unique_ptr<store::Database> db,
+      store::Database::open(
+          {.url = options.db_url,
+           .pool_size = static_cast<std::size_t>(options.concurrency) + 3}));
+  auto worker = std::make_unique<WorkerImpl>(std::move(options), std::move(db));
+  SMMHUB_RETURN_IF_ERROR(worker->init());
+  return std::unique_ptr<Worker>(std::move(worker));
+}
+
+}  // namespace smmhub::worker

@@ -1,0 +1,99 @@
+// A render worker: takes jobs from the broker, renders each with the engine,
+// stores the video and reports the outcome, until it is told to stop.
+//
+//   SMMHUB_ASSIGN_OR_RETURN(auto worker, Worker::create({.redis_url = redis,
+//                                                        .db_url = db,
+//                                                        .storage_dir = "/srv/videos"}));
+//   std::atomic<bool> stop = false;  // set by SIGTERM
+//   SMMHUB_RETURN_IF_ERROR(worker->run(stop));
+//
+// Each of the `concurrency` slots claims a job, renders its row into a work
+// folder of its own (STORAGE/TENANT/BATCH/.work/JOB.TOKEN), and then:
+//
+//   1. renews the lease, which fails when the claim is over (the lease ran
+//      out and another worker took the job, or the batch was cancelled): the
+//      result is thrown away;
+//   2. charges the video's credit with the key "render:JOB", so that every
+//      delivery of the job charges once;
+//   3. renames the poster and the video to STORAGE/TENANT/BATCH/NAME without
+//      replacing a file that is there: a file there came from an earlier
+//      delivery of the same job, and stays;
+//   4. completes the job in SQL, whose fencing check rejects a stale claim.
+//
+// A later delivery of a job whose video is in place renders nothing and
+// only repeats steps 2 to 4. A heartbeat thread renews every lease; when one
+// fails, the job's render stops at its next frame. Another thread runs the
+// broker's upkeep (due retries, expired leases, re-drive after Redis lost
+// data), the ledger writer and the credit reaper.
+//
+// On stop, slots claim no more jobs; jobs in progress have the grace period
+// to finish, and are then stopped at their next frame and handed back.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+
+namespace smmhub::worker {
+
+struct WorkerOptions {
+  std::string redis_url;  // the broker and the credit counters
+  std::string db_url;     // the job store and the ledger
+  // Videos go to STORAGE_DIR/TENANT/BATCH/.
+  std::string storage_dir;
+  // The render buffer's shared tier; empty: each job renders alone.
+  std::string cache_redis;
+  int concurrency = 1;
+  // The worker's name in claims, logs and the list of live workers; a
+  // fresh "HOST-PID-XXXX" when empty.
+  std::string id;
+  std::chrono::milliseconds lease{30'000};
+  std::chrono::milliseconds heartbeat{1'000};
+  // How long an idle slot waits before it asks for a job again.
+  std::chrono::milliseconds poll{100};
+  std::chrono::milliseconds grace{30'000};
+  // How often the upkeep thread runs.
+  std::chrono::milliseconds upkeep{1'000};
+  // Retry delay after the first failed attempt; it doubles per attempt.
+  std::chrono::milliseconds backoff_base{1'000};
+  // Where the metrics are served, "HOST:PORT"; empty: not served.
+  std::string metrics_listen;
+};
+
+struct WorkerStats {
+  std::uint64_t claimed = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t failed = 0;       // attempts that failed, retried or not
+  std::uint64_t rejected = 0;     // results thrown away: the claim was over
+  std::uint64_t handed_back = 0;  // jobs given back at stop
+  std::uint64_t reused = 0;       // deliveries that found the video in place
+  std::uint64_t frames = 0;
+  double render_seconds = 0;
+};
+
+class Worker {
+ public:
+  // Checks the options and opens the job store. Errors: invalidArgument
+  // naming a bad option, unavailable when the database cannot be opened.
+  static Result<std::unique_ptr<Worker>> create(WorkerOptions options);
+
+  virtual ~Worker() = default;
+
+  // Works until STOP is true, then stops as the header comment says.
+  // Returns an error only when the worker cannot start (the metrics port is
+  // taken); Redis and database failures while it runs are logged and
+  // retried.
+  virtual Status run(const std::atomic<bool>& stop) = 0;
+
+  virtual WorkerStats stats() const = 0;
+  virtual const std::string& id() const = 0;
+};
+
+// Returns a worker name unique to this process: "HOST-PID-XXXX".
+std::string defaultWorkerId();
+
+}  // namespace smmhub::worker
