@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   smmhub::worker::WorkerOptions options;
   int lease_ms = 30'000;
   int heartbeat_ms = 1'000;
-  int poll_ms = 100;
+  int poll_ms = 1'000;
   int grace_ms = 30'000;
   int backoff_ms = 1'000;
   int metrics_port = -1;
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--heartbeat-ms", heartbeat_ms, "How often leases are renewed")
       ->capture_default_str();
-  app.add_option("--poll-ms", poll_ms, "How long an idle slot waits before it asks again")
+  app.add_option("--poll-ms", poll_ms, "How long an idle slot waits for news of a job before it asks again")
       ->capture_default_str();
   app.add_option("--grace-ms", grace_ms,
                  "After SIGTERM, how long jobs in progress may finish before they are handed "

@@ -123,7 +123,8 @@ Result<int> Broker::pushReady(const std::string& tenant, const std::string& prio
   SMMHUB_ASSIGN_OR_RETURN(redis::ReplyPtr reply,
                           run(internal::pushScript(),
                               {knownKey(tenant), laneKey(tenant, laneOf(priority)),
-                               internal::ringKey(), internal::ringMembersKey()},
+                               internal::ringKey(), internal::ringMembersKey(),
+                               internal::wakeKey()},
                               args));
   return static_cast<int>(reply->integer);
 }
@@ -208,7 +209,8 @@ Result<std::optional<Claim>> Broker::claim(const std::string& worker) {
     SMMHUB_ASSIGN_OR_RETURN(
         redis::ReplyPtr reply,
         run(internal::claimScript(),
-            {internal::ringKey(), internal::ringMembersKey(), internal::tokenKey(), activeKey()},
+            {internal::ringKey(), internal::ringMembersKey(), internal::tokenKey(), activeKey(),
+             internal::wakeKey()},
             {std::string(internal::kPrefix), worker, std::to_string(options_.lease.count()),
              std::to_string(at)}));
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
@@ -399,6 +401,17 @@ Result<std::vector<std::string>> Broker::retryFailed(const std::string& batch_id
   return queued;
 }
 
+Result<bool> Broker::waitForWork(redis::Connection& connection, std::chrono::milliseconds wait) {
+  std::string seconds = fmt::format("{:.3f}", static_cast<double>(wait.count()) / 1000.0);
+  SMMHUB_ASSIGN_OR_RETURN(redis::ReplyPtr reply,
+                          connection.command({"BLPOP", internal::wakeKey(), seconds}));
+  if (reply->type == REDIS_REPLY_ERROR) {
+    return Status::unavailable(fmt::format("redis {}: BLPOP failed: {}", connection.endpoint().url,
+                                           redis::replyText(reply.get())));
+  }
+  return reply->type == REDIS_REPLY_ARRAY;
+}
+
 Result<QueueStats> Broker::queueStats() {
   SMMHUB_ASSIGN_OR_RETURN(
       redis::ReplyPtr reply,
@@ -420,7 +433,7 @@ Result<int> Broker::promoteDelayed() {
     SMMHUB_ASSIGN_OR_RETURN(
         redis::ReplyPtr reply,
         run(internal::promoteScript(),
-            {delayedKey(), internal::ringKey(), internal::ringMembersKey()},
+            {delayedKey(), internal::ringKey(), internal::ringMembersKey(), internal::wakeKey()},
             {std::to_string(now()), std::to_string(kScriptBatch), std::string(internal::kPrefix)}));
     moved += static_cast<int>(reply->integer);
     if (reply->integer < kScriptBatch) {

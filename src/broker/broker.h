@@ -152,6 +152,15 @@ class Broker {
   // frame. Returns the ids of the jobs that were active.
   Result<std::vector<std::string>> cancelBatch(const std::string& batch_id);
 
+  // Waits up to WAIT for a job to be pushed, on CONNECTION (whose timeout
+  // must exceed WAIT; Broker::endpoint() gives the server). Every push and
+  // every due retry adds one wake token per job, and a claim that finds
+  // nothing clears them, so an idle worker starts a new job within
+  // milliseconds instead of a polling period. Returns whether a token came.
+  // Errors: unavailable when Redis fails.
+  Result<bool> waitForWork(redis::Connection& connection, std::chrono::milliseconds wait);
+  const redis::Endpoint& endpoint() const { return pool_.endpoint(); }
+
   // Counts the queued, active and delayed jobs on Redis. Errors:
   // unavailable when Redis fails.
   Result<QueueStats> queueStats();

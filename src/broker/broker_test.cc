@@ -495,6 +495,46 @@ TEST_P(BrokerTest, ConcurrentWorkersCompleteEachJobOnce) {
   EXPECT_EQ(redisInteger({"LLEN", "smmhub:bk:ring"}), 0);
 }
 
+TEST_P(BrokerTest, PushesWakeIdleWorkersAndAnEmptyClaimClearsTheTokens) {
+  redis::Connection waiter(broker_->endpoint(), 2000ms);
+  enqueue(3, spec("acme", "request-1"));
+  EXPECT_EQ(redisInteger({"LLEN", "smmhub:bk:wake"}), 3);
+
+  Result<bool> woken = broker_->waitForWork(waiter, 1000ms);
+  ASSERT_TRUE(woken.ok()) << woken.status().toString();
+  EXPECT_TRUE(*woken);
+  // Claims leave the tokens: only waits take them.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(claim().has_value());
+  }
+  EXPECT_EQ(redisInteger({"LLEN", "smmhub:bk:wake"}), 2);
+  EXPECT_FALSE(claim().has_value());
+  EXPECT_EQ(redisInteger({"EXISTS", "smmhub:bk:wake"}), 0);
+
+  Result<bool> idle = broker_->waitForWork(waiter, 100ms);
+  ASSERT_TRUE(idle.ok()) << idle.status().toString();
+  EXPECT_FALSE(*idle);
+}
+
+TEST_P(BrokerTest, QueueStatsCountEachPlace) {
+  enqueue(3, spec("acme", "request-1"));
+  enqueue(2, spec("globex", "request-2", "high"));
+  std::optional<Claim> running = claim();
+  ASSERT_TRUE(running.has_value());
+  std::optional<Claim> failing = claim();
+  ASSERT_TRUE(failing.has_value());
+  ASSERT_EQ(*broker_->fail(*failing, "encoder crashed"), JobState::kRetrying);
+
+  Result<QueueStats> stats = broker_->queueStats();
+
+  ASSERT_TRUE(stats.ok()) << stats.status().toString();
+  EXPECT_EQ(stats->ready, 3);
+  EXPECT_EQ(stats->high, 1);
+  EXPECT_EQ(stats->active, 1);
+  EXPECT_EQ(stats->delayed, 1);
+  EXPECT_EQ(stats->tenants, 2);
+}
+
 TEST_P(BrokerTest, RedriveRestoresJobsAfterRedisLostThem) {
   CreatedBatch batch = enqueue(5, spec("acme", "request-1"));
   std::optional<Claim> done = claim();

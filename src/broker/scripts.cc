@@ -13,6 +13,9 @@ std::string ringMembersKey() {
 std::string tokenKey() {
   return "smmhub:bk:token";
 }
+std::string wakeKey() {
+  return "smmhub:bk:wake";
+}
 std::string activeKey() {
   return "smmhub:bk:active";
 }
@@ -33,11 +36,32 @@ std::string_view laneOf(std::string_view priority) {
   return priority == "high" ? "high" : "ready";
 }
 
+namespace {
+
+// Returns BODY after a Lua function wake(key, count) that adds one wake
+// token per pushed job to the list KEY, keeping at most 1024. Idle workers
+// wait on the list.
+std::string withWake(std::string_view body) {
+  return std::string(R"lua(
+local function wake(key, count)
+  for _ = 1, math.min(count, 1024) do
+    redis.call('RPUSH', key, '1')
+  end
+  if count > 0 then
+    redis.call('LTRIM', key, 0, 1023)
+  end
+end
+)lua") + std::string(body);
+}
+
+}  // namespace
+
 // Pushes the jobs ARGV[2..] of tenant ARGV[1] that the known set KEYS[1]
 // does not contain to the lane KEYS[2], and the tenant into the ring
-// (KEYS[3], with its members in KEYS[4]). Returns how many were pushed.
+// (KEYS[3], with its members in KEYS[4]), and wakes as many idle workers
+// through KEYS[5]. Returns how many were pushed.
 const redis::Script& pushScript() {
-  static const auto* script = new redis::Script(R"lua(
+  static const auto* script = new redis::Script(withWake(R"lua(
 local pushed = 0
 for i = 2, #ARGV do
   if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
@@ -48,8 +72,9 @@ end
 if pushed > 0 and redis.call('SADD', KEYS[4], ARGV[1]) == 1 then
   redis.call('RPUSH', KEYS[3], ARGV[1])
 end
+wake(KEYS[5], pushed)
 return pushed
-)lua");
+)lua"));
   return *script;
 }
 
@@ -70,7 +95,8 @@ return 1
 // job from its high lane or else its ready lane, grants a token from
 // KEYS[3], sets the lease and records it in the zset KEYS[4]. A tenant left
 // without jobs leaves the ring (and its members set KEYS[2]). ARGV: key
-// prefix, worker, lease ms, now ms. Returns {tenant, job, token} or nil.
+// prefix, worker, lease ms, now ms. Returns {tenant, job, token} or nil;
+// nil also clears the wake tokens KEYS[5], which no job backs any more.
 //
 // The tenant's keys are built here rather than passed in KEYS, so the script
 // runs on one Redis only; Redis Cluster would need one ring per slot.
@@ -101,6 +127,7 @@ for _ = 1, tenants do
     return {tenant, job, token}
   end
 end
+redis.call('DEL', KEYS[5])
 return nil
 )lua");
   return *script;
@@ -166,10 +193,11 @@ return 1
 }
 
 // Moves up to ARGV[2] retries due by ARGV[1] from the zset KEYS[1] to their
-// lanes, and their tenants into the ring KEYS[2] (members KEYS[3]). ARGV[3]
-// is the key prefix. Returns how many moved.
+// lanes, and their tenants into the ring KEYS[2] (members KEYS[3]), and
+// wakes as many idle workers through KEYS[4]. ARGV[3] is the key prefix.
+// Returns how many moved.
 const redis::Script& promoteScript() {
-  static const auto* script = new redis::Script(R"lua(
+  static const auto* script = new redis::Script(withWake(R"lua(
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, member in ipairs(due) do
   redis.call('ZREM', KEYS[1], member)
@@ -181,8 +209,9 @@ for _, member in ipairs(due) do
     end
   end
 end
+wake(KEYS[4], #due)
 return #due
-)lua");
+)lua"));
   return *script;
 }
 

@@ -14,6 +14,7 @@ inline constexpr std::string_view kPrefix = "smmhub:bk:";
 std::string ringKey();         // list of tenants with ready jobs, rotated by claims
 std::string ringMembersKey();  // set of the tenants in the ring
 std::string tokenKey();        // counter of fencing tokens
+std::string wakeKey();         // list of wake tokens, one per job pushed, for idle workers
 std::string activeKey();       // zset of leases by deadline: "TENANT JOB TOKEN"
 std::string delayedKey();      // zset of retries by due time: "TENANT JOB LANE"
 // LANE is "ready" or "high".

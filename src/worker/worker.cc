@@ -373,6 +373,8 @@ class WorkerImpl final : public Worker {
   void slotLoop(const std::atomic<bool>& stop_claiming) {
     auto log = logger("worker");
     bool warned = false;
+    // An idle slot waits on the broker's wake tokens, up to one poll period.
+    redis::Connection waiter(broker_->endpoint(), options_.poll + std::chrono::milliseconds(1'000));
     while (!stop_claiming.load()) {
       Result<std::optional<broker::Claim>> claim = broker_->claim(options_.id);
       if (!claim.ok()) {
@@ -389,7 +391,9 @@ class WorkerImpl final : public Worker {
         warned = false;
       }
       if (!claim->has_value()) {
-        std::this_thread::sleep_for(options_.poll);
+        if (!broker_->waitForWork(waiter, options_.poll).ok()) {
+          std::this_thread::sleep_for(options_.poll);
+        }
         continue;
       }
       claimed_.inc();

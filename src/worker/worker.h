@@ -53,8 +53,10 @@ struct WorkerOptions {
   std::string id;
   std::chrono::milliseconds lease{30'000};
   std::chrono::milliseconds heartbeat{1'000};
-  // How long an idle slot waits before it asks for a job again.
-  std::chrono::milliseconds poll{100};
+  // How long an idle slot waits for a wake token before it asks for a job
+  // again. A push wakes it at once; this bounds the wait when a token is
+  // missed.
+  std::chrono::milliseconds poll{1'000};
   std::chrono::milliseconds grace{30'000};
   // How often the upkeep thread runs.
   std::chrono::milliseconds upkeep{1'000};
