@@ -1,6 +1,7 @@
 #include "cli/credits_command.h"
 
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 
@@ -10,6 +11,7 @@
 #include "cli/interrupt.h"
 #include "common/tenant.h"
 #include "credits/credits.h"
+#include "credits/prices.h"
 #include "credits/internal.h"
 #include "credits/ledger_writer.h"
 #include "credits/reconcile.h"
@@ -233,6 +235,32 @@ int runHistory(const CreditsArgs& args) {
   return kExitOk;
 }
 
+// Prints TENANT's price per video, after setting it with --set.
+int runPrice(const CreditsArgs& args) {
+  if (Status valid = checkTenantName(args.tenant); !valid.ok()) {
+    return fail("price", valid);
+  }
+  Result<std::unique_ptr<store::Database>> db =
+      store::Database::open({.url = args.db_url, .pool_size = 1});
+  if (!db.ok()) {
+    return fail("price", db.status());
+  }
+  if (args.price_command->count("--set") > 0) {
+    std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    if (Status set = credits::setVideoPrice(**db, args.tenant, args.price, now_ms); !set.ok()) {
+      return fail("price", set);
+    }
+  }
+  Result<std::int64_t> price = credits::videoPrice(**db, args.tenant);
+  if (!price.ok()) {
+    return fail("price", price.status());
+  }
+  fmt::print("price={}\n", *price);
+  return kExitOk;
+}
+
 int runReconcile(const CreditsArgs& args) {
   Result<Services> services = connect(args);
   if (!services.ok()) {
@@ -327,6 +355,16 @@ CLI::App* addCreditsCommand(CLI::App& app, CreditsArgs& args) {
   args.reconcile->add_flag("--repair", args.repair, "Set differing counters from the ledger");
   addConnectionOptions(args.reconcile, args);
 
+  args.price_command = args.command->add_subcommand(
+      "price", "Print what one video costs the tenant, in credits (1 unless set)");
+  args.price_command->add_option("tenant", args.tenant, "Tenant")->required();
+  args.price_command->add_option("--set", args.price,
+                                 "Set the price per video for the tenant's later batches");
+  args.price_command->add_option("--db", args.db_url,
+                                 "Ledger database: sqlite:PATH or postgresql://... "
+                                 "(default: $SMMHUB_DB)");
+  args.price_command->add_option("--redis", args.redis_url, "Not used; accepted for symmetry");
+
   args.sync = args.command->add_subcommand("sync", "Move pending credit events into the ledger");
   args.sync->add_flag("--follow", args.follow, "Keep moving them until interrupted");
   addConnectionOptions(args.sync, args);
@@ -334,6 +372,14 @@ CLI::App* addCreditsCommand(CLI::App& app, CreditsArgs& args) {
 }
 
 int runCredits(CreditsArgs& args) {
+  if (args.price_command->parsed()) {
+    if (!fromEnvironment(args.db_url, "SMMHUB_DB")) {
+      fmt::print(stderr, "smmhub credits price: missing database URL: pass --db URL or set "
+                         "SMMHUB_DB\n");
+      return kExitUsage;
+    }
+    return runPrice(args);
+  }
   if (!fromEnvironment(args.redis_url, "SMMHUB_REDIS")) {
     fmt::print(stderr, "smmhub credits: missing Redis URL: pass --redis URL or set SMMHUB_REDIS\n");
     return kExitUsage;

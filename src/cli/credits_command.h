@@ -27,6 +27,7 @@ struct CreditsArgs {
   bool repair = false;
   bool follow = false;
   int limit = 50;
+  std::int64_t price = 0;  // price --set: credits per video
   CLI::App* command = nullptr;
   CLI::App* balance = nullptr;
   CLI::App* topup = nullptr;
@@ -37,6 +38,7 @@ struct CreditsArgs {
   CLI::App* history = nullptr;
   CLI::App* reconcile = nullptr;
   CLI::App* sync = nullptr;
+  CLI::App* price_command = nullptr;
 };
 
 // Declares `credits` and its subcommands; ARGS must outlive parsing.

@@ -24,6 +24,7 @@
 #include "common/tenant.h"
 #include "credits/credits.h"
 #include "credits/ledger_writer.h"
+#include "credits/prices.h"
 #include "jobs/job_store.h"
 #include "store/database.h"
 #include "template/data_table.h"
@@ -209,6 +210,11 @@ int runEnqueue(const JobsArgs& args) {
   if (!services.ok()) {
     return fail("enqueue", services.status());
   }
+  Result<std::int64_t> price = credits::videoPrice(*services->db, spec.tenant);
+  if (!price.ok()) {
+    return fail("enqueue", price.status());
+  }
+  spec.video_price = *price;
 
   // Credits are held under the batch id, and the credit reaper releases the
   // hold of a batch the store lacks. So the batch is written first, to get
@@ -229,7 +235,7 @@ int runEnqueue(const JobsArgs& args) {
     }
   }
 
-  int needed = static_cast<int>(specs->size());
+  std::int64_t needed = static_cast<std::int64_t>(specs->size()) * spec.video_price;
   Result<credits::Receipt> hold =
       services->credits->reserve({.tenant = spec.tenant,
                                   .amount = needed,
@@ -245,8 +251,8 @@ int runEnqueue(const JobsArgs& args) {
     }
     fmt::print(stderr,
                "smmhub jobs enqueue: tenant {} has {} credits available and the batch needs {}, "
-               "one per job: short by {}; nothing enqueued\n",
-               spec.tenant, hold->available, needed, hold->shortfall);
+               "{} per video: short by {}; nothing enqueued\n",
+               spec.tenant, hold->available, needed, spec.video_price, hold->shortfall);
     return kExitCreditsShort;
   }
 
@@ -313,8 +319,9 @@ int runRetry(const JobsArgs& args) {
   }
 
   std::string key = "retry:" + args.batch_id + ":" + freshKey();
+  std::int64_t needed = summary->failed * batch->video_price;
   Result<credits::Receipt> hold = services->credits->reserve({.tenant = batch->tenant,
-                                                              .amount = summary->failed,
+                                                              .amount = needed,
                                                               .key = key,
                                                               .job = args.batch_id,
                                                               .actor = defaultActor()});
@@ -325,7 +332,7 @@ int runRetry(const JobsArgs& args) {
     fmt::print(stderr,
                "smmhub jobs retry: tenant {} has {} credits available and the {} failed jobs "
                "need {}: short by {}; nothing retried\n",
-               batch->tenant, hold->available, summary->failed, summary->failed, hold->shortfall);
+               batch->tenant, hold->available, summary->failed, needed, hold->shortfall);
     return kExitCreditsShort;
   }
   Result<std::vector<std::string>> retried = services->broker->retryFailed(args.batch_id);
@@ -333,7 +340,9 @@ int runRetry(const JobsArgs& args) {
   // batch ends. A job retried meanwhile by another call needs no credit from
   // this hold: that part goes back at once.
   std::int64_t spare =
-      retried.ok() ? summary->failed - static_cast<std::int64_t>(retried->size()) : 0;
+      retried.ok()
+          ? (summary->failed - static_cast<std::int64_t>(retried->size())) * batch->video_price
+          : 0;
   if (spare > 0) {
     Result<credits::Receipt> released = services->credits->release({.tenant = batch->tenant,
                                                                     .amount = spare,

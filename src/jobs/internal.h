@@ -22,6 +22,7 @@ struct BatchRow {
   std::int64_t job_count = 0;
   std::int64_t created_at_ms = 0;
   std::int64_t cancelled_at_ms = 0;
+  std::int64_t video_price = 1;
 
   void assign(const Batch& from);
   void bind(soci::statement& statement);

@@ -133,6 +133,10 @@ Status checkBatch(const BatchSpec& spec, const std::vector<JobSpec>& jobs) {
     return Status::invalidArgument("max_attempts " + std::to_string(spec.max_attempts) +
                                    " is invalid; expected 1 or more");
   }
+  if (spec.video_price < 1) {
+    return Status::invalidArgument("video_price " + std::to_string(spec.video_price) +
+                                   " is invalid; expected 1 credit or more");
+  }
   return checkJobs(jobs);
 }
 
@@ -422,19 +426,22 @@ Result<CreatedBatch> JobStore::createBatch(const BatchSpec& spec,
                 .storage_dir = spec.storage_dir,
                 .priority = spec.priority,
                 .job_count = static_cast<int>(jobs.size()),
-                .created_at_ms = now()};
+                .created_at_ms = now(),
+                .video_price = spec.video_price};
     BatchRow row;
     row.assign(batch);
     soci::statement insert =
         (sql.prepare << "INSERT INTO batches (id, tenant, idempotency_key, template_path, "
                         "data_path, brand_dir, storage_dir, priority, job_count, created_at_ms, "
-                        "cancelled_at_ms) VALUES (:id, :tenant, :key, :template_path, :data_path, "
-                        ":brand_dir, :storage_dir, :priority, :job_count, :created_at_ms, 0) "
+                        "cancelled_at_ms, video_price) VALUES (:id, :tenant, :key, :template_path, "
+                        ":data_path, :brand_dir, :storage_dir, :priority, :job_count, "
+                        ":created_at_ms, 0, :video_price) "
                         "ON CONFLICT (tenant, idempotency_key) DO NOTHING",
          soci::use(row.batch.id), soci::use(row.batch.tenant), soci::use(row.batch.idempotency_key),
          soci::use(row.batch.template_path), soci::use(row.batch.data_path),
          soci::use(row.batch.brand_dir), soci::use(row.batch.storage_dir),
-         soci::use(row.batch.priority), soci::use(row.job_count), soci::use(row.created_at_ms));
+         soci::use(row.batch.priority), soci::use(row.job_count), soci::use(row.created_at_ms),
+         soci::use(row.video_price));
     insert.execute(true);
 
     // The key was used before: return that batch when this is the same

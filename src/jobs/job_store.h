@@ -76,6 +76,8 @@ struct BatchSpec {
   std::string priority = "normal";  // "normal" or "high"
   // How many times each job may be claimed before a failure is final.
   int max_attempts = 3;
+  // Credits each video of the batch costs, fixed for the batch's life.
+  std::int64_t video_price = 1;
 };
 
 // One job of a createBatch() request: one data row.
@@ -105,6 +107,7 @@ struct Batch {
   int job_count = 0;
   std::int64_t created_at_ms = 0;
   std::int64_t cancelled_at_ms = 0;  // 0 while the batch is not cancelled
+  std::int64_t video_price = 1;      // credits per video
 };
 
 struct Job {

@@ -450,6 +450,23 @@ TEST_P(JobStoreTest, RetryFailedRefusesACancelledBatch) {
   EXPECT_EQ(job(created.job_ids[0]).state, JobState::kFailed);
 }
 
+TEST_P(JobStoreTest, BatchKeepsItsVideoPrice) {
+  BatchSpec priced = spec();
+  priced.video_price = 4;
+  CreatedBatch created = create(2, priced);
+  BatchSpec free = spec();
+  free.idempotency_key = "request-free";
+  free.video_price = 0;
+
+  Result<Batch> stored = store_->batch(created.batch_id);
+  Result<CreatedBatch> rejected = store_->createBatch(free, rows(1));
+
+  ASSERT_TRUE(stored.ok()) << stored.status().toString();
+  EXPECT_EQ(stored->video_price, 4);
+  EXPECT_EQ(rejected.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rejected.status().message(), "video_price 0 is invalid; expected 1 credit or more");
+}
+
 TEST_P(JobStoreTest, FailWithoutRetryTimeIsFinal) {
   std::string id = create(1).job_ids[0];
   claim(id, 1);

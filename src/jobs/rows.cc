@@ -14,7 +14,7 @@ constexpr std::string_view kJobColumns =
 
 constexpr std::string_view kBatchColumns =
     "SELECT id, tenant, idempotency_key, template_path, data_path, brand_dir, storage_dir, "
-    "priority, job_count, created_at_ms, cancelled_at_ms FROM batches ";
+    "priority, job_count, created_at_ms, cancelled_at_ms, video_price FROM batches ";
 
 // A jobs row with its numbers as std::int64_t and its state as text.
 struct JobRow {
@@ -73,6 +73,7 @@ void BatchRow::assign(const Batch& from) {
   job_count = from.job_count;
   created_at_ms = from.created_at_ms;
   cancelled_at_ms = from.cancelled_at_ms;
+  video_price = from.video_price;
 }
 
 void BatchRow::bind(soci::statement& statement) {
@@ -87,6 +88,7 @@ void BatchRow::bind(soci::statement& statement) {
   statement.exchange(soci::into(job_count));
   statement.exchange(soci::into(created_at_ms));
   statement.exchange(soci::into(cancelled_at_ms));
+  statement.exchange(soci::into(video_price));
 }
 
 Batch BatchRow::take() const {
@@ -94,6 +96,7 @@ Batch BatchRow::take() const {
   copy.job_count = static_cast<int>(job_count);
   copy.created_at_ms = created_at_ms;
   copy.cancelled_at_ms = cancelled_at_ms;
+  copy.video_price = video_price;
   return copy;
 }
 

@@ -123,6 +123,17 @@ std::string jobEventsTable(std::string_view id_column) {
 constexpr std::string_view kJobEventsByJob =
     "CREATE INDEX job_events_by_job ON job_events (job_id, id)";
 
+// What one video costs a tenant, in credits; a tenant without a row pays 1.
+constexpr std::string_view kTenantPricesTable =
+    "CREATE TABLE tenant_prices ("
+    " tenant TEXT PRIMARY KEY,"
+    " video_price BIGINT NOT NULL CHECK (video_price >= 1),"
+    " updated_at_ms BIGINT NOT NULL)";
+
+// The price of each video of a batch, fixed when the batch is made.
+constexpr std::string_view kBatchesVideoPrice =
+    "ALTER TABLE batches ADD COLUMN video_price BIGINT NOT NULL DEFAULT 1";
+
 std::vector<Migration> makeMigrations() {
   std::vector<Migration> list;
   list.push_back({
@@ -140,6 +151,12 @@ std::vector<Migration> makeMigrations() {
       .postgresql = {std::string(kBatchesTable), std::string(kJobsTable), std::string(kJobsByState),
                      jobEventsTable("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
                      std::string(kJobEventsByJob)},
+  });
+  list.push_back({
+      .version = 3,
+      .name = "video prices",
+      .sqlite = {std::string(kTenantPricesTable), std::string(kBatchesVideoPrice)},
+      .postgresql = {std::string(kTenantPricesTable), std::string(kBatchesVideoPrice)},
   });
   // Append later migrations here, with the next version.
   return list;

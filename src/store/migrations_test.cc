@@ -43,7 +43,6 @@ TEST(MigrationsTest, SecondMigrationIsJobs) {
 
   EXPECT_EQ(second.version, 2);
   EXPECT_EQ(second.name, "jobs");
-  EXPECT_EQ(latestSchemaVersion(), 2);
   ASSERT_EQ(second.sqlite.size(), 5U);
   ASSERT_EQ(second.postgresql.size(), 5U);
   EXPECT_TRUE(second.sqlite[0].starts_with("CREATE TABLE batches ("));
@@ -55,6 +54,18 @@ TEST(MigrationsTest, SecondMigrationIsJobs) {
   EXPECT_EQ(second.sqlite[4], "CREATE INDEX job_events_by_job ON job_events (job_id, id)");
   EXPECT_EQ(second.postgresql[0], second.sqlite[0]);
   EXPECT_EQ(second.postgresql[1], second.sqlite[1]);
+}
+
+TEST(MigrationsTest, ThirdMigrationIsVideoPrices) {
+  const Migration& third = migrations().at(2);
+
+  EXPECT_EQ(third.version, 3);
+  EXPECT_EQ(third.name, "video prices");
+  EXPECT_EQ(latestSchemaVersion(), 3);
+  ASSERT_EQ(third.sqlite.size(), 2U);
+  EXPECT_TRUE(third.sqlite[0].starts_with("CREATE TABLE tenant_prices ("));
+  EXPECT_EQ(third.sqlite[1], "ALTER TABLE batches ADD COLUMN video_price BIGINT NOT NULL DEFAULT 1");
+  EXPECT_EQ(third.postgresql, third.sqlite);
 }
 
 }  // namespace

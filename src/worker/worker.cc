@@ -40,8 +40,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// Credits one video costs.
-constexpr std::int64_t kVideoPrice = 1;
 // Set when Redis lost the broker's keys: the marker is written after each
 // re-drive, so a Redis that comes back without it is re-driven at once.
 constexpr std::string_view kRedriveMarkerKey = "smmhub:bk:redrive:marker";
@@ -496,7 +494,7 @@ class WorkerImpl final : public Worker {
     }
 
     // 2. Charge once per job, whatever the number of deliveries.
-    Status charged = charge(claim);
+    Status charged = charge(claim, batch->video_price);
     if (!charged.ok()) {
       finishFailed(active, charged.message(), charged.code() == StatusCode::kResourceExhausted);
       removeTree(work);
@@ -595,9 +593,9 @@ class WorkerImpl final : public Worker {
     return std::move(report.rows.front());
   }
 
-  Status charge(const broker::Claim& claim) {
+  Status charge(const broker::Claim& claim, std::int64_t price) {
     credits::Request request{.tenant = claim.tenant,
-                             .amount = kVideoPrice,
+                             .amount = price,
                              .key = "render:" + claim.job_id,
                              .job = claim.batch_id,
                              .actor = options_.id};
@@ -615,7 +613,7 @@ class WorkerImpl final : public Worker {
     if (held.outcome == credits::Outcome::kShort) {
       return Status::resourceExhausted(
           fmt::format("tenant {} has {} credits available and the video costs {}: not rendered",
-                      claim.tenant, held.available, kVideoPrice));
+                      claim.tenant, held.available, price));
     }
     request.key = "render:" + claim.job_id + ":held";
     SMMHUB_ASSIGN_OR_RETURN(receipt,

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -215,6 +216,16 @@ class JobsCliTest : public ::testing::Test {
     return claimed;
   }
 
+  // Runs `smmhub ARGS --redis URL --db URL` to the end and returns its exit
+  // status; OUT receives its stdout followed by its stderr.
+  int runSmmhub(std::vector<std::string> args, std::string* out) {
+    args.insert(args.end(), {"--redis", redis_.url(), "--db", dbUrl()});
+    Child child = start(args);
+    int status = finish(child);
+    *out = readText(child.out) + readText(child.err);
+    return status;
+  }
+
   TempDir dir_;
   RedisServer redis_;
   std::unique_ptr<store::Database> db_;
@@ -394,6 +405,85 @@ TEST_F(JobsCliTest, WatchJsonPrintsEventsAsObjects) {
   EXPECT_EQ(objects[6]["to_state"], "completed");
   EXPECT_EQ(objects[7]["type"], "summary");
   EXPECT_EQ(objects[7]["completed"], 1);
+}
+
+TEST_F(JobsCliTest, EnqueueHoldsTheTenantsPricePerVideo) {
+  std::string out;
+  ASSERT_EQ(runSmmhub({"credits", "topup", "acme", "10", "--key", "first"}, &out), 0) << out;
+  ASSERT_EQ(runSmmhub({"credits", "price", "acme", "--set", "3"}, &out), 0) << out;
+  EXPECT_EQ(out, "price=3\n");
+
+  ASSERT_EQ(runSmmhub({"jobs", "enqueue", "tests/testdata/cli/mini.json", "--data",
+                       "tests/testdata/cli/rows.csv", "--brand", "tests/testdata/golden/brand",
+                       "--tenant", "acme", "--storage", dir_.file("videos").string(), "--rows",
+                       "1-2"},
+                      &out),
+            0)
+      << out;
+  std::string batch_id = out.substr(0, out.find('\n'));
+  Result<jobs::Batch> batch = store_->batch(batch_id);
+  ASSERT_TRUE(batch.ok()) << batch.status().toString();
+  EXPECT_EQ(batch->video_price, 3);
+  EXPECT_EQ(batch->template_path,
+            std::filesystem::absolute("tests/testdata/cli/mini.json").lexically_normal().string());
+  ASSERT_EQ(runSmmhub({"credits", "balance", "acme"}, &out), 0) << out;
+  EXPECT_EQ(out.substr(0, out.find('\n')), "available=4 held=6");
+
+  // Two more videos need 6 credits; 4 are left.
+  int short_status = runSmmhub({"jobs", "enqueue", "tests/testdata/cli/mini.json", "--data",
+                                "tests/testdata/cli/rows.csv", "--brand",
+                                "tests/testdata/golden/brand", "--tenant", "acme", "--storage",
+                                dir_.file("videos").string(), "--rows", "3-4"},
+                               &out);
+  EXPECT_EQ(short_status, 3);
+  EXPECT_NE(out.find("tenant acme has 4 credits available and the batch needs 6, 3 per video: "
+                     "short by 2; nothing enqueued"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(JobsCliTest, PriceBelowOneIsRejected) {
+  std::string out;
+  EXPECT_EQ(runSmmhub({"credits", "price", "acme", "--set", "0"}, &out), 2);
+  EXPECT_NE(out.find("video price 0 is invalid; expected 1 credit or more"), std::string::npos)
+      << out;
+  EXPECT_EQ(runSmmhub({"credits", "price", "acme"}, &out), 0);
+  EXPECT_EQ(out, "price=1\n");
+}
+
+TEST_F(JobsCliTest, RetryHoldsCreditsAndQueuesTheFailedJobs) {
+  std::string out;
+  ASSERT_EQ(runSmmhub({"credits", "topup", "acme", "2", "--key", "first"}, &out), 0) << out;
+  ASSERT_EQ(runSmmhub({"jobs", "enqueue", "tests/testdata/cli/mini.json", "--data",
+                       "tests/testdata/cli/rows.csv", "--brand", "tests/testdata/golden/brand",
+                       "--tenant", "acme", "--storage", dir_.file("videos").string(), "--rows",
+                       "1-2"},
+                      &out),
+            0)
+      << out;
+  std::string batch_id = out.substr(0, out.find('\n'));
+  broker::Claim failing = claim();
+  Result<jobs::JobState> failed = broker_->fail(failing, "crest.png: not an image", true);
+  ASSERT_TRUE(failed.ok()) << failed.status().toString();
+
+  // The hold still covers both jobs, so one more credit is short.
+  EXPECT_EQ(runSmmhub({"jobs", "retry", batch_id}, &out), 3);
+  EXPECT_NE(out.find("tenant acme has 0 credits available and the 1 failed jobs need 1: short "
+                     "by 1; nothing retried"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(store_->job(failing.job_id)->state, jobs::JobState::kFailed);
+
+  ASSERT_EQ(runSmmhub({"credits", "topup", "acme", "1", "--key", "second"}, &out), 0) << out;
+  ASSERT_EQ(runSmmhub({"jobs", "retry", batch_id}, &out), 0) << out;
+  EXPECT_EQ(out, "retried=1\n");
+  EXPECT_EQ(store_->job(failing.job_id)->state, jobs::JobState::kQueued);
+  ASSERT_EQ(runSmmhub({"credits", "balance", "acme"}, &out), 0) << out;
+  EXPECT_EQ(out.substr(0, out.find('\n')), "available=0 held=3");
+  std::set<std::string> next;
+  next.insert(claim().job_id);
+  next.insert(claim().job_id);
+  EXPECT_TRUE(next.contains(failing.job_id));
 }
 
 class JobsWorkersCliTest : public ::testing::Test {
