@@ -15,7 +15,7 @@ namespace {
 
 std::atomic<bool> stop_requested = false;
 
-// The first signal asks the worker to stop; SA_RESETHAND restores the default
+// The first signal sets the stop flag. SA_RESETHAND restores the default
 // action, so that a second signal ends the process at once.
 void onSignal(int /*signal*/) {
   stop_requested = true;

@@ -4,9 +4,9 @@
 // second and a job store on PostgreSQL with fsync on (or SQLite with
 // --sqlite), both child processes on loopback:
 //
-//   enqueue:  Broker::enqueue of one batch of --jobs jobs in one call (the
-//             SQL transaction, then the push to Redis), repeated --rounds
-//             times; jobs per second of the median round.
+//   enqueue:  Broker::enqueue of one batch of --jobs jobs in one call: the
+//             SQL transaction, then the push to Redis. It runs --rounds
+//             times and reports jobs per second of the median round.
 //   start:    on an idle system, --workers worker threads wait as
 //             smmhub-worker's slots do (BLPOP on the wake list, then claim);
 //             one single-job batch is enqueued every 20 ms, --samples

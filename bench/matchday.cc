@@ -3,10 +3,10 @@
 // wall seconds, CPU seconds, peak RSS and videos per minute for each.
 //
 // With --workers N it renders the batch in process (as `smmhub render` does)
-// and then through the broker: a Redis with an append-only file and a SQLite
-// job store, N smmhub-worker processes sharing the render buffer on that
-// Redis, the batch enqueued with `smmhub jobs enqueue` and followed with
-// `smmhub jobs watch`. The broker's wall time runs from the enqueue to the
+// and then through the broker. The broker run uses a Redis with an
+// append-only file, a SQLite job store and N smmhub-worker processes that
+// share the render buffer on that Redis. It enqueues the batch with `smmhub
+// jobs enqueue` and follows it with `smmhub jobs watch`. The broker's wall time runs from the enqueue to the
 // last job's completion; its CPU time is the workers' total.
 //
 // Each mode runs in its own child process, so that peak RSS and CPU time are

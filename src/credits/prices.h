@@ -1,4 +1,4 @@
-// What one video costs each tenant, in credits, kept in SQL. A tenant
+// The price of one video for each tenant, in credits, kept in SQL. A tenant
 // without a price of its own pays kDefaultVideoPrice. A batch copies the
 // price when it is made, so a change applies to later batches only.
 //

@@ -43,14 +43,14 @@ using Clock = std::chrono::steady_clock;
 // Set when Redis lost the broker's keys: the marker is written after each
 // re-drive, so a Redis that comes back without it is re-driven at once.
 constexpr std::string_view kRedriveMarkerKey = "smmhub:bk:redrive:marker";
-// Taken by the worker that re-drives; it limits re-drives across all workers
-// to one per period.
+// Taken by the worker that re-drives, so that all workers together re-drive
+// at most once per period.
 constexpr std::string_view kRedriveLockKey = "smmhub:bk:redrive:lock";
 constexpr std::chrono::milliseconds kRedrivePeriod{30'000};
 constexpr std::string_view kReaperLockKey = "smmhub:bk:reaper:lock";
 constexpr std::chrono::milliseconds kReaperPeriod{60'000};
-// How long a step that needs Redis or SQL is tried before the job is left
-// to its lease.
+// How long a step that needs Redis or SQL is tried again before the job is
+// left to its lease.
 constexpr std::chrono::milliseconds kStepPatience{20'000};
 // The row text that makes a worker abort when it starts the job: a fault
 // for tests of jobs that crash their worker every time.
@@ -654,12 +654,12 @@ class WorkerImpl final : public Worker {
       return;
     }
     rejected_.inc();
-    std::string why;
+    std::string reason;
     {
       std::lock_guard lock(jobs_mutex_);
-      why = active.reason_text;
+      reason = active.reason_text;
     }
-    log->info("job stopped job={} token={}: {}", claim.job_id, claim.fencing_token, why);
+    log->info("job stopped job={} token={}: {}", claim.job_id, claim.fencing_token, reason);
   }
 
   void finishFailed(ActiveJob& active, const std::string& error, bool permanent) {

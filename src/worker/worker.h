@@ -1,5 +1,5 @@
 // A render worker: takes jobs from the broker, renders each with the engine,
-// stores the video and reports the outcome, until it is told to stop.
+// stores the video and reports the outcome, until its stop flag is set.
 //
 //   SMMHUB_ASSIGN_OR_RETURN(auto worker, Worker::create({.redis_url = redis,
 //                                                        .db_url = db,
