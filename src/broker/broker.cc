@@ -287,12 +287,23 @@ Status Broker::heartbeat(Claim& claim) {
       run(internal::restoreLeaseScript(), {leaseKey(claim.tenant, claim.job_id), activeKey()},
           {job.worker + " " + std::to_string(claim.fencing_token),
            std::to_string(options_.lease.count()), std::to_string(deadline),
-           activeMember(claim.tenant, claim.job_id, claim.fencing_token)}));
+           activeMember(claim.tenant, claim.job_id, claim.fencing_token),
+           std::to_string(claim.fencing_token)}));
   if (restored->type != REDIS_REPLY_INTEGER || restored->integer != 1) {
     return Status::failedPrecondition(
-        fmt::format("job {}: the lease of fencing token {} belongs to another claim; stop "
+        fmt::format("job {}: the lease of fencing token {} belongs to a later claim; stop "
                     "working on it",
                     claim.job_id, claim.fencing_token));
+  }
+  // A reclaim or a cancel may have ended the claim in SQL between the read
+  // above and the restore: read again, and undo the restore if so.
+  SMMHUB_ASSIGN_OR_RETURN(jobs::Job after, store_.job(claim.job_id));
+  if (after.state != jobs::JobState::kActive || after.fencing_token != claim.fencing_token) {
+    SMMHUB_RETURN_IF_ERROR(release(claim.tenant, claim.job_id, claim.fencing_token, false));
+    return Status::failedPrecondition(fmt::format(
+        "job {}: the claim with fencing token {} is over: the job is {} with token {}; stop "
+        "working on it",
+        claim.job_id, claim.fencing_token, jobs::jobStateName(after.state), after.fencing_token));
   }
   logger("broker")->warn("lease restored job={} token={}: Redis had lost it", claim.job_id,
                          claim.fencing_token);
@@ -535,14 +546,17 @@ Result<std::vector<std::string>> Broker::cancelBatch(const std::string& batch_id
     }
   }
 
-  // The leases of the active jobs end, so that their workers' heartbeats
-  // fail and they stop; SQL rejects their completions in any case.
+  // The leases of the cancelled jobs that were ever claimed end, so that the
+  // heartbeats of workers still on them fail and they stop. SQL rejects
+  // their completions in any case. A cancel run again after Redis failed
+  // here ends the leases that the first run left.
   const std::string& tenant = jobs.front().tenant;
   std::vector<std::string> args{tenant};
   for (const jobs::Job& job : jobs) {
     if (std::find(active.begin(), active.end(), job.id) == active.end()) {
       args.push_back(job.id);
-    } else {
+    }
+    if (job.state == jobs::JobState::kCancelled && job.fencing_token > 0) {
       SMMHUB_RETURN_IF_ERROR(release(tenant, job.id, job.fencing_token, true));
     }
   }

@@ -308,6 +308,37 @@ TEST_P(BrokerTest, HeartbeatMakesAgainALeaseThatRedisLost) {
   EXPECT_TRUE(broker_->complete(*claimed, "out/video-1.mp4").ok());
 }
 
+TEST_P(BrokerTest, HeartbeatReplacesALeaseOfALowerToken) {
+  enqueue(1, spec("acme", "request-1"));
+  std::optional<Claim> claimed = claim();
+  ASSERT_TRUE(claimed.has_value());
+  std::string lease_key = "smmhub:bk:{acme}:lease:" + claimed->job_id;
+  // A lease left by an older claim, as a Redis restored from an old file has.
+  EXPECT_EQ(redisText({"SET", lease_key, "worker-0 0"}), "OK");
+
+  Status beat = broker_->heartbeat(*claimed);
+
+  ASSERT_TRUE(beat.ok()) << beat.toString();
+  EXPECT_EQ(redisText({"GET", lease_key}),
+            "worker-1 " + std::to_string(claimed->fencing_token));
+}
+
+TEST_P(BrokerTest, CancelAgainEndsLeasesTheFirstCancelLeft) {
+  CreatedBatch batch = enqueue(2, spec("acme", "request-1"));
+  std::optional<Claim> claimed = claim();
+  ASSERT_TRUE(claimed.has_value());
+  ASSERT_TRUE(store_->cancelBatch(batch.batch_id).ok());  // SQL only, as when Redis failed
+  std::string lease_key = "smmhub:bk:{acme}:lease:" + claimed->job_id;
+  EXPECT_EQ(redisInteger({"EXISTS", lease_key}), 1);
+
+  Result<std::vector<std::string>> active = broker_->cancelBatch(batch.batch_id);
+
+  ASSERT_TRUE(active.ok()) << active.status().toString();
+  EXPECT_TRUE(active->empty());
+  EXPECT_EQ(redisInteger({"EXISTS", lease_key}), 0);
+  EXPECT_EQ(broker_->heartbeat(*claimed).code(), StatusCode::kFailedPrecondition);
+}
+
 TEST_P(BrokerTest, HeartbeatFailsOnceSqlEndedTheClaim) {
   CreatedBatch batch = enqueue(2, spec("acme", "request-1"));
   std::optional<Claim> claimed = claim();

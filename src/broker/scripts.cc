@@ -154,19 +154,20 @@ return 1
 
 // Makes the lease KEYS[1] again with value ARGV[1] for ARGV[2] ms, and its
 // member ARGV[4] in the leases zset KEYS[2] with deadline ARGV[3], after
-// Redis lost them. Returns 0 when another claim holds the lease.
+// Redis lost them. A lease of a lower token than ARGV[5] is stale and is
+// replaced. Returns 0 when a claim with a higher token holds the lease.
 const redis::Script& restoreLeaseScript() {
   static const auto* script = new redis::Script(R"lua(
-if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
-  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-  return 1
-end
 local value = redis.call('GET', KEYS[1])
-if value and value == ARGV[1] then
-  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-  return 1
+if value and value ~= ARGV[1] then
+  local held = tonumber(string.match(value, '(%d+)$') or '0')
+  if held > tonumber(ARGV[5]) then
+    return 0
+  end
 end
-return 0
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+return 1
 )lua");
   return *script;
 }

@@ -88,7 +88,6 @@ bool permanentError(StatusCode code) {
   switch (code) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kNotFound:
-    case StatusCode::kDataLoss:
     case StatusCode::kResourceExhausted:
     case StatusCode::kFailedPrecondition:
       return true;
@@ -97,12 +96,12 @@ bool permanentError(StatusCode code) {
   }
 }
 
-const Status& statusOf(const Status& status) {
+Status statusOf(const Status& status) {
   return status;
 }
 template <typename T>
-const Status& statusOf(const Result<T>& result) {
-  return result.status();
+Status statusOf(const Result<T>& result) {
+  return result.ok() ? okStatus() : result.status();
 }
 
 // Renames FROM to TO unless TO exists. Returns false when TO was there.
@@ -123,6 +122,23 @@ Status writeFile(const fs::path& path, const std::string& bytes) {
   out.close();
   if (!out) {
     return Status::unavailable(path.string() + ": cannot write the file");
+  }
+  return okStatus();
+}
+
+// Flushes the file or folder at PATH to the disk.
+Status syncPath(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::unavailable(
+        fmt::format("cannot open {} to flush it: {}", path.string(), std::strerror(errno)));
+  }
+  int result = ::fsync(fd);
+  int error = errno;
+  ::close(fd);
+  if (result != 0) {
+    return Status::unavailable(
+        fmt::format("cannot flush {}: {}", path.string(), std::strerror(error)));
   }
   return okStatus();
 }
@@ -214,6 +230,8 @@ class WorkerImpl final : public Worker {
                                                             store_));
     SMMHUB_ASSIGN_OR_RETURN(credits_,
                             credits::Credits::create({.redis_url = options_.redis_url}, db_.get()));
+    ledger_ = std::make_unique<credits::LedgerWriter>(
+        *credits_, credits::LedgerWriterOptions{.consumer = options_.id});
     SMMHUB_ASSIGN_OR_RETURN(redis::Endpoint endpoint, redis::parseUrl(options_.redis_url, "--redis"));
     pool_ = std::make_unique<redis::Pool>(std::move(endpoint), redis::PoolOptions{});
     registerGauges();
@@ -323,7 +341,8 @@ class WorkerImpl final : public Worker {
     }
     {
       std::lock_guard lock(jobs_mutex_);
-      for (auto& [id, job] : active_) {
+      stopping_ = true;
+      for (auto& [key, job] : active_) {
         job->stop(StopReason::kShutdown);
       }
     }
@@ -363,6 +382,10 @@ class WorkerImpl final : public Worker {
   const std::string& id() const override { return options_.id; }
 
  private:
+  static std::string activeKey(const broker::Claim& claim) {
+    return claim.job_id + "." + std::to_string(claim.fencing_token);
+  }
+
   std::size_t activeCount() {
     std::lock_guard lock(jobs_mutex_);
     return active_.size();
@@ -371,6 +394,9 @@ class WorkerImpl final : public Worker {
   void slotLoop(const std::atomic<bool>& stop_claiming) {
     auto log = logger("worker");
     bool warned = false;
+    // After a failed claim the slot waits, doubling up to 10 s, so that a
+    // database outage does not strand one job per slot and second.
+    std::chrono::milliseconds backoff(500);
     // An idle slot waits on the broker's wake tokens, up to one poll period.
     redis::Connection waiter(broker_->endpoint(), options_.poll + std::chrono::milliseconds(1'000));
     while (!stop_claiming.load()) {
@@ -381,9 +407,11 @@ class WorkerImpl final : public Worker {
                     claim.status().message());
           warned = true;
         }
-        std::this_thread::sleep_for(std::max(options_.poll, std::chrono::milliseconds(500)));
+        sleepUnless(stop_claiming, backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
         continue;
       }
+      backoff = std::chrono::milliseconds(500);
       if (warned) {
         log->info("claims work again worker={}", options_.id);
         warned = false;
@@ -397,13 +425,20 @@ class WorkerImpl final : public Worker {
       claimed_.inc();
       auto job = std::make_shared<ActiveJob>();
       job->claim = std::move(**claim);
+      // One worker can hold two claims of a job: an old one it has not yet
+      // seen end, and a new one. The token tells them apart.
+      std::string key = activeKey(job->claim);
       {
         std::lock_guard lock(jobs_mutex_);
-        active_[job->claim.job_id] = job;
+        active_[key] = job;
+        // A claim made while the worker began to stop is handed back.
+        if (stopping_) {
+          job->stop(StopReason::kShutdown);
+        }
       }
       runJob(*job);
       std::lock_guard lock(jobs_mutex_);
-      active_.erase(job->claim.job_id);
+      active_.erase(key);
     }
   }
 
@@ -493,7 +528,16 @@ class WorkerImpl final : public Worker {
       return;
     }
 
-    // 2. Charge once per job, whatever the number of deliveries.
+    // 2. Charge once per job, whatever the number of deliveries. SQL is read
+    // first, so that a job cancelled after the renewal is not charged.
+    Status owned = stillOwned(claim);
+    if (!owned.ok()) {
+      rejected_.inc();
+      log->warn("job result discarded job={} token={}: {}", claim.job_id, claim.fencing_token,
+                owned.message());
+      removeTree(work);
+      return;
+    }
     Status charged = charge(claim, batch->video_price);
     if (!charged.ok()) {
       finishFailed(active, charged.message(), charged.code() == StatusCode::kResourceExhausted);
@@ -511,10 +555,27 @@ class WorkerImpl final : public Worker {
       }
     }
 
+    // The charge goes into the SQL ledger before the completion, so that a
+    // Redis that loses its last writes cannot lose the charge of a video
+    // that is delivered. A failure leaves it to the ledger writer thread.
+    Result<credits::DrainStats> drained = [&] {
+      std::lock_guard lock(ledger_mutex_);
+      return ledger_->drainTenant(claim.tenant);
+    }();
+    if (!drained.ok()) {
+      log->warn("charge not yet in the ledger job={} error=\"{}\"", claim.job_id,
+                drained.status().message());
+    }
+
     // 4. SQL's fencing check has the last word.
     Status completed = patiently("complete", claim, [&] {
       return broker_->complete(claim, video.string());
     });
+    if (!completed.ok() && completed.code() == StatusCode::kFailedPrecondition &&
+        endedAs(claim, jobs::JobState::kCompleted)) {
+      // An earlier try of complete() reached SQL before Redis failed.
+      completed = okStatus();
+    }
     if (!completed.ok()) {
       if (completed.code() == StatusCode::kFailedPrecondition) {
         rejected_.inc();
@@ -535,6 +596,12 @@ class WorkerImpl final : public Worker {
     log->info("job done job={} batch={} row={} path={} ms={} reused={}", claim.job_id,
               claim.batch_id, claim.row, video.string(), ms.count(), delivered);
     afterFinish(claim);
+  }
+
+  // Returns whether SQL has the job in STATE under the claim's token.
+  bool endedAs(const broker::Claim& claim, jobs::JobState state) {
+    Result<jobs::Job> job = store_.job(claim.job_id);
+    return job.ok() && job->state == state && job->fencing_token == claim.fencing_token;
   }
 
   // Removes the work folders of earlier claims of the job, left by workers
@@ -593,6 +660,20 @@ class WorkerImpl final : public Worker {
     return std::move(report.rows.front());
   }
 
+  // Returns failedPrecondition when SQL no longer has the job active under
+  // the claim's token.
+  Status stillOwned(const broker::Claim& claim) {
+    Result<jobs::Job> job = patiently("read job", claim, [&] { return store_.job(claim.job_id); });
+    if (!job.ok()) {
+      return job.status();
+    }
+    if (job->state != jobs::JobState::kActive || job->fencing_token != claim.fencing_token) {
+      return Status::failedPrecondition(fmt::format(
+          "the job is {} with token {}", jobs::jobStateName(job->state), job->fencing_token));
+    }
+    return okStatus();
+  }
+
   Status charge(const broker::Claim& claim, std::int64_t price) {
     credits::Request request{.tenant = claim.tenant,
                              .amount = price,
@@ -604,10 +685,14 @@ class WorkerImpl final : public Worker {
     if (receipt.outcome == credits::Outcome::kDone) {
       return okStatus();
     }
-    // The batch's hold is gone (released by hand, or a retried job): take
-    // the credit from what is available.
+    // The batch's hold is gone (released by hand, or a retried job): hold
+    // the credit from what is available, then charge under the same key as
+    // above, so that the job is charged once whichever path paid. The hold
+    // key is per claim: a hold whose charge another job took is not
+    // replayed by the next delivery. What a hold leaves over goes back when
+    // the batch ends.
     credits::Request hold = request;
-    hold.key = "render:" + claim.job_id + ":hold";
+    hold.key = fmt::format("render:{}:hold:{}", claim.job_id, claim.fencing_token);
     SMMHUB_ASSIGN_OR_RETURN(credits::Receipt held,
                             patiently("hold", claim, [&] { return credits_->reserve(hold); }));
     if (held.outcome == credits::Outcome::kShort) {
@@ -615,7 +700,6 @@ class WorkerImpl final : public Worker {
           fmt::format("tenant {} has {} credits available and the video costs {}: not rendered",
                       claim.tenant, held.available, price));
     }
-    request.key = "render:" + claim.job_id + ":held";
     SMMHUB_ASSIGN_OR_RETURN(receipt,
                             patiently("charge", claim, [&] { return credits_->commit(request); }));
     if (receipt.outcome != credits::Outcome::kDone) {
@@ -626,6 +710,10 @@ class WorkerImpl final : public Worker {
 
   Status moveInPlace(const render::RowOutcome& outcome, const fs::path& video,
                      const fs::path& poster) {
+    // The bytes reach the disk before the names do, so that a power loss
+    // cannot leave an empty file in place that later deliveries keep.
+    SMMHUB_RETURN_IF_ERROR(syncPath(outcome.poster));
+    SMMHUB_RETURN_IF_ERROR(syncPath(outcome.video));
     // The poster goes first, so that a video in place always has its poster.
     SMMHUB_ASSIGN_OR_RETURN(bool poster_moved, renameNoReplace(outcome.poster, poster));
     SMMHUB_ASSIGN_OR_RETURN(bool video_moved, renameNoReplace(outcome.video, video));
@@ -633,7 +721,7 @@ class WorkerImpl final : public Worker {
       logger("worker")->info("output kept path={}: an earlier delivery made it", video.string());
     }
     (void)poster_moved;
-    return okStatus();
+    return syncPath(video.parent_path());
   }
 
   // The render was stopped: the claim is over, or the worker is stopping.
@@ -666,6 +754,14 @@ class WorkerImpl final : public Worker {
     const broker::Claim& claim = active.claim;
     Result<jobs::JobState> state = patiently(
         "fail", claim, [&] { return broker_->fail(claim, error, permanent); });
+    if (!state.ok() && state.status().code() == StatusCode::kFailedPrecondition) {
+      // An earlier try of fail() reached SQL before Redis failed.
+      if (endedAs(claim, jobs::JobState::kRetrying)) {
+        state = jobs::JobState::kRetrying;
+      } else if (endedAs(claim, jobs::JobState::kFailed)) {
+        state = jobs::JobState::kFailed;
+      }
+    }
     auto log = logger("worker");
     if (!state.ok()) {
       log->warn("fail not recorded job={} error=\"{}\" reason=\"{}\"", claim.job_id, error,
@@ -721,7 +817,9 @@ class WorkerImpl final : public Worker {
         if (job->cancel.load()) {
           continue;
         }
-        Status beat = broker_->heartbeat(job->claim);
+        // A copy: the slot renews the same claim at its final steps.
+        broker::Claim claim = job->claim;
+        Status beat = broker_->heartbeat(claim);
         if (beat.code() == StatusCode::kFailedPrecondition) {
           logger("worker")->warn("job stopping job={}: {}", job->claim.job_id, beat.message());
           {
@@ -770,21 +868,30 @@ class WorkerImpl final : public Worker {
                             .version = SMMHUB_VERSION};
     {
       std::lock_guard lock(jobs_mutex_);
-      for (const auto& [id, job] : active_) {
-        info.active.push_back(id);
+      for (const auto& [key, job] : active_) {
+        info.active.push_back(job->claim.job_id);
       }
     }
     return workers_->beat(info, unixMillis());
   }
 
+  // Runs every step of the upkeep, each whatever the others did. Returns
+  // the first error.
   Status upkeep() {
-    SMMHUB_RETURN_IF_ERROR(beat());
-    SMMHUB_ASSIGN_OR_RETURN(int promoted, broker_->promoteDelayed());
-    SMMHUB_ASSIGN_OR_RETURN(int reclaimed, broker_->reclaimExpired());
-    if (promoted > 0 || reclaimed > 0) {
-      logger("worker")->info("upkeep promoted={} reclaimed={}", promoted, reclaimed);
+    Status first = beat();
+    Result<int> promoted = broker_->promoteDelayed();
+    Result<int> reclaimed = broker_->reclaimExpired();
+    Status redriven = redriveWhenDue();
+    for (const Status& status : {statusOf(promoted), statusOf(reclaimed), redriven}) {
+      if (first.ok() && !status.ok()) {
+        first = status;
+      }
     }
-    return redriveWhenDue();
+    if ((promoted.ok() && *promoted > 0) || (reclaimed.ok() && *reclaimed > 0)) {
+      logger("worker")->info("upkeep promoted={} reclaimed={}", promoted.ok() ? *promoted : 0,
+                             reclaimed.ok() ? *reclaimed : 0);
+    }
+    return first;
   }
 
   // Re-drives at once when Redis lost the marker (a restart without the
@@ -843,6 +950,9 @@ class WorkerImpl final : public Worker {
   jobs::BatchDirectory directory_;
   std::unique_ptr<broker::Broker> broker_;
   std::unique_ptr<credits::Credits> credits_;
+  // Drains a tenant's charges into the ledger before a completion.
+  std::unique_ptr<credits::LedgerWriter> ledger_;
+  std::mutex ledger_mutex_;
   std::unique_ptr<redis::Pool> pool_;
   std::unique_ptr<broker::EventLog> events_;
   std::unique_ptr<broker::WorkerRegistry> workers_;
@@ -850,7 +960,9 @@ class WorkerImpl final : public Worker {
   std::int64_t started_at_ms_ = 0;
 
   std::mutex jobs_mutex_;
+  // Claims in progress by "JOB.TOKEN".
   std::map<std::string, std::shared_ptr<ActiveJob>> active_;
+  bool stopping_ = false;  // guarded by jobs_mutex_
 
   metrics::Registry metrics_;
   metrics::Counter& claimed_;
@@ -887,6 +999,12 @@ Status checkOptions(const WorkerOptions& options) {
     return Status::invalidArgument(
         fmt::format("--lease-ms {} must be more than twice the heartbeat period, {} ms",
                     options.lease.count(), options.heartbeat.count()));
+  }
+  if (!options.cache_redis.empty()) {
+    if (Result<redis::Endpoint> cache = redis::parseUrl(options.cache_redis, "--cache-redis");
+        !cache.ok()) {
+      return cache.status();
+    }
   }
   if (options.poll.count() <= 0 || options.grace.count() < 0) {
     return Status::invalidArgument("--poll-ms must be positive and --grace-ms not negative");

@@ -866,8 +866,8 @@ TEST_F(CliTest, JobsEnqueueShortOfCreditsEnqueuesNothing) {
   EXPECT_EQ(enqueue.status, kExitCreditsShort);
   EXPECT_EQ(enqueue.out, "");
   EXPECT_EQ(enqueue.err,
-            "smmhub jobs enqueue: tenant acme has 2 credits available and the batch needs 3, one "
-            "per job: short by 1; nothing enqueued\n");
+            "smmhub jobs enqueue: tenant acme has 2 credits available and the batch needs 3, 1 "
+            "per video: short by 1; nothing enqueued\n");
   EXPECT_EQ(listLength(redis, "smmhub:bk:{acme}:ready"), 0);
   EXPECT_EQ(listLength(redis, "smmhub:bk:ring"), 0);
   EXPECT_EQ(balance.out, "available=2 held=0\n");
