@@ -464,23 +464,17 @@ TEST_F(WorkerTest, RedisRestartEmpty) {
   topUp("acme", 50);
   std::string batch = enqueue(kCard3s, kClubs, "acme", {"--rows", "1-12"});
   ASSERT_FALSE(batch.empty());
-  ChildProcess& first = startWorker("w1");
-  ChildProcess& second = startWorker("w2");
+  startWorker("w1");
+  startWorker("w2");
   ASSERT_TRUE(waitUntil([&] { return summary(batch).completed >= 3; }, kWait));
 
-  // The workers pause while the credit events move to the ledger, so that
-  // the ledger has every charge made before Redis loses its data; SQL and
-  // the ledger are all that a Redis without data can be rebuilt from.
-  first.signal(SIGSTOP);
-  second.signal(SIGSTOP);
-  CommandResult synced = run({"credits", "sync", "--redis", redis_.url(), "--db", dbUrl()});
-  ASSERT_EQ(synced.status, 0) << synced.err;
+  // A worker moves the tenant's charges into the SQL ledger before it
+  // completes a job, so the ledger has the charge of every completed job
+  // whenever Redis loses its data.
   redis_.stop(SIGKILL);
   fs::remove_all(redisDir());
   fs::create_directories(redisDir());
   ASSERT_EQ(redis_.start(), "");
-  first.signal(SIGCONT);
-  second.signal(SIGCONT);
   ASSERT_TRUE(waitUntil([&] { return finished(batch); }, kWait));
 
   EXPECT_NE(allLogs().find("redrive pushed="), std::string::npos);
@@ -538,6 +532,45 @@ TEST_F(WorkerTest, StoppedWorkerLateCompletionRejected) {
   EXPECT_EQ(history.back().to_state, "completed");
   EXPECT_EQ(history.back().worker, "b");
   expectDeliveredOnce("acme", batch, 10);
+}
+
+// A worker paused past the end of the whole batch resumes after another
+// worker delivered its job and removed the batch's work folder.
+TEST_F(WorkerTest, StoppedWorkerResumesAfterBatchEnded) {
+  topUp("acme", 10);
+  std::string batch =
+      enqueue(kFixtureCard, kTestData / "cases/R29-lock-loss-double-run/fixtures.csv", "acme");
+  ASSERT_FALSE(batch.empty());
+  std::vector<jobs::Job> list = batchJobs(batch);
+  ASSERT_EQ(list.size(), 3u);
+  const std::string first = list[0].id;
+  ChildProcess& a = startWorker("a");
+  ASSERT_TRUE(waitForLog(a, "job start job=" + first));
+  ASSERT_TRUE(waitForFrames("acme", batch, first));
+
+  a.signal(SIGSTOP);
+  ChildProcess& b = startWorker("b", {}, {}, 3);
+  bool ended = waitUntil([&] { return finished(batch); }, kWait);
+  a.signal(SIGCONT);
+  std::string log_a;
+  bool a_learned = waitUntil(
+      [&] {
+        log_a = a.err();
+        return log_a.find("job stopped job=" + first) != std::string::npos ||
+               log_a.find("job result discarded job=" + first) != std::string::npos ||
+               log_a.find("late completion rejected job=" + first) != std::string::npos ||
+               log_a.find("fail not recorded job=" + first) != std::string::npos;
+      },
+      30s);
+  // A's slot is idle again once it asks for jobs; a second is plenty.
+  std::this_thread::sleep_for(1s);
+
+  ASSERT_TRUE(ended);
+  EXPECT_TRUE(a_learned) << log_a;
+  EXPECT_EQ(countOf(log_a, "job done job="), 0) << log_a;
+  EXPECT_EQ(countOf(b.err(), "job done job="), 3) << b.err();
+  expectDeliveredOnce("acme", batch, 10);
+  EXPECT_FALSE(fs::exists(batchDir("acme", batch) / ".work"));
 }
 
 // The three rows of the stuck-active case fill the fixture card's fields.
