@@ -77,7 +77,10 @@ class WorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     fs::create_directories(redisDir());
-    redis_.addOptions({"--appendonly", "yes", "--appendfsync", "everysec", "--dir", redisDir()});
+    // The settings that docs/broker.md requires of the broker's Redis, and a
+    // folder of the test's own, so that a test can start Redis empty.
+    redis_.addOptions({"--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy",
+                       "noeviction", "--dir", redisDir()});
     ASSERT_EQ(redis_.start(), "");
     Result<std::unique_ptr<store::Database>> db = store::Database::open({.url = dbUrl()});
     ASSERT_TRUE(db.ok()) << db.status().toString();
@@ -329,7 +332,7 @@ class WorkerTest : public ::testing::Test {
     return waitUntil([&] { return worker.err().find(text) != std::string::npos; }, timeout);
   }
 
-  // Waits until the job's work folder of the current claim holds a file
+  // Waits until the job's work folder of the current claim contains a file
   // besides the row: the render has started writing.
   bool waitForFrames(const std::string& tenant, const std::string& batch,
                      const std::string& job_id) {
@@ -369,6 +372,11 @@ TEST_F(WorkerTest, StatesEndToEnd) {
   std::vector<jobs::Job> list = batchJobs(batch);
 
   EXPECT_EQ(watched, 1) << watch.out() << watch.err();
+  CommandResult listed = run({"jobs", "list", batch, "--redis", redis_.url(), "--db", dbUrl()});
+  EXPECT_EQ(listed.status, 0) << listed.err;
+  EXPECT_TRUE(listed.out.starts_with(
+      "total=4 queued=0 active=0 retrying=0 completed=3 failed=1 cancelled=0\n"))
+      << listed.out;
   jobs::BatchSummary counts = summary(batch);
   EXPECT_EQ(counts.total, 4);
   EXPECT_EQ(counts.completed, 3);
@@ -442,8 +450,8 @@ TEST_F(WorkerTest, RedisRestartWithAof) {
   expectDeliveredOnce("acme", batch, 50);
 }
 
-// A crash, unlike a shutdown, loses the writes of the last second that
-// appendfsync everysec had not synced yet.
+// A killed redis-server gets no shutdown: it restarts from its AOF as it was
+// at the kill, with the broker's leases and claims of that moment.
 TEST_F(WorkerTest, RedisCrashWithAof) {
   topUp("acme", 50);
   std::string batch = enqueue(kCard3s, kClubs, "acme", {"--rows", "1-12"});
@@ -562,7 +570,7 @@ TEST_F(WorkerTest, StoppedWorkerResumesAfterBatchEnded) {
                log_a.find("fail not recorded job=" + first) != std::string::npos;
       },
       30s);
-  // A's slot is idle again once it asks for jobs; a second is plenty.
+  // A file that A's stopped render still writes would appear within a second.
   std::this_thread::sleep_for(1s);
 
   ASSERT_TRUE(ended);
