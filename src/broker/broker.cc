@@ -455,7 +455,7 @@ Result<int> Broker::promoteDelayed() {
 
 // Fails one expired claim in SQL with its own token and schedules the retry;
 // a claim that SQL already ended is only removed from Redis.
-Status Broker::reclaimOne(const std::string& member) {
+Status Broker::reclaimOne(const std::string& member, std::vector<jobs::Job>* ended) {
   std::optional<ActiveLease> lease = parseActiveMember(member);
   if (!lease) {
     logger("broker")->warn("reclaim skipped malformed lease member=\"{}\"", member);
@@ -481,6 +481,9 @@ Status Broker::reclaimOne(const std::string& member) {
     after.last_error = "lease expired";
     after.next_try_at_ms = *state == jobs::JobState::kRetrying ? retry_at : 0;
     publish(after, jobs::JobState::kActive);
+    if (*state == jobs::JobState::kFailed && ended != nullptr) {
+      ended->push_back(after);
+    }
   }
   if (state.ok() && *state == jobs::JobState::kRetrying) {
     job->next_try_at_ms = retry_at;
@@ -492,7 +495,7 @@ Status Broker::reclaimOne(const std::string& member) {
   return state.ok() ? okStatus() : requeueIfRunnable(lease->job_id);
 }
 
-Result<int> Broker::reclaimExpired() {
+Result<int> Broker::reclaimExpired(std::vector<jobs::Job>* ended) {
   int reclaimed = 0;
   for (;;) {
     SMMHUB_ASSIGN_OR_RETURN(
@@ -501,7 +504,7 @@ Result<int> Broker::reclaimExpired() {
             {std::to_string(now()), std::to_string(kScriptBatch),
              std::to_string(options_.lease.count()), std::string(internal::kPrefix)}));
     for (std::size_t i = 0; i < reply->elements; ++i) {
-      Status status = reclaimOne(std::string(redis::replyText(reply->element[i])));
+      Status status = reclaimOne(std::string(redis::replyText(reply->element[i])), ended);
       if (!status.ok()) {
         return status;
       }

@@ -135,8 +135,10 @@ class Broker {
   Result<int> promoteDelayed();
 
   // Fails every claim whose lease ran out ("lease expired") with its own
-  // token, and schedules its retry. Returns how many were reclaimed.
-  Result<int> reclaimExpired();
+  // token, and schedules its retry. Returns how many were reclaimed. When
+  // ENDED is set, it receives the jobs that failed for good, whose batches
+  // may have ended.
+  Result<int> reclaimExpired(std::vector<jobs::Job>* ended = nullptr);
 
   // Pushes every queued, retrying or active job of the store that Redis does
   // not track, after Redis lost writes. Queued jobs go to the ready lists and
@@ -183,7 +185,7 @@ class Broker {
                  bool forget);
   Status retryLater(const jobs::Job& job, std::int64_t token);
   Status requeueIfRunnable(const std::string& job_id);
-  Status reclaimOne(const std::string& member);
+  Status reclaimOne(const std::string& member, std::vector<jobs::Job>* ended);
   // Publishes JOB's change FROM -> its current state to the event log.
   void publish(const jobs::Job& job, jobs::JobState from);
   void publish(const Claim& claim, jobs::JobState from, jobs::JobState to,

@@ -595,7 +595,7 @@ class WorkerImpl final : public Worker {
     }
     log->info("job done job={} batch={} row={} path={} ms={} reused={}", claim.job_id,
               claim.batch_id, claim.row, video.string(), ms.count(), delivered);
-    afterFinish(claim);
+    afterFinish(claim.tenant, claim.batch_id);
   }
 
   // Returns whether SQL has the job in STATE under the claim's token.
@@ -748,6 +748,8 @@ class WorkerImpl final : public Worker {
       reason = active.reason_text;
     }
     log->info("job stopped job={} token={}: {}", claim.job_id, claim.fencing_token, reason);
+    // A cancel may have ended the batch.
+    afterFinish(claim.tenant, claim.batch_id);
   }
 
   void finishFailed(ActiveJob& active, const std::string& error, bool permanent) {
@@ -775,32 +777,32 @@ class WorkerImpl final : public Worker {
     } else {
       log->error("job failed job={} batch={} row={} error=\"{}\"", claim.job_id, claim.batch_id,
                  claim.row, error);
-      afterFinish(claim);
+      afterFinish(claim.tenant, claim.batch_id);
     }
   }
 
-  // When the job was the batch's last to run, gives back the credits the
+  // When no job of the batch is left to run, gives back the credits the
   // batch still holds and removes its work folder.
-  void afterFinish(const broker::Claim& claim) {
-    Result<jobs::BatchSummary> summary = store_.batchSummary(claim.batch_id);
+  void afterFinish(const std::string& tenant, const std::string& batch_id) {
+    Result<jobs::BatchSummary> summary = store_.batchSummary(batch_id);
     if (!summary.ok() || summary->queued + summary->active + summary->retrying > 0) {
       return;
     }
-    removeTree(fs::path(options_.storage_dir) / claim.tenant / claim.batch_id / ".work");
+    removeTree(fs::path(options_.storage_dir) / tenant / batch_id / ".work");
     Result<credits::Receipt> released = credits_->release(
-        {.tenant = claim.tenant,
-         .key = fmt::format("end:{}:{}:{}:{}", claim.batch_id, summary->completed, summary->failed,
+        {.tenant = tenant,
+         .key = fmt::format("end:{}:{}:{}:{}", batch_id, summary->completed, summary->failed,
                             summary->cancelled),
-         .job = claim.batch_id,
+         .job = batch_id,
          .actor = options_.id,
          .all = true});
     if (released.ok()) {
-      logger("worker")->info("batch done batch={} completed={} failed={} released={}",
-                             claim.batch_id, summary->completed, summary->failed,
+      logger("worker")->info("batch done batch={} completed={} failed={} cancelled={} released={}",
+                             batch_id, summary->completed, summary->failed, summary->cancelled,
                              released->moved);
     } else {
       logger("worker")->warn("batch hold not released batch={} error=\"{}\"; the reaper does it",
-                             claim.batch_id, released.status().message());
+                             batch_id, released.status().message());
     }
   }
 
@@ -880,7 +882,11 @@ class WorkerImpl final : public Worker {
   Status upkeep() {
     Status first = beat();
     Result<int> promoted = broker_->promoteDelayed();
-    Result<int> reclaimed = broker_->reclaimExpired();
+    std::vector<jobs::Job> ended;
+    Result<int> reclaimed = broker_->reclaimExpired(&ended);
+    for (const jobs::Job& job : ended) {
+      afterFinish(job.tenant, job.batch_id);
+    }
     Status redriven = redriveWhenDue();
     for (const Status& status : {statusOf(promoted), statusOf(reclaimed), redriven}) {
       if (first.ok() && !status.ok()) {
