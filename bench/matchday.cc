@@ -85,50 +85,6 @@ int runChild(const std::string& rows, int jobs, const std::string& out, bool reu
   return report->failed() == 0 ? 0 : 1;
 }
 
-// Runs this executable as a child in MODE and parses its figures line.
-Figures runMode(const std::string& mode, const std::string& rows, int jobs,
-                const std::string& out) {
-  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-  std::vector<std::string> args = {self,    "--child",       mode, "--jobs", std::to_string(jobs),
-                                   "--out", out + "/" + mode};
-  if (!rows.empty()) {
-    args.insert(args.end(), {"--rows", rows});
-  }
-  std::vector<char*> argv;
-  for (auto& arg : args) {
-    argv.push_back(arg.data());
-  }
-  argv.push_back(nullptr);
-
-  int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) {
-    return {};
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
-  pid_t pid = 0;
-  posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(pipe_fds[1]);
-
-  std::string output;
-  std::array<char, 512> buffer{};
-  for (ssize_t n; (n = read(pipe_fds[0], buffer.data(), buffer.size())) > 0;) {
-    output.append(buffer.data(), static_cast<size_t>(n));
-  }
-  close(pipe_fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-
-  Figures figures;
-  std::sscanf(output.c_str(), "wall_s=%lf cpu_s=%lf peak_rss_mb=%lf videos=%d failed=%d",
-              &figures.wall_s, &figures.cpu_s, &figures.peak_rss_mb, &figures.videos,
-              &figures.failed);
-  return figures;
-}
-
 // Starts ARGS[0] with ARGS, its stdout to OUT_FD and stderr to ERR_FD when
 // they are not -1. Returns the pid, or -1.
 pid_t spawn(std::vector<std::string> args, int out_fd, int err_fd) {
@@ -172,6 +128,24 @@ std::pair<int, std::string> runCommand(const std::vector<std::string>& args, int
     return {-1, output};
   }
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+}
+
+// Runs this executable as a child in MODE and parses its figures line.
+Figures runMode(const std::string& mode, const std::string& rows, int jobs,
+                const std::string& out) {
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::vector<std::string> args = {self,    "--child",       mode, "--jobs", std::to_string(jobs),
+                                   "--out", out + "/" + mode};
+  if (!rows.empty()) {
+    args.insert(args.end(), {"--rows", rows});
+  }
+  std::string output = runCommand(args, -1).second;
+
+  Figures figures;
+  std::sscanf(output.c_str(), "wall_s=%lf cpu_s=%lf peak_rss_mb=%lf videos=%d failed=%d",
+              &figures.wall_s, &figures.cpu_s, &figures.peak_rss_mb, &figures.videos,
+              &figures.failed);
+  return figures;
 }
 
 // Renders the batch through the broker with WORKERS worker processes.

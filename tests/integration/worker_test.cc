@@ -75,6 +75,8 @@ struct Balance {
 
 class WorkerTest : public ::testing::Test {
  protected:
+  std::string startTwelveJobsOnTwoWorkers();
+
   void SetUp() override {
     fs::create_directories(redisDir());
     // The settings that docs/broker.md requires of the broker's Redis, and a
@@ -433,13 +435,24 @@ TEST_F(WorkerTest, CrashTest) {
   EXPECT_FALSE(fs::exists(batchDir("acme", batch) / ".work"));
 }
 
-TEST_F(WorkerTest, RedisRestartWithAof) {
+// Tops up tenant acme, enqueues 12 jobs, starts two workers and waits until
+// three jobs completed. Returns the batch id, or "" when that failed.
+std::string WorkerTest::startTwelveJobsOnTwoWorkers() {
   topUp("acme", 50);
   std::string batch = enqueue(kCard3s, kClubs, "acme", {"--rows", "1-12"});
-  ASSERT_FALSE(batch.empty());
+  if (batch.empty()) {
+    return "";
+  }
   startWorker("w1");
   startWorker("w2");
-  ASSERT_TRUE(waitUntil([&] { return summary(batch).completed >= 3; }, kWait));
+  bool started = waitUntil([&] { return summary(batch).completed >= 3; }, kWait);
+  EXPECT_TRUE(started) << "fewer than 3 jobs completed";
+  return started ? batch : "";
+}
+
+TEST_F(WorkerTest, RedisRestartWithAof) {
+  std::string batch = startTwelveJobsOnTwoWorkers();
+  ASSERT_FALSE(batch.empty());
 
   // SIGTERM makes redis-server write the AOF before it exits.
   redis_.stop(SIGTERM);
@@ -453,12 +466,8 @@ TEST_F(WorkerTest, RedisRestartWithAof) {
 // A killed redis-server gets no shutdown: it restarts from its AOF as it was
 // at the kill, with the broker's leases and claims of that moment.
 TEST_F(WorkerTest, RedisCrashWithAof) {
-  topUp("acme", 50);
-  std::string batch = enqueue(kCard3s, kClubs, "acme", {"--rows", "1-12"});
+  std::string batch = startTwelveJobsOnTwoWorkers();
   ASSERT_FALSE(batch.empty());
-  startWorker("w1");
-  startWorker("w2");
-  ASSERT_TRUE(waitUntil([&] { return summary(batch).completed >= 3; }, kWait));
 
   redis_.stop(SIGKILL);
   std::this_thread::sleep_for(500ms);
@@ -469,12 +478,8 @@ TEST_F(WorkerTest, RedisCrashWithAof) {
 }
 
 TEST_F(WorkerTest, RedisRestartEmpty) {
-  topUp("acme", 50);
-  std::string batch = enqueue(kCard3s, kClubs, "acme", {"--rows", "1-12"});
+  std::string batch = startTwelveJobsOnTwoWorkers();
   ASSERT_FALSE(batch.empty());
-  startWorker("w1");
-  startWorker("w2");
-  ASSERT_TRUE(waitUntil([&] { return summary(batch).completed >= 3; }, kWait));
 
   // A worker moves the tenant's charges into the SQL ledger before it
   // completes a job, so the ledger has the charge of every completed job
