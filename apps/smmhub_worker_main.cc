@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--heartbeat-ms", heartbeat_ms, "How often leases are renewed")
       ->capture_default_str();
-  app.add_option("--poll-ms", poll_ms, "How long an idle slot waits for news of a job before it asks again")
+  app.add_option("--poll-ms", poll_ms,
+                 "How long an idle slot waits for news of a job before it asks again")
       ->capture_default_str();
   app.add_option("--grace-ms", grace_ms,
                  "After SIGTERM, how long jobs in progress may finish before they are handed "

@@ -90,10 +90,10 @@ smmhub::jobs::BatchSpec batchSpec(const std::string& tenant, const std::string& 
 std::vector<smmhub::jobs::JobSpec> jobSpecs(int count) {
   std::vector<smmhub::jobs::JobSpec> jobs;
   for (int row = 1; row <= count; ++row) {
-    jobs.push_back({.row = row,
-                    .row_json = fmt::format(R"({{"home":"Team {}","away":"Team {}"}})", row,
-                                            row + 1),
-                    .output_name = fmt::format("{:04}.mp4", row)});
+    jobs.push_back(
+        {.row = row,
+         .row_json = fmt::format(R"({{"home":"Team {}","away":"Team {}"}})", row, row + 1),
+         .output_name = fmt::format("{:04}.mp4", row)});
   }
   return jobs;
 }
@@ -125,7 +125,8 @@ int main(int argc, char** argv) {
   }
   smmhub::testing::LocalPostgres postgres;
   std::string db_url;
-  std::string sqlite_dir = (std::filesystem::temp_directory_path() / "smmhub-bench-XXXXXX").string();
+  std::string sqlite_dir =
+      (std::filesystem::temp_directory_path() / "smmhub-bench-XXXXXX").string();
   if (sqlite) {
     if (::mkdtemp(sqlite_dir.data()) == nullptr) {
       die("cannot make a folder for the SQLite database");
@@ -164,8 +165,7 @@ int main(int argc, char** argv) {
     if (Status beat = broker->heartbeat(*claim); !beat.ok()) {
       die(beat.toString());
     }
-    if (Status done = broker->complete(*claim, "/srv/out/" + claim->job_id + ".mp4");
-        !done.ok()) {
+    if (Status done = broker->complete(*claim, "/srv/out/" + claim->job_id + ".mp4"); !done.ok()) {
       die(done.toString());
     }
     processed++;
@@ -240,16 +240,18 @@ int main(int argc, char** argv) {
   fmt::print("job store: {} ({})\n", backend, sqlite ? "WAL" : "fsync on");
   fmt::print("enqueue of {} jobs in one call: median {:.1f} ms, {:.0f} jobs/s\n", job_count,
              enqueue_median_ms, enqueue_per_s);
-  fmt::print("enqueue to start, idle, {} workers waiting: median {:.2f} ms, p99 {:.2f} ms "
-             "({} of {} samples)\n",
-             workers, percentile(start_ms, 0.5), percentile(start_ms, 0.99), start_ms.size(),
-             samples);
-  fmt::print("broker overhead per job: {:.2f} ms (claim + heartbeat + complete {:.2f} ms, "
-             "enqueue share {:.3f} ms)\n",
-             overhead_ms, lifecycle_ms, enqueue_median_ms / job_count);
+  fmt::print(
+      "enqueue to start, idle, {} workers waiting: median {:.2f} ms, p99 {:.2f} ms "
+      "({} of {} samples)\n",
+      workers, percentile(start_ms, 0.5), percentile(start_ms, 0.99), start_ms.size(), samples);
+  fmt::print(
+      "broker overhead per job: {:.2f} ms (claim + heartbeat + complete {:.2f} ms, "
+      "enqueue share {:.3f} ms)\n",
+      overhead_ms, lifecycle_ms, enqueue_median_ms / job_count);
   fmt::print(
       "backend={} enqueue_jobs={} enqueue_ms={:.1f} enqueue_per_s={:.0f} start_p50_ms={:.2f} "
-      "start_p99_ms={:.2f} start_samples={} overhead_ms_per_job={:.2f} lifecycle_ms_per_job={:.2f}\n",
+      "start_p99_ms={:.2f} start_samples={} overhead_ms_per_job={:.2f} "
+      "lifecycle_ms_per_job={:.2f}\n",
       backend, job_count, enqueue_median_ms, enqueue_per_s, percentile(start_ms, 0.5),
       percentile(start_ms, 0.99), start_ms.size(), overhead_ms, lifecycle_ms);
   if (sqlite) {

@@ -6,8 +6,8 @@
 // and then through the broker. The broker run uses a Redis with an
 // append-only file, a SQLite job store and N smmhub-worker processes that
 // share the render buffer on that Redis. It enqueues the batch with `smmhub
-// jobs enqueue` and follows it with `smmhub jobs watch`. The broker's wall time runs from the enqueue to the
-// last job's completion; its CPU time is the workers' total.
+// jobs enqueue` and follows it with `smmhub jobs watch`. The broker's wall time runs from the
+// enqueue to the last job's completion; its CPU time is the workers' total.
 //
 // Each mode runs in its own child process, so that peak RSS and CPU time are
 // that mode's alone. The last line holds every figure as key=value.
@@ -15,13 +15,12 @@
 // Usage: matchday [--rows 1-50] [--jobs N] [--out DIR] [--workers N]
 //        (run from the repo root; --workers needs build/bin/smmhub and
 //        build/bin/smmhub-worker next to build/bench)
+#include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fcntl.h>
-#include <signal.h>
 
 #include <array>
 #include <chrono>
@@ -186,24 +185,29 @@ Figures runBroker(const std::string& rows, int workers, const std::string& out) 
   }
   std::vector<pid_t> pids;
   for (int i = 0; i < workers; ++i) {
-    int fd = open((dir / fmt::format("worker-{}.log", i)).c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                  0644);
-    pids.push_back(spawn({worker, "--redis", redis.url(), "--db", db, "--storage",
-                          (dir / "videos").string(), "--cache-redis", redis.url(), "--id",
-                          fmt::format("bench-{}", i)},
-                         -1, fd));
+    int fd =
+        open((dir / fmt::format("worker-{}.log", i)).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pids.push_back(
+        spawn({worker, "--redis", redis.url(), "--db", db, "--storage", (dir / "videos").string(),
+               "--cache-redis", redis.url(), "--id", fmt::format("bench-{}", i)},
+              -1, fd));
     close(fd);
   }
   // The workers start idle, as in production; the clock starts at the enqueue.
   std::this_thread::sleep_for(std::chrono::seconds(2));
 
   auto start = std::chrono::steady_clock::now();
-  std::vector<std::string> enqueue = {"jobs",    "enqueue",
+  std::vector<std::string> enqueue = {"jobs",
+                                      "enqueue",
                                       "examples/matchday/template.json",
-                                      "--data",  "examples/matchday/fixtures.csv",
-                                      "--brand", "examples/matchday/brand",
-                                      "--tenant", "bench",
-                                      "--storage", (dir / "videos").string()};
+                                      "--data",
+                                      "examples/matchday/fixtures.csv",
+                                      "--brand",
+                                      "examples/matchday/brand",
+                                      "--tenant",
+                                      "bench",
+                                      "--storage",
+                                      (dir / "videos").string()};
   if (!rows.empty()) {
     enqueue.insert(enqueue.end(), {"--rows", rows});
   }
@@ -261,8 +265,8 @@ int main(int argc, char** argv) {
     std::filesystem::remove_all(out);
     Figures in_process = runMode("reuse", rows, jobs, out);
     Figures brokered = runBroker(rows, workers, out);
-    fmt::print("{:<22} {:>8} {:>8} {:>10} {:>8} {:>12}\n", "mode", "wall_s", "cpu_s",
-               "peak_rss_mb", "videos", "videos/min");
+    fmt::print("{:<22} {:>8} {:>8} {:>10} {:>8} {:>12}\n", "mode", "wall_s", "cpu_s", "peak_rss_mb",
+               "videos", "videos/min");
     fmt::print("{:<22} {:>8.2f} {:>8.2f} {:>10.1f} {:>8} {:>12.1f}\n",
                fmt::format("in-process, {} jobs", jobs), in_process.wall_s, in_process.cpu_s,
                in_process.peak_rss_mb, in_process.videos, perMinute(in_process));
@@ -274,8 +278,8 @@ int main(int argc, char** argv) {
         "broker_wall_s={:.2f} broker_cpu_s={:.2f} broker_peak_rss_mb={:.1f} "
         "broker_vs_in_process={:.2f}\n",
         jobs, workers, in_process.videos, brokered.videos, in_process.failed + brokered.failed,
-        in_process.wall_s, in_process.cpu_s, brokered.wall_s, brokered.cpu_s,
-        brokered.peak_rss_mb, in_process.wall_s > 0 ? brokered.wall_s / in_process.wall_s : 0);
+        in_process.wall_s, in_process.cpu_s, brokered.wall_s, brokered.cpu_s, brokered.peak_rss_mb,
+        in_process.wall_s > 0 ? brokered.wall_s / in_process.wall_s : 0);
     return in_process.failed + brokered.failed == 0 ? 0 : 1;
   }
 

@@ -120,12 +120,12 @@ Result<int> Broker::pushReady(const std::string& tenant, const std::string& prio
   }
   std::vector<std::string> args{tenant};
   args.insert(args.end(), job_ids.begin(), job_ids.end());
-  SMMHUB_ASSIGN_OR_RETURN(redis::ReplyPtr reply,
-                          run(internal::pushScript(),
-                              {knownKey(tenant), laneKey(tenant, laneOf(priority)),
-                               internal::ringKey(), internal::ringMembersKey(),
-                               internal::wakeKey()},
-                              args));
+  SMMHUB_ASSIGN_OR_RETURN(
+      redis::ReplyPtr reply,
+      run(internal::pushScript(),
+          {knownKey(tenant), laneKey(tenant, laneOf(priority)), internal::ringKey(),
+           internal::ringMembersKey(), internal::wakeKey()},
+          args));
   return static_cast<int>(reply->integer);
 }
 
@@ -206,13 +206,12 @@ Result<jobs::CreatedBatch> Broker::enqueue(const jobs::BatchSpec& spec,
 Result<std::optional<Claim>> Broker::claim(const std::string& worker) {
   for (int drops = 0; drops < kMaxDrops; ++drops) {
     std::int64_t at = now();
-    SMMHUB_ASSIGN_OR_RETURN(
-        redis::ReplyPtr reply,
-        run(internal::claimScript(),
-            {internal::ringKey(), internal::ringMembersKey(), internal::tokenKey(), activeKey(),
-             internal::wakeKey()},
-            {std::string(internal::kPrefix), worker, std::to_string(options_.lease.count()),
-             std::to_string(at)}));
+    SMMHUB_ASSIGN_OR_RETURN(redis::ReplyPtr reply,
+                            run(internal::claimScript(),
+                                {internal::ringKey(), internal::ringMembersKey(),
+                                 internal::tokenKey(), activeKey(), internal::wakeKey()},
+                                {std::string(internal::kPrefix), worker,
+                                 std::to_string(options_.lease.count()), std::to_string(at)}));
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
         reply->element[2]->type != REDIS_REPLY_INTEGER) {
       return std::optional<Claim>();
@@ -337,8 +336,7 @@ void Broker::publish(const jobs::Job& job, jobs::JobState from) {
        .next_try_at_ms = job.state == jobs::JobState::kRetrying ? job.next_try_at_ms : 0,
        .at_ms = now()});
   if (!published.ok()) {
-    logger("broker")->debug("event not published job={} error=\"{}\"", job.id,
-                            published.message());
+    logger("broker")->debug("event not published job={} error=\"{}\"", job.id, published.message());
   }
 }
 
@@ -361,8 +359,7 @@ void Broker::publish(const Claim& claim, jobs::JobState from, jobs::JobState to,
   publish(after, from);
 }
 
-Result<jobs::JobState> Broker::fail(const Claim& claim, const std::string& error,
-                                   bool permanent) {
+Result<jobs::JobState> Broker::fail(const Claim& claim, const std::string& error, bool permanent) {
   SMMHUB_ASSIGN_OR_RETURN(jobs::Job job, store_.job(claim.job_id));
   std::int64_t retry_at = now() + backoff(job.attempts).count();
   SMMHUB_ASSIGN_OR_RETURN(

@@ -116,8 +116,7 @@ class Broker {
   // the retry in Redis. Returns the state reached: retrying, or failed once
   // the job used its max_attempts. A PERMANENT failure (bad input that no
   // retry can fix) fails the job at once. Errors as complete().
-  Result<jobs::JobState> fail(const Claim& claim, const std::string& error,
-                              bool permanent = false);
+  Result<jobs::JobState> fail(const Claim& claim, const std::string& error, bool permanent = false);
 
   // Gives the job back to its tenant's queue without counting the attempt,
   // for a worker that stops before it finished (JobStore::handBack). Errors

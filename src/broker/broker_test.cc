@@ -300,10 +300,8 @@ TEST_P(BrokerTest, HeartbeatMakesAgainALeaseThatRedisLost) {
   // SQL still has the job active under this token: the lease comes back.
   Status beat = broker_->heartbeat(*claimed);
   ASSERT_TRUE(beat.ok()) << beat.toString();
-  EXPECT_EQ(redisText({"GET", lease_key}),
-            "worker-1 " + std::to_string(claimed->fencing_token));
-  EXPECT_EQ(redisText({"ZSCORE", "smmhub:bk:active", member}),
-            std::to_string(kStartMs + 100));
+  EXPECT_EQ(redisText({"GET", lease_key}), "worker-1 " + std::to_string(claimed->fencing_token));
+  EXPECT_EQ(redisText({"ZSCORE", "smmhub:bk:active", member}), std::to_string(kStartMs + 100));
   EXPECT_EQ(claimed->lease_deadline_ms, kStartMs + 100);
   EXPECT_TRUE(broker_->complete(*claimed, "out/video-1.mp4").ok());
 }
@@ -319,8 +317,7 @@ TEST_P(BrokerTest, HeartbeatReplacesALeaseOfALowerToken) {
   Status beat = broker_->heartbeat(*claimed);
 
   ASSERT_TRUE(beat.ok()) << beat.toString();
-  EXPECT_EQ(redisText({"GET", lease_key}),
-            "worker-1 " + std::to_string(claimed->fencing_token));
+  EXPECT_EQ(redisText({"GET", lease_key}), "worker-1 " + std::to_string(claimed->fencing_token));
 }
 
 TEST_P(BrokerTest, CancelAgainEndsLeasesTheFirstCancelLeft) {
@@ -351,8 +348,7 @@ TEST_P(BrokerTest, HeartbeatFailsOnceSqlEndedTheClaim) {
   EXPECT_EQ(beat.message(), "job " + claimed->job_id + ": the claim with fencing token " +
                                 std::to_string(claimed->fencing_token) +
                                 " is over: the job is cancelled with token " +
-                                std::to_string(claimed->fencing_token) +
-                                "; stop working on it");
+                                std::to_string(claimed->fencing_token) + "; stop working on it");
   // The cancel ended the lease in Redis as well.
   EXPECT_EQ(redisInteger({"EXISTS", "smmhub:bk:{acme}:lease:" + claimed->job_id}), 0);
   EXPECT_EQ(redisInteger({"ZCARD", "smmhub:bk:active"}), 0);

@@ -11,9 +11,9 @@
 #include "cli/interrupt.h"
 #include "common/tenant.h"
 #include "credits/credits.h"
-#include "credits/prices.h"
 #include "credits/internal.h"
 #include "credits/ledger_writer.h"
+#include "credits/prices.h"
 #include "credits/reconcile.h"
 #include "store/database.h"
 
@@ -374,8 +374,9 @@ CLI::App* addCreditsCommand(CLI::App& app, CreditsArgs& args) {
 int runCredits(CreditsArgs& args) {
   if (args.price_command->parsed()) {
     if (!fromEnvironment(args.db_url, "SMMHUB_DB")) {
-      fmt::print(stderr, "smmhub credits price: missing database URL: pass --db URL or set "
-                         "SMMHUB_DB\n");
+      fmt::print(stderr,
+                 "smmhub credits price: missing database URL: pass --db URL or set "
+                 "SMMHUB_DB\n");
       return kExitUsage;
     }
     return runPrice(args);

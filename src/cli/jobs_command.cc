@@ -197,7 +197,8 @@ int runEnqueue(const JobsArgs& args) {
   // Workers may run in other folders: the batch stores absolute paths.
   auto absolute = [](const std::string& path) {
     std::error_code ignored;
-    return path.empty() ? path : std::filesystem::absolute(path, ignored).lexically_normal().string();
+    return path.empty() ? path
+                        : std::filesystem::absolute(path, ignored).lexically_normal().string();
   };
   jobs::BatchSpec spec{.tenant = args.tenant,
                        .idempotency_key = args.key.empty() ? freshKey() : args.key,

@@ -240,8 +240,8 @@ void insertEvent(soci::session& sql, const Job& job, std::string_view from_state
 // The outcome of one compare-and-set of a job.
 struct Change {
   bool done = false;
-  std::string rejection;  // why the change did not happen
-  Job job;                // after the change, or as found when rejected
+  std::string rejection;              // why the change did not happen
+  Job job;                            // after the change, or as found when rejected
   JobState from = JobState::kQueued;  // the state as found
 };
 
@@ -583,9 +583,9 @@ Status JobStore::handBack(const std::string& job_id, std::int64_t token,
   Change change;
   SMMHUB_RETURN_IF_ERROR(db_.write([&](soci::session& sql) -> Status {
     SMMHUB_ASSIGN_OR_RETURN(
-        change, changeJob(sql, db_.backend(), job_id,
-                          {kClaimed, JobState::kQueued, {.error = reason, .fencing_token = token}},
-                          now()));
+        change,
+        changeJob(sql, db_.backend(), job_id,
+                  {kClaimed, JobState::kQueued, {.error = reason, .fencing_token = token}}, now()));
     return okStatus();
   }));
   if (!change.done) {

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <deque>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -220,9 +220,9 @@ class WorkerImpl final : public Worker {
 
   Status init() {
     SMMHUB_ASSIGN_OR_RETURN(events_, broker::EventLog::create({.redis_url = options_.redis_url}));
-    SMMHUB_ASSIGN_OR_RETURN(
-        workers_, broker::WorkerRegistry::create({.redis_url = options_.redis_url,
-                                                  .stale_after = staleAfter()}));
+    SMMHUB_ASSIGN_OR_RETURN(workers_,
+                            broker::WorkerRegistry::create(
+                                {.redis_url = options_.redis_url, .stale_after = staleAfter()}));
     SMMHUB_ASSIGN_OR_RETURN(broker_, broker::Broker::create({.redis_url = options_.redis_url,
                                                              .lease = options_.lease,
                                                              .backoff_base = options_.backoff_base,
@@ -232,7 +232,8 @@ class WorkerImpl final : public Worker {
                             credits::Credits::create({.redis_url = options_.redis_url}, db_.get()));
     ledger_ = std::make_unique<credits::LedgerWriter>(
         *credits_, credits::LedgerWriterOptions{.consumer = options_.id});
-    SMMHUB_ASSIGN_OR_RETURN(redis::Endpoint endpoint, redis::parseUrl(options_.redis_url, "--redis"));
+    SMMHUB_ASSIGN_OR_RETURN(redis::Endpoint endpoint,
+                            redis::parseUrl(options_.redis_url, "--redis"));
     pool_ = std::make_unique<redis::Pool>(std::move(endpoint), redis::PoolOptions{});
     registerGauges();
     return okStatus();
@@ -307,8 +308,8 @@ class WorkerImpl final : public Worker {
       SMMHUB_ASSIGN_OR_RETURN(server, metrics::Server::start({.listen = options_.metrics_listen,
                                                               .setting = "--metrics-port",
                                                               .registry = &metrics_}));
-      log->info("metrics served url=http://{}:{}/metrics", options_.metrics_listen.substr(
-                                                               0, options_.metrics_listen.rfind(':')),
+      log->info("metrics served url=http://{}:{}/metrics",
+                options_.metrics_listen.substr(0, options_.metrics_listen.rfind(':')),
                 server->port());
     }
     started_at_ms_ = unixMillis();
@@ -479,7 +480,8 @@ class WorkerImpl final : public Worker {
               claim.batch_id, claim.tenant, claim.row, job->attempts, claim.fencing_token);
 
     if (const char* abort_on = std::getenv(kAbortVariable);
-        abort_on != nullptr && *abort_on != '\0' && job->row_json.find(abort_on) != std::string::npos) {
+        abort_on != nullptr && *abort_on != '\0' &&
+        job->row_json.find(abort_on) != std::string::npos) {
       log->critical("job aborts the worker job={}: its row contains {}", claim.job_id,
                     kAbortVariable);
       std::abort();
@@ -518,8 +520,10 @@ class WorkerImpl final : public Worker {
       }
     }
 
-    // 1. Is the claim still ours?
-    Status lease = patiently("renew lease", claim, [&] { return broker_->heartbeat(active.claim); });
+    // 1. Is the claim still ours? The renewal works on a copy, because the
+    // heartbeat thread reads the claim meanwhile.
+    broker::Claim renewal = claim;
+    Status lease = patiently("renew lease", claim, [&] { return broker_->heartbeat(renewal); });
     if (!lease.ok()) {
       rejected_.inc();
       log->warn("job result discarded job={} token={}: {}", claim.job_id, claim.fencing_token,
@@ -555,9 +559,9 @@ class WorkerImpl final : public Worker {
       }
     }
 
-    // The charge goes into the SQL ledger before the completion, so that a
-    // Redis that loses its last writes cannot lose the charge of a video
-    // that is delivered. A failure leaves it to the ledger writer thread.
+    // 4. The charge goes into the SQL ledger before the completion, so that
+    // a Redis that loses its last writes cannot lose the charge of a
+    // delivered video. A failure leaves it to the ledger writer thread.
     Result<credits::DrainStats> drained = [&] {
       std::lock_guard lock(ledger_mutex_);
       return ledger_->drainTenant(claim.tenant);
@@ -567,10 +571,9 @@ class WorkerImpl final : public Worker {
                 drained.status().message());
     }
 
-    // 4. SQL's fencing check has the last word.
-    Status completed = patiently("complete", claim, [&] {
-      return broker_->complete(claim, video.string());
-    });
+    // 5. SQL's fencing check has the last word.
+    Status completed =
+        patiently("complete", claim, [&] { return broker_->complete(claim, video.string()); });
     if (!completed.ok() && completed.code() == StatusCode::kFailedPrecondition &&
         endedAs(claim, jobs::JobState::kCompleted)) {
       // An earlier try of complete() reached SQL before Redis failed.
@@ -579,8 +582,8 @@ class WorkerImpl final : public Worker {
     if (!completed.ok()) {
       if (completed.code() == StatusCode::kFailedPrecondition) {
         rejected_.inc();
-        log->warn("late completion rejected job={} token={}: {}", claim.job_id,
-                  claim.fencing_token, completed.message());
+        log->warn("late completion rejected job={} token={}: {}", claim.job_id, claim.fencing_token,
+                  completed.message());
       } else {
         log->error("job left to its lease job={} error=\"{}\"", claim.job_id, completed.message());
       }
@@ -630,8 +633,8 @@ class WorkerImpl final : public Worker {
     std::error_code error;
     fs::create_directories(work, error);
     if (error) {
-      return Status::unavailable(work.string() + ": cannot create the work folder: " +
-                                 error.message());
+      return Status::unavailable(work.string() +
+                                 ": cannot create the work folder: " + error.message());
     }
     // The job carries its row, so the worker renders what was enqueued even
     // when the data file changed since.
@@ -654,8 +657,8 @@ class WorkerImpl final : public Worker {
     JobObserver observer(active.claim, events_.get(), frames_);
     SMMHUB_ASSIGN_OR_RETURN(render::BatchReport report, render::runBatch(request, &observer));
     if (report.rows.size() != 1) {
-      return Status::internal(fmt::format("job {}: the render returned {} rows, not 1", job.id,
-                                          report.rows.size()));
+      return Status::internal(
+          fmt::format("job {}: the render returned {} rows, not 1", job.id, report.rows.size()));
     }
     return std::move(report.rows.front());
   }
@@ -736,8 +739,8 @@ class WorkerImpl final : public Worker {
         handed_back_.inc();
         log->info("job handed back job={} token={}", claim.job_id, claim.fencing_token);
       } else {
-        log->warn("hand back failed job={} error=\"{}\"; the lease runs out instead",
-                  claim.job_id, back.message());
+        log->warn("hand back failed job={} error=\"{}\"; the lease runs out instead", claim.job_id,
+                  back.message());
       }
       return;
     }
@@ -754,8 +757,8 @@ class WorkerImpl final : public Worker {
 
   void finishFailed(ActiveJob& active, const std::string& error, bool permanent) {
     const broker::Claim& claim = active.claim;
-    Result<jobs::JobState> state = patiently(
-        "fail", claim, [&] { return broker_->fail(claim, error, permanent); });
+    Result<jobs::JobState> state =
+        patiently("fail", claim, [&] { return broker_->fail(claim, error, permanent); });
     if (!state.ok() && state.status().code() == StatusCode::kFailedPrecondition) {
       // An earlier try of fail() reached SQL before Redis failed.
       if (endedAs(claim, jobs::JobState::kRetrying)) {
@@ -789,13 +792,13 @@ class WorkerImpl final : public Worker {
       return;
     }
     removeTree(fs::path(options_.storage_dir) / tenant / batch_id / ".work");
-    Result<credits::Receipt> released = credits_->release(
-        {.tenant = tenant,
-         .key = fmt::format("end:{}:{}:{}:{}", batch_id, summary->completed, summary->failed,
-                            summary->cancelled),
-         .job = batch_id,
-         .actor = options_.id,
-         .all = true});
+    Result<credits::Receipt> released =
+        credits_->release({.tenant = tenant,
+                           .key = fmt::format("end:{}:{}:{}:{}", batch_id, summary->completed,
+                                              summary->failed, summary->cancelled),
+                           .job = batch_id,
+                           .actor = options_.id,
+                           .all = true});
     if (released.ok()) {
       logger("worker")->info("batch done batch={} completed={} failed={} cancelled={} released={}",
                              batch_id, summary->completed, summary->failed, summary->cancelled,
@@ -1037,8 +1040,7 @@ Result<std::unique_ptr<Worker>> Worker::create(WorkerOptions options) {
   SMMHUB_ASSIGN_OR_RETURN(
       std::unique_ptr<store::Database> db,
       store::Database::open(
-          {.url = options.db_url,
-           .pool_size = static_cast<std::size_t>(options.concurrency) + 3}));
+          {.url = options.db_url, .pool_size = static_cast<std::size_t>(options.concurrency) + 3}));
   auto worker = std::make_unique<WorkerImpl>(std::move(options), std::move(db));
   SMMHUB_RETURN_IF_ERROR(worker->init());
   return std::unique_ptr<Worker>(std::move(worker));

@@ -10,23 +10,24 @@
 // Each of the `concurrency` slots claims a job, renders its row into a work
 // folder of its own (STORAGE/TENANT/BATCH/.work/JOB.TOKEN), and then:
 //
-//   1. renews the lease, which fails when the claim is over (the lease ran
-//      out and another worker took the job, or the batch was cancelled): the
-//      result is thrown away;
+//   1. renews the lease and reads the job in SQL, and throws the result away
+//      when the claim is over (the lease ran out and another worker took
+//      the job, or the batch was cancelled);
 //   2. charges the video's credit with the key "render:JOB", so that every
 //      delivery of the job charges once;
 //   3. renames the poster and the video to STORAGE/TENANT/BATCH/NAME without
 //      replacing a file that is there: a file there came from an earlier
 //      delivery of the same job, and stays;
-//   4. completes the job in SQL, whose fencing check rejects a stale claim.
+//   4. moves the tenant's credit events into the SQL ledger;
+//   5. completes the job in SQL, whose fencing check rejects a stale claim.
 //
 // A later delivery of a job whose video is in place renders nothing and
-// only repeats steps 2 to 4. A heartbeat thread renews every lease; when one
-// fails, the job's render stops at its next frame. Another thread runs the
-// broker's upkeep (due retries, expired leases, re-drive after Redis lost
-// data), the ledger writer and the credit reaper.
+// only repeats steps 1, 2, 4 and 5. A heartbeat thread renews every lease,
+// and when one fails, the job's render stops at its next frame. Another
+// thread runs the broker's upkeep (due retries, expired leases, re-drive
+// after Redis lost data), the ledger writer and the credit reaper.
 //
-// On stop, slots claim no more jobs; jobs in progress have the grace period
+// On stop, slots claim no more jobs. Jobs in progress have the grace period
 // to finish, and are then stopped at their next frame and handed back.
 #pragma once
 

@@ -10,8 +10,8 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -413,12 +413,12 @@ TEST_F(JobsCliTest, EnqueueHoldsTheTenantsPricePerVideo) {
   ASSERT_EQ(runSmmhub({"credits", "price", "acme", "--set", "3"}, &out), 0) << out;
   EXPECT_EQ(out, "price=3\n");
 
-  ASSERT_EQ(runSmmhub({"jobs", "enqueue", "tests/testdata/cli/mini.json", "--data",
-                       "tests/testdata/cli/rows.csv", "--brand", "tests/testdata/golden/brand",
-                       "--tenant", "acme", "--storage", dir_.file("videos").string(), "--rows",
-                       "1-2"},
-                      &out),
-            0)
+  ASSERT_EQ(
+      runSmmhub({"jobs", "enqueue", "tests/testdata/cli/mini.json", "--data",
+                 "tests/testdata/cli/rows.csv", "--brand", "tests/testdata/golden/brand",
+                 "--tenant", "acme", "--storage", dir_.file("videos").string(), "--rows", "1-2"},
+                &out),
+      0)
       << out;
   std::string batch_id = out.substr(0, out.find('\n'));
   Result<jobs::Batch> batch = store_->batch(batch_id);
@@ -430,11 +430,11 @@ TEST_F(JobsCliTest, EnqueueHoldsTheTenantsPricePerVideo) {
   EXPECT_EQ(out.substr(0, out.find('\n')), "available=4 held=6");
 
   // Two more videos need 6 credits; 4 are left.
-  int short_status = runSmmhub({"jobs", "enqueue", "tests/testdata/cli/mini.json", "--data",
-                                "tests/testdata/cli/rows.csv", "--brand",
-                                "tests/testdata/golden/brand", "--tenant", "acme", "--storage",
-                                dir_.file("videos").string(), "--rows", "3-4"},
-                               &out);
+  int short_status =
+      runSmmhub({"jobs", "enqueue", "tests/testdata/cli/mini.json", "--data",
+                 "tests/testdata/cli/rows.csv", "--brand", "tests/testdata/golden/brand",
+                 "--tenant", "acme", "--storage", dir_.file("videos").string(), "--rows", "3-4"},
+                &out);
   EXPECT_EQ(short_status, 3);
   EXPECT_NE(out.find("tenant acme has 4 credits available and the batch needs 6, 3 per video: "
                      "short by 2; nothing enqueued"),
@@ -454,12 +454,12 @@ TEST_F(JobsCliTest, PriceBelowOneIsRejected) {
 TEST_F(JobsCliTest, RetryHoldsCreditsAndQueuesTheFailedJobs) {
   std::string out;
   ASSERT_EQ(runSmmhub({"credits", "topup", "acme", "2", "--key", "first"}, &out), 0) << out;
-  ASSERT_EQ(runSmmhub({"jobs", "enqueue", "tests/testdata/cli/mini.json", "--data",
-                       "tests/testdata/cli/rows.csv", "--brand", "tests/testdata/golden/brand",
-                       "--tenant", "acme", "--storage", dir_.file("videos").string(), "--rows",
-                       "1-2"},
-                      &out),
-            0)
+  ASSERT_EQ(
+      runSmmhub({"jobs", "enqueue", "tests/testdata/cli/mini.json", "--data",
+                 "tests/testdata/cli/rows.csv", "--brand", "tests/testdata/golden/brand",
+                 "--tenant", "acme", "--storage", dir_.file("videos").string(), "--rows", "1-2"},
+                &out),
+      0)
       << out;
   std::string batch_id = out.substr(0, out.find('\n'));
   broker::Claim failing = claim();

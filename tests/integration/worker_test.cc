@@ -801,9 +801,9 @@ TEST_F(WorkerTest, CancelStopsActiveJobAtFrameBoundary) {
   Balance after = balance("acme");
   EXPECT_EQ(after.available, 10);
   EXPECT_EQ(after.held, 0);
-  EXPECT_NE(w1.err().find("batch done batch=" + batch +
-                          " completed=0 failed=0 cancelled=1 released=1"),
-            std::string::npos)
+  EXPECT_NE(
+      w1.err().find("batch done batch=" + batch + " completed=0 failed=0 cancelled=1 released=1"),
+      std::string::npos)
       << w1.err();
 }
 
