@@ -70,7 +70,7 @@ struct Claim {
   std::int64_t lease_deadline_ms = 0;  // Unix milliseconds
 };
 
-// What Redis holds now, for metrics.
+// The counts of jobs on Redis now, for metrics.
 struct QueueStats {
   std::int64_t ready = 0;    // queued jobs in the tenants' lists, both lanes
   std::int64_t high = 0;     // of those, in the high-priority lanes

@@ -95,8 +95,8 @@ return 1
 // job from its high lane or else its ready lane, grants a token from
 // KEYS[3], sets the lease and records it in the zset KEYS[4]. A tenant left
 // without jobs leaves the ring (and its members set KEYS[2]). ARGV: key
-// prefix, worker, lease ms, now ms. Returns {tenant, job, token} or nil;
-// nil also clears the wake tokens KEYS[5], which no job backs any more.
+// prefix, worker, lease ms, now ms. Returns {tenant, job, token} or nil.
+// A nil also clears the wake tokens KEYS[5], which no job backs any more.
 //
 // The tenant's keys are built here rather than passed in KEYS, so the script
 // runs on one Redis only; Redis Cluster would need one ring per slot.
