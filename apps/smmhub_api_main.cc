@@ -1,0 +1,114 @@
+// smmhub-api: the admin API's HTTP server, until SIGTERM or SIGINT.
+// See `smmhub-api --help` and docs/api.md.
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "api/routes.h"
+#include "api/server.h"
+#include "common/log.h"
+#include "metrics/registry.h"
+#include "redis/connection.h"
+#include "redis/pool.h"
+#include "store/database.h"
+
+namespace {
+
+// Blocks SIGTERM and SIGINT in this thread and in every thread started
+// after it, so that only sigwait() in main receives them.
+sigset_t blockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using std::chrono::milliseconds;
+  smmhub::api::ServerOptions server_options;
+  std::string redis_url;
+  std::string db_url;
+  std::string storage_dir;
+  std::string log_level = "info";
+  int health_timeout_ms = 1'000;
+  int idle_timeout_ms = 30'000;
+
+  CLI::App app("smmhub-api: the admin API's HTTP server, until SIGTERM");
+  app.add_option("--listen", server_options.listen,
+                 "HOST:PORT to serve on; HOST is an IP address, IPv6 in brackets")
+      ->required();
+  app.add_option("--redis", redis_url, "Redis URL of the broker and the credits")
+      ->required()
+      ->envname("SMMHUB_REDIS");
+  app.add_option("--db", db_url, "Job store and ledger: sqlite:PATH or postgresql://...")
+      ->required()
+      ->envname("SMMHUB_DB");
+  app.add_option("--storage", storage_dir, "Folder the rendered videos are stored in")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--threads", server_options.threads, "Threads that serve requests")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  app.add_option("--health-timeout-ms", health_timeout_ms,
+                 "Connect and command timeout of the Redis check of /healthz, in milliseconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 60'000));
+  app.add_option("--idle-timeout-ms", idle_timeout_ms,
+                 "Time a client may take to send a request or read a response, in milliseconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3'600'000));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  smmhub::setLogLevel(spdlog::level::from_str(log_level));
+  server_options.idle_timeout = milliseconds(idle_timeout_ms);
+
+  auto db = smmhub::store::Database::open({.url = db_url});
+  if (!db.ok()) {
+    fmt::print(stderr, "smmhub-api: --db: {}\n", db.status().message());
+    return 2;
+  }
+  auto endpoint = smmhub::redis::parseUrl(redis_url, "--redis");
+  if (!endpoint.ok()) {
+    fmt::print(stderr, "smmhub-api: {}\n", endpoint.status().message());
+    return 2;
+  }
+  // A short back-off, so that /healthz reports Redis as up again within a
+  // second of it coming back.
+  smmhub::redis::Pool redis(
+      *endpoint, {.timeout = milliseconds(health_timeout_ms), .max_backoff = milliseconds(1'000)});
+
+  smmhub::metrics::Registry registry;
+  smmhub::api::Router router;
+  smmhub::api::addRoutes(router, {.db = db->get(), .redis = &redis, .registry = &registry});
+  server_options.router = &router;
+  server_options.registry = &registry;
+
+  // The signals are blocked before the server's threads start, so that
+  // they inherit the mask.
+  sigset_t stop_signals = blockStopSignals();
+  auto server = smmhub::api::Server::start(server_options);
+  if (!server.ok()) {
+    fmt::print(stderr, "smmhub-api: --listen: {}\n", server.status().message());
+    return 2;
+  }
+  fmt::print(stderr, "listening on http://{}\n", (*server)->address());
+  std::fflush(stderr);
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  smmhub::logger("api")->info("stopping signal={}", signal);
+  (*server)->stop();
+  return 0;
+}

@@ -1,0 +1,164 @@
+#include "api/router.h"
+
+#include <random>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace smmhub::api {
+
+namespace {
+
+bool isParameter(std::string_view segment) {
+  return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+// Matches PATH against PATTERN, filling PARAMS on success.
+bool matchPattern(std::string_view pattern, const std::vector<std::string_view>& path,
+                  std::map<std::string, std::string>& params) {
+  std::vector<std::string_view> segments = splitPath(pattern);
+  if (segments.size() != path.size()) {
+    return false;
+  }
+  std::map<std::string, std::string> found;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (!isParameter(segments[i])) {
+      if (segments[i] != path[i]) {
+        return false;
+      }
+      continue;
+    }
+    if (path[i].empty()) {
+      return false;
+    }
+    found.emplace(std::string(segments[i].substr(1, segments[i].size() - 2)), path[i]);
+  }
+  params = std::move(found);
+  return true;
+}
+
+// Counts the literal segments of PATTERN, so that "/batches/new" ranks above
+// "/batches/{id}" when both match.
+size_t literalCount(std::string_view pattern) {
+  size_t count = 0;
+  for (std::string_view segment : splitPath(pattern)) {
+    count += isParameter(segment) ? 0 : 1;
+  }
+  return count;
+}
+
+}  // namespace
+
+std::vector<std::string_view> splitPath(std::string_view path) {
+  std::vector<std::string_view> segments;
+  if (path.starts_with('/')) {
+    path.remove_prefix(1);
+  }
+  for (;;) {
+    size_t slash = path.find('/');
+    segments.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) {
+      return segments;
+    }
+    path.remove_prefix(slash + 1);
+  }
+}
+
+void Router::add(std::string method, std::string pattern, Handler handler) {
+  if (!pattern.starts_with('/')) {
+    throw std::invalid_argument("route pattern '" + pattern + "' does not start with '/'");
+  }
+  for (std::string_view segment : splitPath(pattern)) {
+    bool has_brace = segment.find_first_of("{}") != std::string_view::npos;
+    if (has_brace &&
+        (!isParameter(segment) || segment.size() == 2 ||
+         segment.substr(1, segment.size() - 2).find_first_of("{}") != std::string_view::npos)) {
+      throw std::invalid_argument("route pattern '" + pattern + "' has a malformed parameter '" +
+                                  std::string(segment) + "'");
+    }
+  }
+  for (const Route& route : routes_) {
+    if (route.method == method && route.pattern == pattern) {
+      throw std::invalid_argument("route " + method + " " + pattern + " is already registered");
+    }
+  }
+  routes_.push_back({std::move(method), std::move(pattern), std::move(handler)});
+}
+
+RouteMatch Router::match(std::string_view method, std::string_view path) const {
+  std::vector<std::string_view> segments = splitPath(path);
+  RouteMatch result;
+  const Route* best = nullptr;
+  size_t best_literals = 0;
+  std::map<std::string, std::string> params;
+
+  // The path's methods are collected from every matching pattern, so that a
+  // 405 lists all of them.
+  std::vector<std::string> methods;
+  for (const Route& route : routes_) {
+    if (!matchPattern(route.pattern, segments, params)) {
+      continue;
+    }
+    if (route.method != method) {
+      methods.push_back(route.method);
+      continue;
+    }
+    size_t literals = literalCount(route.pattern);
+    if (best == nullptr || literals > best_literals) {
+      best = &route;
+      best_literals = literals;
+      result.params = params;
+    }
+  }
+
+  if (best != nullptr) {
+    result.kind = RouteMatch::kFound;
+    result.route = best;
+    return result;
+  }
+  if (methods.empty()) {
+    result.kind = RouteMatch::kNotFound;
+    return result;
+  }
+  result.kind = RouteMatch::kMethodNotAllowed;
+  result.allow = fmt::format("{}", fmt::join(methods, ", "));
+  return result;
+}
+
+bool isValidRequestId(std::string_view value) {
+  if (value.empty() || value.size() > 64) {
+    return false;
+  }
+  for (char c : value) {
+    if (c < 0x21 || c > 0x7e) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string newRequestId() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return fmt::format("{:016x}{:016x}", engine(), engine());
+}
+
+std::string errorBody(std::string_view code, std::string_view message,
+                      std::string_view request_id) {
+  nlohmann::json body = {
+      {"error", {{"code", code}, {"message", message}, {"request_id", request_id}}}};
+  // Replacement characters stand in for invalid UTF-8, such as in a path a
+  // client sent, because dump() throws on it otherwise.
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Response errorResponse(int status, std::string_view code, std::string_view message,
+                       std::string_view request_id) {
+  return {.status = status, .body = errorBody(code, message, request_id)};
+}
+
+Response jsonResponse(int status, const nlohmann::json& body) {
+  return {.status = status,
+          .body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
+}  // namespace smmhub::api

@@ -1,0 +1,106 @@
+// Routes of the admin API: a method and a path pattern per handler, and the
+// lookup that turns a request's method and path into a handler, 404 or 405.
+//
+//   api::Router router;
+//   router.add("GET", "/api/v1/batches/{id}", [](const api::Request& request) {
+//     return api::jsonResponse(200, {{"id", request.params.at("id")}});
+//   });
+//   api::RouteMatch match = router.match("GET", "/api/v1/batches/42");
+//   // match.kind == kFound, match.params == {{"id", "42"}}
+//
+// A pattern is a path whose segments are literal text or a parameter written
+// as {name}, which matches one non-empty segment. Matching is exact: no
+// prefix matches, and "/healthz/" does not match "/healthz". Literal routes
+// and parameter routes may share a prefix; a literal segment wins over a
+// parameter at the same place.
+//
+// NOTE: parameter values are not percent-decoded.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace smmhub::api {
+
+// A request as the handlers see it, after the server has read it whole.
+struct Request {
+  std::string method;                         // such as "GET"
+  std::string target;                         // path and query, as sent
+  std::string path;                           // target without the query
+  std::map<std::string, std::string> params;  // path parameters by name
+  std::map<std::string, std::string> query;   // not decoded; a repeated name keeps the last value
+  std::string body;
+  std::string request_id;  // the X-Request-Id of the response
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+// One entry of the route table.
+struct Route {
+  std::string method;
+  std::string pattern;
+  Handler handler;
+};
+
+struct RouteMatch {
+  enum Kind {
+    kFound,
+    kNotFound,          // no pattern matches the path
+    kMethodNotAllowed,  // a pattern matches, but not with this method
+  };
+  Kind kind = kNotFound;
+  const Route* route = nullptr;  // set when kFound
+  std::map<std::string, std::string> params;
+  std::string allow;  // for kMethodNotAllowed: the methods of the path, such as "GET, POST"
+};
+
+class Router {
+ public:
+  // Adds a route. Throws std::invalid_argument when PATTERN does not start
+  // with '/', has an empty or malformed {parameter}, or when METHOD and
+  // PATTERN are already registered: these are programming errors.
+  void add(std::string method, std::string pattern, Handler handler);
+
+  // Finds the route for METHOD and PATH (without the query).
+  RouteMatch match(std::string_view method, std::string_view path) const;
+
+  // The route table in registration order, for documentation checks.
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// Splits "/a/b" into {"a", "b"}. "/" gives one empty segment.
+std::vector<std::string_view> splitPath(std::string_view path);
+
+// Whether VALUE can be echoed as an X-Request-Id: 1 to 64 characters, each
+// visible ASCII (0x21 to 0x7E).
+bool isValidRequestId(std::string_view value);
+
+// Returns a fresh request id: 32 random hexadecimal digits.
+std::string newRequestId();
+
+// Returns the body of an error response:
+// {"error":{"code":CODE,"message":MESSAGE,"request_id":REQUEST_ID}}.
+std::string errorBody(std::string_view code, std::string_view message, std::string_view request_id);
+
+Response errorResponse(int status, std::string_view code, std::string_view message,
+                       std::string_view request_id);
+
+Response jsonResponse(int status, const nlohmann::json& body);
+
+}  // namespace smmhub::api

@@ -1,0 +1,30 @@
+// The admin API's routes:
+//   GET /healthz          200 {"status":"ok"}, or 503 {"status":"unavailable","problems":[...]}
+//   GET /metrics          the registry in the Prometheus text format 0.0.4
+//   GET /api/v1/version   {"version":"<project version>"}
+// docs/openapi.yaml describes the same routes, and a unit test compares the two.
+#pragma once
+
+#include "api/router.h"
+#include "metrics/registry.h"
+#include "redis/pool.h"
+#include "store/database.h"
+
+namespace smmhub::api {
+
+// Dependencies of the handlers. The pointers must outlive the router. Only
+// the handlers read them, so a router made for its route table alone may
+// leave them null.
+struct Services {
+  store::Database* db = nullptr;
+  redis::Pool* redis = nullptr;
+  const metrics::Registry* registry = nullptr;
+};
+
+// Adds every route of the API to ROUTER.
+void addRoutes(Router& router, const Services& services);
+
+// The project version this binary was built from, such as "0.1.0".
+std::string_view version();
+
+}  // namespace smmhub::api
