@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   sigset_t stop_signals = blockStopSignals();
   auto server = smmhub::api::Server::start(server_options);
   if (!server.ok()) {
-    fmt::print(stderr, "smmhub-api: --listen: {}\n", server.status().message());
+    fmt::print(stderr, "smmhub-api: {}\n", server.status().message());
     return 2;
   }
   fmt::print(stderr, "listening on http://{}\n", (*server)->address());

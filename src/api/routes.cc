@@ -15,9 +15,10 @@ namespace {
 // and on PostgreSQL it makes a round trip to the server.
 Status checkDatabase(store::Database& db) {
   return db.read([](soci::session& sql) {
-    int one = 0;
-    sql << "SELECT 1", soci::into(one);
-    return one == 1 ? okStatus() : Status::internal("SELECT 1 returned " + std::to_string(one));
+    int selected = 0;
+    sql << "SELECT 1", soci::into(selected);
+    return selected == 1 ? okStatus()
+                         : Status::internal("SELECT 1 returned " + std::to_string(selected));
   });
 }
 
@@ -33,6 +34,10 @@ Status checkRedis(redis::Pool& pool) {
   return okStatus();
 }
 
+// NOTE: the database check has no timeout of its own. It waits as long as
+// the store does for a pooled session or a PostgreSQL reply, and it blocks
+// one of the server's threads meanwhile, as a hung Redis does for up to the
+// pool's timeout.
 Response healthz(const Services& services, const Request& request) {
   std::vector<std::string> problems;
   Status db = checkDatabase(*services.db);

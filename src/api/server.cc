@@ -203,7 +203,7 @@ Response dispatch(ServerState& state, const http::request<http::string_body>& me
   if (match.kind == RouteMatch::kMethodNotAllowed) {
     Response response = errorResponse(405, "method_not_allowed",
                                       "method " + request.method + " is not allowed on " +
-                                          request.path + "; allowed: " + match.allow,
+                                          request.path + ". Allowed: " + match.allow,
                                       exchange.request_id);
     response.headers.emplace_back("Allow", match.allow);
     return response;

@@ -136,13 +136,17 @@ class Client {
 
 class ApiTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { startServer(redis_.url()); }
+
+  // Starts smmhub-api on a free port with REDIS_URL and waits until it
+  // serves.
+  void startServer(const std::string& redis_url) {
     port_ = smmhub::testing::freeLoopbackPort();
     std::vector<std::string> args = {SMMHUB_API_BINARY,
                                      "--listen",
                                      "127.0.0.1:" + std::to_string(port_),
                                      "--redis",
-                                     redis_.url(),
+                                     redis_url,
                                      "--db",
                                      "sqlite:" + dir_.file("api.db").string(),
                                      "--storage",
@@ -381,6 +385,56 @@ TEST_F(ApiTest, SigtermExitsPromptly) {
   EXPECT_TRUE(eof);
   ASSERT_EQ(responses.size(), 1u);
   EXPECT_EQ(responses[0].status, 200);
+}
+
+TEST_F(ApiTest, StopFinishesRequestInProgress) {
+  // A listener that accepts connections but never replies plays the part
+  // of a Redis that hangs, so /healthz waits for the 500 ms Redis timeout.
+  ASSERT_EQ(terminate(), 0);
+  int stalled = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(stalled, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(::listen(stalled, 16), 0);
+  socklen_t length = sizeof(address);
+  ::getsockname(stalled, reinterpret_cast<sockaddr*>(&address), &length);
+  startServer("redis://127.0.0.1:" + std::to_string(ntohs(address.sin_port)));
+  Client client(port_);
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  std::this_thread::sleep_for(100ms);
+
+  int status = terminate();
+  bool eof = false;
+  std::vector<HttpResponse> responses = parseResponses(client.readToEnd(&eof));
+  ::close(stalled);
+
+  EXPECT_EQ(status, 0);
+  EXPECT_TRUE(eof);
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].status, 503);
+  EXPECT_EQ(responses[0].headers["connection"], "close");
+  nlohmann::json body = nlohmann::json::parse(responses[0].body);
+  ASSERT_EQ(body["problems"].size(), 1u);
+  EXPECT_TRUE(body["problems"][0].get<std::string>().starts_with("redis: ")) << body;
+}
+
+TEST_F(ApiTest, ChunkedBodyOverLimitIsRejected) {
+  std::string chunk(512 * 1024, 'a');
+  std::string request =
+      "POST /api/v1/version HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 3; ++i) {
+    request += "80000\r\n" + chunk + "\r\n";
+  }
+  request += "0\r\n\r\n";
+
+  std::vector<HttpResponse> responses = roundTrip(request);
+
+  ASSERT_EQ(responses.size(), 1u);
+  EXPECT_EQ(responses[0].status, 413);
+  nlohmann::json body = nlohmann::json::parse(responses[0].body);
+  EXPECT_EQ(body["error"]["code"], "payload_too_large");
 }
 
 TEST_F(ApiTest, NoRenderLibraryIsMapped) {
