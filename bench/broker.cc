@@ -16,7 +16,7 @@
 //             job of a --jobs batch: the broker's own time per job, with
 //             the enqueue's share added.
 //
-// The last line holds every figure as key=value.
+// The last line contains every figure as key=value.
 //
 // Usage: broker [--jobs 1000] [--rounds 5] [--samples 200] [--workers 2] [--sqlite]
 #include "broker/broker.h"

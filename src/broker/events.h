@@ -90,7 +90,7 @@ class EventLog {
   // during the wait. Waits up to BLOCK for the first entry, and not at all
   // when BLOCK is 0. An entry that does not parse is skipped with a warning,
   // and the read goes on past it, so that a caller that passes the last
-  // returned id never sees it again. Returns an empty list when the wait
+  // returned id never reads it again. Returns an empty list when the wait
   // ends without a valid entry. Errors: invalidArgument for an invalid
   // tenant, an empty AFTER_ID or a COUNT below 1; unavailable, naming the
   // URL, when Redis fails.

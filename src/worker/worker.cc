@@ -56,7 +56,7 @@ constexpr std::chrono::milliseconds kStepPatience{20'000};
 // for tests of jobs that crash their worker every time.
 constexpr const char* kAbortVariable = "SMMHUB_WORKER_ABORT_ON";
 
-// Why a job's render was told to stop.
+// The reason a job's render was stopped.
 enum class StopReason {
   kNone,
   kClaimOver,  // the lease failed: another claim has the job, or it ended
@@ -427,7 +427,7 @@ class WorkerImpl final : public Worker {
       auto job = std::make_shared<ActiveJob>();
       job->claim = std::move(**claim);
       // One worker can hold two claims of a job: an old one it has not yet
-      // seen end, and a new one. The token tells them apart.
+      // seen end, and a new one. The token distinguishes them.
       std::string key = activeKey(job->claim);
       {
         std::lock_guard lock(jobs_mutex_);
@@ -688,6 +688,7 @@ class WorkerImpl final : public Worker {
     if (receipt.outcome == credits::Outcome::kDone) {
       return okStatus();
     }
+
     // The batch's hold is gone (released by hand, or a retried job): hold
     // the credit from what is available, then charge under the same key as
     // above, so that the job is charged once whichever path paid. The hold
@@ -703,6 +704,7 @@ class WorkerImpl final : public Worker {
           fmt::format("tenant {} has {} credits available and the video costs {}: not rendered",
                       claim.tenant, held.available, price));
     }
+
     SMMHUB_ASSIGN_OR_RETURN(receipt,
                             patiently("charge", claim, [&] { return credits_->commit(request); }));
     if (receipt.outcome != credits::Outcome::kDone) {
@@ -784,8 +786,8 @@ class WorkerImpl final : public Worker {
     }
   }
 
-  // When no job of the batch is left to run, gives back the credits the
-  // batch still holds and removes its work folder.
+  // When no job of the batch is left to run, releases the credits still
+  // held for the batch and removes its work folder.
   void afterFinish(const std::string& tenant, const std::string& batch_id) {
     Result<jobs::BatchSummary> summary = store_.batchSummary(batch_id);
     if (!summary.ok() || summary->queued + summary->active + summary->retrying > 0) {

@@ -54,7 +54,7 @@ struct WorkerOptions {
   std::string id;
   std::chrono::milliseconds lease{30'000};
   std::chrono::milliseconds heartbeat{1'000};
-  // How long an idle slot waits for a wake token before it asks for a job
+  // How long an idle slot waits for a wake token before it claims a job
   // again. A push wakes it at once; this bounds the wait when a token is
   // missed.
   std::chrono::milliseconds poll{1'000};
@@ -63,7 +63,7 @@ struct WorkerOptions {
   std::chrono::milliseconds upkeep{1'000};
   // Retry delay after the first failed attempt; it doubles per attempt.
   std::chrono::milliseconds backoff_base{1'000};
-  // Where the metrics are served, "HOST:PORT"; empty: not served.
+  // The address of the metrics server, "HOST:PORT"; empty: not served.
   std::string metrics_listen;
 };
 
@@ -86,7 +86,7 @@ class Worker {
 
   virtual ~Worker() = default;
 
-  // Works until STOP is true, then stops as the header comment says.
+  // Works until STOP is true, then stops as described at the top of this file.
   // Returns an error only when the worker cannot start (the metrics port is
   // taken); Redis and database failures while it runs are logged and
   // retried.
