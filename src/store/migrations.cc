@@ -134,6 +134,177 @@ constexpr std::string_view kTenantPricesTable =
 constexpr std::string_view kBatchesVideoPrice =
     "ALTER TABLE batches ADD COLUMN video_price BIGINT NOT NULL DEFAULT 1";
 
+// Migration 4: people. A tenant is an agency, named by the id that scopes
+// its credits, jobs and keys. A user belongs to one tenant with one role, or
+// to none when it is a platform administrator only. Sessions and API keys
+// store a SHA-256 of their secret, never the secret.
+constexpr std::string_view kTenantsTable =
+    "CREATE TABLE tenants ("
+    " id TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " created_at_ms BIGINT NOT NULL,"
+    " disabled_at_ms BIGINT NOT NULL DEFAULT 0)";
+
+constexpr std::string_view kUsersTable =
+    "CREATE TABLE users ("
+    " id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL DEFAULT '',"
+    " email TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL DEFAULT '',"
+    " role TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'viewer', 'none')),"
+    " platform_admin BIGINT NOT NULL DEFAULT 0,"
+    " password_hash TEXT NOT NULL,"
+    " created_at_ms BIGINT NOT NULL,"
+    " disabled_at_ms BIGINT NOT NULL DEFAULT 0)";
+
+constexpr std::string_view kUsersByTenant = "CREATE INDEX users_by_tenant ON users (tenant, id)";
+
+constexpr std::string_view kSessionsTable =
+    "CREATE TABLE sessions ("
+    " token_hash TEXT PRIMARY KEY,"
+    " user_id TEXT NOT NULL REFERENCES users (id),"
+    " csrf_token TEXT NOT NULL,"
+    " created_at_ms BIGINT NOT NULL,"
+    " expires_at_ms BIGINT NOT NULL,"
+    " last_seen_at_ms BIGINT NOT NULL)";
+
+constexpr std::string_view kApiKeysTable =
+    "CREATE TABLE api_keys ("
+    " id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),"
+    " secret_hash TEXT NOT NULL,"
+    " created_by TEXT NOT NULL DEFAULT '',"
+    " created_at_ms BIGINT NOT NULL,"
+    " last_used_at_ms BIGINT NOT NULL DEFAULT 0,"
+    " revoked_at_ms BIGINT NOT NULL DEFAULT 0)";
+
+constexpr std::string_view kApiKeysByTenant =
+    "CREATE INDEX api_keys_by_tenant ON api_keys (tenant, id)";
+
+// Migration 5: content and campaigns. Files (brand kit folders, asset files,
+// template versions, uploaded rows) live under the storage folder, where the
+// workers read them; these rows say which tenant owns them and where they are.
+constexpr std::string_view kBrandKitsTable =
+    "CREATE TABLE brand_kits ("
+    " id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " brand_json TEXT NOT NULL,"
+    " dir TEXT NOT NULL,"
+    " created_at_ms BIGINT NOT NULL,"
+    " updated_at_ms BIGINT NOT NULL)";
+
+constexpr std::string_view kAssetsTable =
+    "CREATE TABLE assets ("
+    " id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " media_type TEXT NOT NULL,"
+    " bytes BIGINT NOT NULL,"
+    " width BIGINT NOT NULL DEFAULT 0,"
+    " height BIGINT NOT NULL DEFAULT 0,"
+    " sha256 TEXT NOT NULL,"
+    " path TEXT NOT NULL,"
+    " created_at_ms BIGINT NOT NULL,"
+    " UNIQUE (tenant, name))";
+
+constexpr std::string_view kTemplatesTable =
+    "CREATE TABLE templates ("
+    " id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " latest_version BIGINT NOT NULL,"
+    " created_at_ms BIGINT NOT NULL,"
+    " updated_at_ms BIGINT NOT NULL,"
+    " UNIQUE (tenant, name))";
+
+constexpr std::string_view kTemplateVersionsTable =
+    "CREATE TABLE template_versions ("
+    " template_id TEXT NOT NULL REFERENCES templates (id),"
+    " version BIGINT NOT NULL,"
+    " tenant TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " path TEXT NOT NULL,"
+    " created_by TEXT NOT NULL DEFAULT '',"
+    " created_at_ms BIGINT NOT NULL,"
+    " PRIMARY KEY (template_id, version))";
+
+constexpr std::string_view kCampaignsTable =
+    "CREATE TABLE campaigns ("
+    " id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " template_id TEXT NOT NULL DEFAULT '',"
+    " template_version BIGINT NOT NULL DEFAULT 0,"
+    " brand_kit_id TEXT NOT NULL DEFAULT '',"
+    " data_path TEXT NOT NULL DEFAULT '',"
+    " columns_json TEXT NOT NULL DEFAULT '[]',"
+    " row_count BIGINT NOT NULL DEFAULT 0,"
+    " mapping_json TEXT NOT NULL DEFAULT '{}',"
+    " created_at_ms BIGINT NOT NULL,"
+    " updated_at_ms BIGINT NOT NULL)";
+
+constexpr std::string_view kCampaignsByTenant =
+    "CREATE INDEX campaigns_by_tenant ON campaigns (tenant, created_at_ms)";
+
+constexpr std::string_view kBatchesCampaign =
+    "ALTER TABLE batches ADD COLUMN campaign_id TEXT NOT NULL DEFAULT ''";
+
+constexpr std::string_view kBatchesByTenant =
+    "CREATE INDEX batches_by_tenant ON batches (tenant, created_at_ms)";
+
+// What a completed job cost in render time and how much of it came from
+// the render cache, for the usage figures.
+constexpr std::string_view kJobsRenderMs =
+    "ALTER TABLE jobs ADD COLUMN render_ms BIGINT NOT NULL DEFAULT 0";
+constexpr std::string_view kJobsCacheHits =
+    "ALTER TABLE jobs ADD COLUMN cache_hits BIGINT NOT NULL DEFAULT 0";
+constexpr std::string_view kJobsCacheLookups =
+    "ALTER TABLE jobs ADD COLUMN cache_lookups BIGINT NOT NULL DEFAULT 0";
+
+constexpr std::string_view kWebhooksTable =
+    "CREATE TABLE webhooks ("
+    " id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL,"
+    " url TEXT NOT NULL,"
+    " secret TEXT NOT NULL,"
+    " events TEXT NOT NULL DEFAULT '*',"
+    " created_at_ms BIGINT NOT NULL,"
+    " disabled_at_ms BIGINT NOT NULL DEFAULT 0)";
+
+constexpr std::string_view kWebhookDeliveriesTable =
+    "CREATE TABLE webhook_deliveries ("
+    " id TEXT PRIMARY KEY,"
+    " webhook_id TEXT NOT NULL REFERENCES webhooks (id),"
+    " tenant TEXT NOT NULL,"
+    " event_id TEXT NOT NULL,"
+    " event_type TEXT NOT NULL,"
+    " payload TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),"
+    " attempts BIGINT NOT NULL DEFAULT 0,"
+    " next_try_at_ms BIGINT NOT NULL,"
+    " last_status BIGINT NOT NULL DEFAULT 0,"
+    " last_error TEXT NOT NULL DEFAULT '',"
+    " created_at_ms BIGINT NOT NULL,"
+    " delivered_at_ms BIGINT NOT NULL DEFAULT 0,"
+    " UNIQUE (webhook_id, event_id))";
+
+constexpr std::string_view kWebhookDeliveriesDue =
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_try_at_ms)";
+
+std::vector<std::string> contentStatements() {
+  std::vector<std::string> statements;
+  for (std::string_view statement :
+       {kBrandKitsTable, kAssetsTable, kTemplatesTable, kTemplateVersionsTable, kCampaignsTable,
+        kCampaignsByTenant, kBatchesCampaign, kBatchesByTenant, kJobsRenderMs, kJobsCacheHits,
+        kJobsCacheLookups, kWebhooksTable, kWebhookDeliveriesTable, kWebhookDeliveriesDue}) {
+    statements.emplace_back(statement);
+  }
+  return statements;
+}
+
 std::vector<Migration> makeMigrations() {
   std::vector<Migration> list;
   list.push_back({
@@ -158,6 +329,14 @@ std::vector<Migration> makeMigrations() {
       .sqlite = {std::string(kTenantPricesTable), std::string(kBatchesVideoPrice)},
       .postgresql = {std::string(kTenantPricesTable), std::string(kBatchesVideoPrice)},
   });
+  std::vector<std::string> accounts = {std::string(kTenantsTable),  std::string(kUsersTable),
+                                       std::string(kUsersByTenant), std::string(kSessionsTable),
+                                       std::string(kApiKeysTable),  std::string(kApiKeysByTenant)};
+  list.push_back({.version = 4, .name = "accounts", .sqlite = accounts, .postgresql = accounts});
+  list.push_back({.version = 5,
+                  .name = "content and campaigns",
+                  .sqlite = contentStatements(),
+                  .postgresql = contentStatements()});
   // Append later migrations here, with the next version.
   return list;
 }

@@ -61,11 +61,26 @@ TEST(MigrationsTest, ThirdMigrationIsVideoPrices) {
 
   EXPECT_EQ(third.version, 3);
   EXPECT_EQ(third.name, "video prices");
-  EXPECT_EQ(latestSchemaVersion(), 3);
   ASSERT_EQ(third.sqlite.size(), 2U);
   EXPECT_TRUE(third.sqlite[0].starts_with("CREATE TABLE tenant_prices ("));
   EXPECT_EQ(third.sqlite[1], "ALTER TABLE batches ADD COLUMN video_price BIGINT NOT NULL DEFAULT 1");
   EXPECT_EQ(third.postgresql, third.sqlite);
+}
+
+TEST(MigrationsTest, FourthAndFifthMigrationsAreAccountsAndContent) {
+  const Migration& fourth = migrations().at(3);
+  const Migration& fifth = migrations().at(4);
+
+  EXPECT_EQ(fourth.name, "accounts");
+  ASSERT_EQ(fourth.sqlite.size(), 6U);
+  EXPECT_TRUE(fourth.sqlite[0].starts_with("CREATE TABLE tenants ("));
+  EXPECT_TRUE(fourth.sqlite[1].starts_with("CREATE TABLE users ("));
+  EXPECT_EQ(fourth.postgresql, fourth.sqlite);
+  EXPECT_EQ(fifth.name, "content and campaigns");
+  ASSERT_EQ(fifth.sqlite.size(), 14U);
+  EXPECT_TRUE(fifth.sqlite[0].starts_with("CREATE TABLE brand_kits ("));
+  EXPECT_EQ(fifth.sqlite[6], "ALTER TABLE batches ADD COLUMN campaign_id TEXT NOT NULL DEFAULT ''");
+  EXPECT_EQ(fifth.postgresql, fifth.sqlite);
 }
 
 }  // namespace
