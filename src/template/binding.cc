@@ -391,6 +391,17 @@ bool isUrl(std::string_view text) {
   });
 }
 
+// Returns whether TEXT is an http or https URL, whatever the scheme's case.
+bool isHttpUrl(std::string_view text) {
+  if (!isUrl(text)) {
+    return false;
+  }
+  std::string scheme(text.substr(0, text.find("://")));
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return scheme == "http" || scheme == "https";
+}
+
 // Resolves a source path and checks the file: present, a regular file, and
 // at most kMaxAssetBytes.
 Result<std::string> resolveSource(const ExpandedText& value, const fs::path& template_dir,
@@ -575,6 +586,39 @@ void checkBrandReferences(const Template& tmpl, const BrandKit& brand, Diagnosti
   for (const BindError& error : found.errors()) {
     problems->error(error.place, error.message);
   }
+}
+
+std::vector<RemoteSource> remoteSources(const Template& tmpl, const DataTable& table,
+                                        const DataRow& row, const ColumnMapping& mapping) {
+  std::vector<RemoteSource> sources;
+  Template copy = tmpl;
+  visitStrings(copy, [&](std::string& value, const std::string& pointer, StringKind kind) {
+    Result<std::vector<TextPart>> parts = splitFields(value);
+    if (kind != StringKind::kPath || !parts.ok() || parts->size() != 1 || !parts->front().field) {
+      return;
+    }
+    const FieldRef& ref = *parts->front().field;
+    bool keeps_value = std::all_of(ref.filters.begin(), ref.filters.end(),
+                                   [](const FieldFilter& filter) { return filter.name == "trim"; });
+    if (!keeps_value || tmpl.findField(ref.name) == nullptr) {
+      return;
+    }
+    std::string column = mapping.columnFor(ref.name);
+    int index = table.columnIndex(column);
+    if (index < 0 || static_cast<size_t>(index) >= row.values.size()) {
+      return;
+    }
+    std::string url = trimSpaces(row.values[static_cast<size_t>(index)]);
+    if (!isHttpUrl(url)) {
+      return;
+    }
+    bool listed = std::any_of(sources.begin(), sources.end(),
+                              [&](const RemoteSource& source) { return source.column == column; });
+    if (!listed) {
+      sources.push_back(RemoteSource{column, url, pointer});
+    }
+  });
+  return sources;
 }
 
 std::vector<std::string> referencedFields(const Template& tmpl) {

@@ -84,4 +84,21 @@ void checkBrandReferences(const Template& tmpl, const BrandKit& brand, Diagnosti
 // once, in the order they first appear.
 std::vector<std::string> referencedFields(const Template& tmpl);
 
+// A data cell that holds an http or https URL which an image, video or audio
+// source reads.
+struct RemoteSource {
+  std::string column;
+  std::string url;      // the cell's value without surrounding spaces
+  std::string pointer;  // JSON pointer of the first source that reads it
+};
+
+// Returns the cells of ROW whose value is an http or https URL and that an
+// image, video or audio "src" reads as its whole value ("{{crest}}", also
+// with "| trim"), each column once. The worker downloads them and replaces
+// each cell with the local file's path before binding. A URL inside a
+// longer string or behind another filter is not returned, and
+// bindTemplate() rejects it as a URL.
+std::vector<RemoteSource> remoteSources(const Template& tmpl, const DataTable& table,
+                                        const DataRow& row, const ColumnMapping& mapping);
+
 }  // namespace smmhub::templates

@@ -242,5 +242,82 @@ TEST_F(BindingTest, ReferencedFieldsInOrder) {
   EXPECT_EQ(referencedFields(tmpl_), (std::vector<std::string>{"home", "date", "kickoff"}));
 }
 
+// The mini card reads its image layer's src from the crest field,
+// "{{crest}}", and its text layer from home.
+class RemoteSourcesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<Template> parsed = loadTemplate("tests/testdata/cli/mini.json", nullptr);
+    ASSERT_TRUE(parsed.ok()) << parsed.status().toString();
+    tmpl_ = *parsed;
+  }
+
+  // Returns "COLUMN URL POINTER" for each remote source of CSV's first row.
+  std::vector<std::string> sourcesOf(const std::string& csv) {
+    Result<DataTable> table = readCsv(csv, "rows.csv");
+    EXPECT_TRUE(table.ok()) << table.status().toString();
+    std::vector<std::string> listed;
+    if (!table.ok()) {
+      return listed;
+    }
+    for (const RemoteSource& source : remoteSources(tmpl_, *table, table->rows[0], mapping_)) {
+      listed.push_back(source.column + " " + source.url + " " + source.pointer);
+    }
+    return listed;
+  }
+
+  void setCrestSource(const std::string& src) {
+    std::get<ImageProps>(tmpl_.scenes[0].layers[1].props).src = src;
+  }
+
+  Template tmpl_;
+  ColumnMapping mapping_;
+};
+
+TEST_F(RemoteSourcesTest, ListsUrlCellOfImageSource) {
+  std::vector<std::string> https =
+      sourcesOf("home,crest\nArsenal FC, https://cdn.example.invalid/a.svg \n");
+  std::vector<std::string> http =
+      sourcesOf("home,crest\nArsenal FC,HTTP://cdn.example.invalid/b\n");
+
+  EXPECT_EQ(https, std::vector<std::string>{
+                       "crest https://cdn.example.invalid/a.svg /scenes/0/layers/1/src"});
+  EXPECT_EQ(http,
+            std::vector<std::string>{"crest HTTP://cdn.example.invalid/b /scenes/0/layers/1/src"});
+}
+
+TEST_F(RemoteSourcesTest, SkipsPathsOtherSchemesAndText) {
+  EXPECT_TRUE(sourcesOf("home,crest\nArsenal FC,crests/good.svg\n").empty());
+  EXPECT_TRUE(sourcesOf("home,crest\nArsenal FC,ftp://cdn.example.invalid/a.svg\n").empty());
+  EXPECT_TRUE(sourcesOf("home,crest\nArsenal FC,\n").empty());
+  // A URL in a text field is text.
+  EXPECT_TRUE(sourcesOf("home,crest\nhttps://club.example.invalid,crests/good.svg\n").empty());
+}
+
+TEST_F(RemoteSourcesTest, ListsWholeValueOnly) {
+  const std::string csv = "home,crest\nArsenal FC,https://cdn.example.invalid/a.svg\n";
+
+  setCrestSource("{{crest | trim}}");
+  std::vector<std::string> trimmed = sourcesOf(csv);
+  setCrestSource("{{crest | upper}}");
+  std::vector<std::string> upper = sourcesOf(csv);
+  setCrestSource("{{crest}}?size=large");
+  std::vector<std::string> longer = sourcesOf(csv);
+
+  EXPECT_EQ(trimmed.size(), 1u);
+  EXPECT_TRUE(upper.empty());
+  EXPECT_TRUE(longer.empty());
+}
+
+TEST_F(RemoteSourcesTest, FollowsColumnMapping) {
+  mapping_.field_to_column["crest"] = "logo_url";
+
+  std::vector<std::string> listed =
+      sourcesOf("home,logo_url\nArsenal FC,https://cdn.example.invalid/a.svg\n");
+
+  EXPECT_EQ(listed, std::vector<std::string>{
+                        "logo_url https://cdn.example.invalid/a.svg /scenes/0/layers/1/src"});
+}
+
 }  // namespace
 }  // namespace smmhub::templates
