@@ -31,7 +31,8 @@ bool matchPattern(std::string_view pattern, const std::vector<std::string_view>&
     if (path[i].empty()) {
       return false;
     }
-    found.emplace(std::string(segments[i].substr(1, segments[i].size() - 2)), path[i]);
+    found.emplace(std::string(segments[i].substr(1, segments[i].size() - 2)),
+                  percentDecode(path[i], false));
   }
   params = std::move(found);
   return true;
@@ -64,7 +65,7 @@ std::vector<std::string_view> splitPath(std::string_view path) {
   }
 }
 
-void Router::add(std::string method, std::string pattern, Handler handler) {
+void Router::add(std::string method, std::string pattern, Handler handler, RouteOptions options) {
   if (!pattern.starts_with('/')) {
     throw std::invalid_argument("route pattern '" + pattern + "' does not start with '/'");
   }
@@ -82,7 +83,7 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
       throw std::invalid_argument("route " + method + " " + pattern + " is already registered");
     }
   }
-  routes_.push_back({std::move(method), std::move(pattern), std::move(handler)});
+  routes_.push_back({std::move(method), std::move(pattern), std::move(handler), options});
 }
 
 RouteMatch Router::match(std::string_view method, std::string_view path) const {
@@ -123,6 +124,57 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
   result.kind = RouteMatch::kMethodNotAllowed;
   result.allow = fmt::format("{}", fmt::join(methods, ", "));
   return result;
+}
+
+std::string_view header(const Request& request, std::string_view name) {
+  auto found = request.headers.find(std::string(name));
+  return found == request.headers.end() ? std::string_view() : std::string_view(found->second);
+}
+
+std::string_view cookie(const Request& request, std::string_view name) {
+  std::string_view rest = header(request, "cookie");
+  while (!rest.empty()) {
+    size_t semicolon = rest.find(';');
+    std::string_view pair = rest.substr(0, semicolon);
+    rest = semicolon == std::string_view::npos ? std::string_view() : rest.substr(semicolon + 1);
+    while (pair.starts_with(' ')) {
+      pair.remove_prefix(1);
+    }
+    size_t equals = pair.find('=');
+    if (equals != std::string_view::npos && pair.substr(0, equals) == name) {
+      return pair.substr(equals + 1);
+    }
+  }
+  return {};
+}
+
+std::string percentDecode(std::string_view text, bool form) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+      return c - 'A' + 10;
+    }
+    return -1;
+  };
+  std::string decoded;
+  decoded.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '+' && form) {
+      decoded += ' ';
+    } else if (c == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      decoded += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else {
+      decoded += c;
+    }
+  }
+  return decoded;
 }
 
 bool isValidRequestId(std::string_view value) {

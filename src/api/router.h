@@ -12,11 +12,12 @@
 // as {name}, which matches one non-empty segment. Matching is exact: no
 // prefix matches, and "/healthz/" does not match "/healthz". Literal routes
 // and parameter routes may share a prefix; a literal segment wins over a
-// parameter at the same place.
-//
-// NOTE: parameter values are not percent-decoded.
+// parameter at the same place. Parameter values and query values are
+// percent-decoded (see percentDecode()).
 #pragma once
 
+#include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
@@ -30,29 +31,65 @@ namespace smmhub::api {
 
 // A request as the handlers see it, after the server has read it whole.
 struct Request {
-  std::string method;                         // such as "GET"
-  std::string target;                         // path and query, as sent
-  std::string path;                           // target without the query
-  std::map<std::string, std::string> params;  // path parameters by name
-  std::map<std::string, std::string> query;   // not decoded; a repeated name keeps the last value
+  std::string method;                          // such as "GET"
+  std::string target;                          // path and query, as sent
+  std::string path;                            // target without the query
+  std::map<std::string, std::string> params;   // path parameters by name
+  std::map<std::string, std::string> query;    // decoded; a repeated name keeps the last value
+  std::map<std::string, std::string> headers;  // names in lowercase; repeated fields joined by ", "
   std::string body;
   std::string request_id;  // the X-Request-Id of the response
+  std::string peer;        // the client's IP address, such as "127.0.0.1" or "::1"
+};
+
+// Returns the value of the header NAME (lowercase) in REQUEST, or "" when it
+// has none.
+std::string_view header(const Request& request, std::string_view name);
+
+// Returns the value of the cookie NAME in REQUEST's Cookie header, or "".
+std::string_view cookie(const Request& request, std::string_view name);
+
+// What a streamed response's producer writes through.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Sends DATA to the client as one chunk, waiting while earlier chunks
+  // are still being written. Returns false once the client has gone or the
+  // server is stopping: the producer should then return.
+  virtual bool write(std::string data) = 0;
+  // Whether writes can still succeed.
+  virtual bool open() const = 0;
 };
 
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, names may repeat
+  // When set, the body is this file's content instead of `body`, sent with
+  // its length.
+  std::filesystem::path file;
+  // When set, the body is written by this producer in chunks instead of
+  // `body` (chunked transfer encoding), and the connection closes after it.
+  // The producer runs on a thread of its own, so it may block, such as on
+  // a Redis read for the next event; it must return soon after a write
+  // fails or the writer is no longer open.
+  std::function<void(StreamWriter&)> stream;
 };
 
 using Handler = std::function<Response(const Request&)>;
+
+struct RouteOptions {
+  // The largest request body the route accepts; 0 means the server's limit.
+  std::uint64_t max_body_bytes = 0;
+};
 
 // One entry of the route table.
 struct Route {
   std::string method;
   std::string pattern;
   Handler handler;
+  RouteOptions options;
 };
 
 struct RouteMatch {
@@ -72,7 +109,7 @@ class Router {
   // Adds a route. Throws std::invalid_argument when PATTERN does not start
   // with '/', has an empty or malformed {parameter}, or when METHOD and
   // PATTERN are already registered: these are programming errors.
-  void add(std::string method, std::string pattern, Handler handler);
+  void add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
 
   // Finds the route for METHOD and PATH (without the query).
   RouteMatch match(std::string_view method, std::string_view path) const;
@@ -86,6 +123,10 @@ class Router {
 
 // Splits "/a/b" into {"a", "b"}. "/" gives one empty segment.
 std::vector<std::string_view> splitPath(std::string_view path);
+
+// Decodes %XX escapes in TEXT, and '+' as a space when FORM (a query
+// value). An escape that is not two hexadecimal digits stays as written.
+std::string percentDecode(std::string_view text, bool form);
 
 // Whether VALUE can be echoed as an X-Request-Id: 1 to 64 characters, each
 // visible ASCII (0x21 to 0x7E).

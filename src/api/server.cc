@@ -2,7 +2,9 @@
 
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <charconv>
+#include <condition_variable>
 #include <list>
 #include <mutex>
 #include <string_view>
@@ -12,6 +14,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,6 +22,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/file.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -71,7 +77,7 @@ Result<asio::ip::tcp::endpoint> parseListen(const std::string& listen) {
   return asio::ip::tcp::endpoint(address, static_cast<std::uint16_t>(port));
 }
 
-// Splits the query of TARGET into name=value pairs, not decoded.
+// Splits the query of TARGET into name=value pairs, decoded.
 std::map<std::string, std::string> parseQuery(std::string_view target) {
   std::map<std::string, std::string> query;
   size_t mark = target.find('?');
@@ -84,8 +90,8 @@ std::map<std::string, std::string> parseQuery(std::string_view target) {
     std::string_view pair = rest.substr(0, amp);
     size_t equals = pair.find('=');
     if (!pair.empty()) {
-      query[std::string(pair.substr(0, equals))] =
-          equals == std::string_view::npos ? "" : std::string(pair.substr(equals + 1));
+      query[percentDecode(pair.substr(0, equals), true)] =
+          equals == std::string_view::npos ? "" : percentDecode(pair.substr(equals + 1), true);
     }
     rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
   }
@@ -127,8 +133,11 @@ struct ServerState {
   ServerOptions options;
   std::string address;  // as bound, for log lines
   std::atomic<bool> stopping{false};
-  std::mutex mutex;  // guards connections
+  std::mutex mutex;  // guards connections and producers
   std::list<std::weak_ptr<Connection>> connections;
+  // Producers of streamed responses still running; stop() waits for none.
+  int producers = 0;
+  std::condition_variable producers_done;
 };
 
 }  // namespace internal
@@ -175,7 +184,7 @@ http::response<http::string_body> toBeast(Response response, const std::string& 
   out.set(http::field::content_type, response.content_type);
   out.set("X-Request-Id", request_id);
   for (auto& [name, value] : response.headers) {
-    out.set(name, value);
+    out.insert(name, value);
   }
   out.keep_alive(keep_alive);
   out.body() = std::move(response.body);
@@ -186,14 +195,26 @@ http::response<http::string_body> toBeast(Response response, const std::string& 
 // Runs the handler of a parsed request and returns its response. A handler
 // that throws gets a 500, and the exception is logged.
 Response dispatch(ServerState& state, const http::request<http::string_body>& message,
-                  Exchange& exchange) {
+                  Exchange& exchange, std::string peer) {
   std::string_view target = message.target();
   Request request{.method = std::string(message.method_string()),
                   .target = std::string(target),
                   .path = std::string(target.substr(0, target.find('?'))),
                   .query = parseQuery(target),
                   .body = message.body(),
-                  .request_id = exchange.request_id};
+                  .request_id = exchange.request_id,
+                  .peer = std::move(peer)};
+  for (const auto& field : message) {
+    std::string name(field.name_string());
+    for (char& c : name) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    auto [entry, inserted] = request.headers.emplace(name, std::string(field.value()));
+    if (!inserted) {
+      entry->second += ", ";
+      entry->second += field.value();
+    }
+  }
 
   RouteMatch match = state.options.router->match(request.method, request.path);
   if (match.kind == RouteMatch::kNotFound) {
@@ -232,6 +253,130 @@ asio::awaitable<bool> send(ServerState& state, Connection& connection, const Exc
   connection.stream.expires_after(state.options.idle_timeout);
   auto [error, written] = co_await http::async_write(connection.stream, message, kTuple);
   co_return !error;
+}
+
+// Writes a response whose body is RESPONSE.file, records it and returns
+// whether the write succeeded. A file that cannot be opened gets a 404.
+asio::awaitable<bool> sendFile(ServerState& state, Connection& connection, const Exchange& exchange,
+                               Response response, bool keep_alive) {
+  http::response<http::file_body> message(static_cast<http::status>(response.status), 11);
+  boost::system::error_code error;
+  message.body().open(response.file.c_str(), beast::file_mode::scan, error);
+  if (error) {
+    logger("api")->warn("response file unreadable id={} file={} error={}", exchange.request_id,
+                        response.file.string(), error.message());
+    co_return co_await send(
+        state, connection, exchange,
+        errorResponse(404, "not_found", "the file is no longer stored", exchange.request_id),
+        keep_alive);
+  }
+  message.set(http::field::content_type, response.content_type);
+  message.set("X-Request-Id", exchange.request_id);
+  for (auto& [name, value] : response.headers) {
+    message.insert(name, value);
+  }
+  message.keep_alive(keep_alive);
+  message.prepare_payload();
+  size_t bytes = message.body().size();
+  recordExchange(state, exchange, response.status, bytes);
+  connection.stream.expires_after(state.options.idle_timeout);
+  auto [write_error, written] = co_await http::async_write(connection.stream, message, kTuple);
+  co_return !write_error;
+}
+
+// The producer's side of a streamed response: chunks go through a channel
+// to the connection's coroutine, which writes them.
+class ChannelWriter final : public StreamWriter {
+ public:
+  using Channel =
+      asio::experimental::concurrent_channel<void(boost::system::error_code, std::string)>;
+
+  ChannelWriter(std::shared_ptr<Channel> channel, const std::atomic<bool>& stopping)
+      : channel_(std::move(channel)), stopping_(stopping) {}
+
+  bool write(std::string data) override {
+    if (!open()) {
+      return false;
+    }
+    try {
+      channel_->async_send(boost::system::error_code(), std::move(data), asio::use_future).get();
+      return true;
+    } catch (const boost::system::system_error&) {
+      return false;  // the channel closed: the client went away
+    }
+  }
+
+  bool open() const override { return !stopping_ && channel_->is_open(); }
+
+ private:
+  std::shared_ptr<Channel> channel_;
+  const std::atomic<bool>& stopping_;
+};
+
+// Writes the header of a streamed response, then each chunk its producer
+// sends, then the last chunk. The producer runs on a thread of its own.
+// Returns false: the connection closes after a streamed response.
+asio::awaitable<bool> sendStream(ServerState& state, Connection& connection,
+                                 const Exchange& exchange, Response response) {
+  http::response<http::empty_body> message(static_cast<http::status>(response.status), 11);
+  message.set(http::field::content_type, response.content_type);
+  message.set("X-Request-Id", exchange.request_id);
+  for (auto& [name, value] : response.headers) {
+    message.insert(name, value);
+  }
+  message.keep_alive(false);
+  message.chunked(true);
+  http::response_serializer<http::empty_body> serializer(message);
+  recordExchange(state, exchange, response.status, 0);
+  connection.stream.expires_after(state.options.idle_timeout);
+  auto [header_error, header_bytes] =
+      co_await http::async_write_header(connection.stream, serializer, kTuple);
+  if (header_error) {
+    co_return false;
+  }
+
+  auto channel = std::make_shared<ChannelWriter::Channel>(connection.stream.get_executor(), 4);
+  {
+    std::lock_guard lock(state.mutex);
+    ++state.producers;
+  }
+  std::thread([channel, producer = std::move(response.stream), &state,
+               id = exchange.request_id]() mutable {
+    {
+      ChannelWriter writer(channel, state.stopping);
+      try {
+        producer(writer);
+      } catch (const std::exception& error) {
+        logger("api")->error("stream producer failed id={} error={}", id, error.what());
+      }
+    }
+    channel->close();
+    // Nothing that refers to the io_context may outlive the count, because
+    // stop() destroys it once the count is zero.
+    channel.reset();
+    producer = nullptr;
+    std::lock_guard lock(state.mutex);
+    --state.producers;
+    state.producers_done.notify_all();
+  }).detach();
+  for (;;) {
+    auto [error, chunk] = co_await channel->async_receive(kTuple);
+    if (error) {
+      break;  // the producer returned
+    }
+    if (chunk.empty()) {
+      continue;  // an empty chunk would end the body
+    }
+    connection.stream.expires_after(state.options.idle_timeout);
+    auto [write_error, written] = co_await asio::async_write(
+        connection.stream, http::make_chunk(asio::buffer(chunk)), kTuple);
+    if (write_error) {
+      channel->close();
+      co_return false;
+    }
+  }
+  co_await asio::async_write(connection.stream, http::make_chunk_last(), kTuple);
+  co_return false;
 }
 
 // The request id for a request whose header PARSER has read.
@@ -317,28 +462,35 @@ asio::awaitable<void> serveConnection(ServerState& state, std::shared_ptr<Connec
     }
 
     // A declared body above the limit is rejected before any of it is read.
+    std::uint64_t max_body = state.options.max_body_bytes;
+    if (!header_error) {
+      RouteMatch route = state.options.router->match(parser.get().method_string(), exchange.path);
+      if (route.kind == RouteMatch::kFound && route.route->options.max_body_bytes != 0) {
+        max_body = route.route->options.max_body_bytes;
+      }
+    }
     boost::optional<std::uint64_t> length = parser.content_length();
-    if (length && *length > state.options.max_body_bytes) {
+    if (length && *length > max_body) {
       co_await send(state, *connection, exchange,
                     errorResponse(413, "payload_too_large",
                                   fmt::format("request body of {} bytes is larger than the "
                                               "limit of {} bytes",
-                                              *length, state.options.max_body_bytes),
+                                              *length, max_body),
                                   exchange.request_id),
                     false);
       rejected = true;
       break;
     }
-    parser.body_limit(state.options.max_body_bytes);
+    parser.body_limit(max_body);
     auto [body_error, body_bytes] =
         co_await http::async_read(connection->stream, buffer, parser, kTuple);
     if (body_error == http::error::body_limit) {
-      co_await send(state, *connection, exchange,
-                    errorResponse(413, "payload_too_large",
-                                  fmt::format("request body larger than the limit of {} bytes",
-                                              state.options.max_body_bytes),
-                                  exchange.request_id),
-                    false);
+      co_await send(
+          state, *connection, exchange,
+          errorResponse(413, "payload_too_large",
+                        fmt::format("request body larger than the limit of {} bytes", max_body),
+                        exchange.request_id),
+          false);
       rejected = true;
       break;
     }
@@ -357,9 +509,19 @@ asio::awaitable<void> serveConnection(ServerState& state, std::shared_ptr<Connec
       break;
     }
 
-    Response response = dispatch(state, parser.get(), exchange);
+    boost::system::error_code peer_error;
+    auto remote = connection->stream.socket().remote_endpoint(peer_error);
+    Response response =
+        dispatch(state, parser.get(), exchange, peer_error ? "" : remote.address().to_string());
     bool keep_alive = parser.get().keep_alive() && !state.stopping;
-    bool sent = co_await send(state, *connection, exchange, std::move(response), keep_alive);
+    bool sent = false;
+    if (response.stream) {
+      sent = co_await sendStream(state, *connection, exchange, std::move(response));
+    } else if (!response.file.empty()) {
+      sent = co_await sendFile(state, *connection, exchange, std::move(response), keep_alive);
+    } else {
+      sent = co_await send(state, *connection, exchange, std::move(response), keep_alive);
+    }
     connection->busy = false;
     if (!sent || !keep_alive) {
       break;
@@ -482,11 +644,16 @@ void Server::stop() {
     }
   }
 
-  // The threads return once every coroutine has ended.
+  // The threads return once every coroutine has ended, which for a streamed
+  // response is once its producer has seen `stopping` and returned.
   for (std::thread& thread : threads_) {
     thread.join();
   }
   threads_.clear();
+  {
+    std::unique_lock lock(state.mutex);
+    state.producers_done.wait(lock, [&state] { return state.producers == 0; });
+  }
   std::string address = state.address;
   state_.reset();
   logger("api")->info("api server stopped address={}", address);
