@@ -51,7 +51,7 @@ std::vector<Asset> selectAssets(soci::session& sql, const std::string& clause,
 }  // namespace
 
 AssetStore::AssetStore(store::Database& db, fs::path storage, AssetLimits limits)
-    : db_(db), storage_(std::move(storage)), limits_(limits) {}
+    : db_(db), storage_(fs::absolute(storage)), limits_(limits) {}
 
 Result<Asset> AssetStore::create(const std::string& tenant, const AssetUpload& upload,
                                  AssetRejection* rejection) {
@@ -67,7 +67,7 @@ Result<Asset> AssetStore::create(const std::string& tenant, const AssetUpload& u
               .height = checked.media.height,
               .sha256 = internal::sha256Hex(upload.bytes),
               .created_at_ms = internal::nowMillis()};
-  asset.path = (fs::path(tenant) / "assets" /
+  asset.path = (storage_ / tenant / "assets" /
                 (asset.id + "." + std::string(mediaTypeExtension(checked.media.type))))
                    .string();
 

@@ -34,7 +34,7 @@ struct Asset {
   std::int64_t width = 0;  // 0 for fonts
   std::int64_t height = 0;
   std::string sha256;
-  std::string path;  // relative to the storage folder: TENANT/assets/ID.EXT
+  std::string path;  // absolute: STORAGE/TENANT/assets/ID.EXT
   std::int64_t created_at_ms = 0;
 };
 
@@ -61,7 +61,7 @@ class AssetStore {
   Status remove(const std::string& tenant, const std::string& id);
 
   // The absolute path of ASSET's file.
-  std::filesystem::path filePath(const Asset& asset) const { return storage_ / asset.path; }
+  std::filesystem::path filePath(const Asset& asset) const { return asset.path; }
 
   const AssetLimits& limits() const { return limits_; }
 

@@ -26,7 +26,7 @@ using nlohmann::json;
 // What a kit needs to know of one asset.
 struct AssetFile {
   std::string media_type;
-  std::string path;  // relative to the storage folder
+  std::string path;  // absolute
 };
 
 // Escapes KEY as one JSON pointer token (RFC 6901).
@@ -379,7 +379,7 @@ Result<std::vector<BrandKitUse>> brandKitsUsingAsset(soci::session& sql, const s
 }  // namespace internal
 
 BrandKitStore::BrandKitStore(store::Database& db, fs::path storage)
-    : db_(db), storage_(std::move(storage)) {}
+    : db_(db), storage_(fs::absolute(storage)) {}
 
 Result<fs::path> BrandKitStore::buildFolder(const std::string& tenant, const json& spec,
                                             Diagnostics* problems) {
@@ -400,7 +400,7 @@ Result<fs::path> BrandKitStore::buildFolder(const std::string& tenant, const jso
                                " failed: " + error.message());
   }
   for (const auto& [name, source] : checker.files()) {
-    if (Status placed = placeFile(storage_ / source, folder / name); !placed.ok()) {
+    if (Status placed = placeFile(source, folder / name); !placed.ok()) {
       removeQuietly(folder);
       return placed;
     }
@@ -435,7 +435,7 @@ Result<BrandKitRecord> BrandKitStore::create(const std::string& tenant, const js
                      .name = spec.at("name").get<std::string>(),
                      .spec = spec,
                      .created_at_ms = internal::nowMillis()};
-  kit.dir = (fs::path(tenant) / "brand-kits" / kit.id).string();
+  kit.dir = (storage_ / tenant / "brand-kits" / kit.id).string();
   kit.updated_at_ms = kit.created_at_ms;
 
   std::error_code error;

@@ -38,7 +38,7 @@ struct BrandKitRecord {
   std::string name;
   // The kit as last created or updated, in the JSON form above.
   nlohmann::json spec;
-  std::string dir;  // relative to the storage folder: TENANT/brand-kits/ID
+  std::string dir;  // absolute: STORAGE/TENANT/brand-kits/ID
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
 };
@@ -72,7 +72,7 @@ class BrandKitStore {
   Status remove(const std::string& tenant, const std::string& id);
 
   // The absolute path of KIT's folder, which contains brand.json.
-  std::filesystem::path directory(const BrandKitRecord& kit) const { return storage_ / kit.dir; }
+  std::filesystem::path directory(const BrandKitRecord& kit) const { return kit.dir; }
 
  private:
   // Checks SPEC and writes the kit's folder at a fresh temporary path in the

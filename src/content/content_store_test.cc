@@ -101,8 +101,8 @@ TEST_P(ContentStoreTest, AssetCreateWritesFileAndRow) {
 
   ASSERT_TRUE(asset.ok()) << asset.status().toString();
   EXPECT_TRUE(asset->id.starts_with("ast_"));
-  EXPECT_EQ(asset->path, "acme/assets/" + asset->id + ".png");
-  EXPECT_EQ(readFile(storage_.path() / asset->path), bytes);
+  EXPECT_EQ(asset->path, (storage_.path() / "acme" / "assets" / (asset->id + ".png")).string());
+  EXPECT_EQ(readFile(asset->path), bytes);
   Result<Asset> stored = assets_->get("acme", asset->id);
   ASSERT_TRUE(stored.ok()) << stored.status().toString();
   EXPECT_EQ(stored->name, "Arsenal FC");
@@ -163,7 +163,7 @@ TEST_P(ContentStoreTest, OtherTenantsAssetIsNotFound) {
   EXPECT_EQ(got.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(got.status().message(), "asset '" + asset.id + "' not found");
   EXPECT_EQ(removed.code(), StatusCode::kNotFound);
-  EXPECT_TRUE(fs::exists(storage_.path() / asset.path));
+  EXPECT_TRUE(fs::exists(asset.path));
 }
 
 TEST_P(ContentStoreTest, AssetListIsByName) {
@@ -186,7 +186,7 @@ TEST_P(ContentStoreTest, AssetDeleteRemovesFile) {
   Status removed = assets_->remove("acme", asset.id);
 
   ASSERT_TRUE(removed.ok()) << removed.toString();
-  EXPECT_FALSE(fs::exists(storage_.path() / asset.path));
+  EXPECT_FALSE(fs::exists(asset.path));
   EXPECT_EQ(assets_->get("acme", asset.id).status().code(), StatusCode::kNotFound);
 }
 
@@ -206,7 +206,7 @@ TEST_P(ContentStoreTest, BrandKitFolderLoads) {
   Result<BrandKitRecord> kit = kits_->create("acme", spec, nullptr);
 
   ASSERT_TRUE(kit.ok()) << kit.status().toString();
-  EXPECT_EQ(kit->dir, "acme/brand-kits/" + kit->id);
+  EXPECT_EQ(kit->dir, (storage_.path() / "acme" / "brand-kits" / kit->id).string());
   fs::path dir = kits_->directory(*kit);
   Result<templates::BrandKit> loaded = templates::loadBrandKit(dir, nullptr);
   ASSERT_TRUE(loaded.ok()) << loaded.status().toString();
@@ -347,7 +347,8 @@ TEST_P(ContentStoreTest, TemplateCreateSavesVersionOne) {
   ASSERT_TRUE(version.ok()) << version.status().toString();
   EXPECT_EQ(version->version, 1);
   EXPECT_EQ(version->created_by, "user:u_1");
-  EXPECT_EQ(version->path, "acme/templates/" + created->id + "/v1.json");
+  EXPECT_EQ(version->path,
+            (storage_.path() / "acme" / "templates" / created->id / "v1.json").string());
   EXPECT_EQ(json::parse(version->body), body);
   EXPECT_EQ(json::parse(readFile(templates_->filePath(*version))), body);
 }

@@ -88,7 +88,8 @@ Status validateTemplateBody(const json& body, Diagnostics* problems) {
   std::string text = bodyText(body);
   if (text.size() > templates::kMaxTemplateBytes) {
     std::string message = "the template has " + std::to_string(text.size()) +
-                          " bytes; the limit is " + std::to_string(templates::kMaxTemplateBytes);
+                          " bytes as stored, indented by 2 spaces; the limit is " +
+                          std::to_string(templates::kMaxTemplateBytes);
     if (problems != nullptr) {
       problems->error("", message);
     }
@@ -99,7 +100,7 @@ Status validateTemplateBody(const json& body, Diagnostics* problems) {
 }
 
 TemplateStore::TemplateStore(store::Database& db, fs::path storage)
-    : db_(db), storage_(std::move(storage)) {}
+    : db_(db), storage_(fs::absolute(storage)) {}
 
 Result<TemplateVersion> TemplateStore::insertVersion(soci::session& sql,
                                                      const TemplateRecord& record,
@@ -115,7 +116,7 @@ Result<TemplateVersion> TemplateStore::insertVersion(soci::session& sql,
       .template_id = record.id, .body = body, .created_by = actor, .created_at_ms = now};
   sql << "SELECT latest_version FROM templates WHERE tenant = :tenant AND id = :id",
       soci::into(version.version), soci::use(record.tenant), soci::use(record.id);
-  version.path = (fs::path(record.tenant) / "templates" / record.id /
+  version.path = (storage_ / record.tenant / "templates" / record.id /
                   ("v" + std::to_string(version.version) + ".json"))
                      .string();
 

@@ -43,7 +43,7 @@ struct TemplateVersion {
   std::string template_id;
   std::int64_t version = 0;  // from 1
   std::string body;          // the template's JSON text
-  std::string path;          // relative to the storage folder: TENANT/templates/ID/vN.json
+  std::string path;          // absolute: STORAGE/TENANT/templates/ID/vN.json
   std::string created_by;    // who saved it, such as "user:u_1"
   std::int64_t created_at_ms = 0;
 };
@@ -95,9 +95,7 @@ class TemplateStore {
   Status remove(const std::string& tenant, const std::string& id);
 
   // The absolute path of VERSION's file.
-  std::filesystem::path filePath(const TemplateVersion& version) const {
-    return storage_ / version.path;
-  }
+  std::filesystem::path filePath(const TemplateVersion& version) const { return version.path; }
 
  private:
   // Writes BODY as the next version of TEMPLATE inside the caller's
