@@ -31,12 +31,23 @@
 #include "api/router.h"
 #include "common/status.h"
 
+namespace smmhub::accounts {
+class Accounts;
+}  // namespace smmhub::accounts
+
 namespace smmhub::api {
+
+// The name of the session cookie.
+inline constexpr std::string_view kSessionCookie = "smmhub_session";
 
 // Roles within a tenant, in increasing power: a viewer reads, an editor also
 // changes content and generates videos, an owner also manages people, keys,
 // webhooks and settings.
-enum class Role { kViewer = 1, kEditor = 2, kOwner = 3 };
+enum class Role {
+  kViewer = 1,
+  kEditor = 2,
+  kOwner = 3
+};
 
 // "viewer", "editor" or "owner".
 std::string_view roleName(Role role);
@@ -74,10 +85,42 @@ using PrincipalHandler = std::function<Response(const Request&, const Principal&
 Handler tenantRoute(const Authenticator& auth, Role minimum, PrincipalHandler handler);
 
 // A route for platform administrators only; anyone else gets 404, so that
-// the route's existence is not revealed.
+// the route's existence is not revealed. A platform administrator's cookie
+// session without the CSRF token still gets 403 csrf_failed.
 Handler adminRoute(const Authenticator& auth, PrincipalHandler handler);
 
 // A route for any signed-in principal, such as GET /api/v1/me.
 Handler signedInRoute(const Authenticator& auth, PrincipalHandler handler);
+
+// The same wrappers for an authenticator that may be null, as in a router
+// made for its route table alone (Services left empty). A request to such a
+// route gets 500 internal.
+Handler tenantRoute(const Authenticator* auth, Role minimum, PrincipalHandler handler);
+Handler adminRoute(const Authenticator* auth, PrincipalHandler handler);
+Handler signedInRoute(const Authenticator* auth, PrincipalHandler handler);
+
+// Returns the error response for a non-ok STATUS:
+//   invalidArgument 422 invalid_field     notFound 404 not_found
+//   alreadyExists 409 conflict            failedPrecondition 409 failed_precondition
+//   permissionDenied 403 forbidden        unauthenticated 401 unauthenticated
+//   resourceExhausted 429 rate_limited    unavailable 503 unavailable
+//   deadlineExceeded 504 timeout          anything else 500 internal
+// A 500 carries a fixed message, and the status goes to the log instead.
+Response statusResponse(const Status& status, std::string_view request_id);
+
+// Authenticates requests with the sessions and API keys of an Accounts.
+class AccountsAuthenticator : public Authenticator {
+ public:
+  // ACCOUNTS must outlive the authenticator.
+  explicit AccountsAuthenticator(accounts::Accounts& accounts) : accounts_(accounts) {}
+
+  // Tries the Authorization header first, then the session cookie. An
+  // Authorization header that is not "Bearer smk_..." is unauthenticated,
+  // whatever cookie comes with it.
+  Result<Principal> authenticate(const Request& request) const override;
+
+ private:
+  accounts::Accounts& accounts_;
+};
 
 }  // namespace smmhub::api

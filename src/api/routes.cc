@@ -74,6 +74,7 @@ void addRoutes(Router& router, const Services& services) {
   router.add("GET", "/api/v1/version", [](const Request&) {
     return jsonResponse(200, {{"version", version()}});
   });
+  addAccountRoutes(router, services);
 }
 
 }  // namespace smmhub::api

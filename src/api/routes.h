@@ -5,10 +5,15 @@
 // docs/openapi.yaml describes the same routes, and a unit test compares the two.
 #pragma once
 
+#include "api/auth.h"
 #include "api/router.h"
 #include "metrics/registry.h"
 #include "redis/pool.h"
 #include "store/database.h"
+
+namespace smmhub::accounts {
+class Accounts;
+}  // namespace smmhub::accounts
 
 namespace smmhub::api {
 
@@ -19,10 +24,18 @@ struct Services {
   store::Database* db = nullptr;
   redis::Pool* redis = nullptr;
   const metrics::Registry* registry = nullptr;
+  const Authenticator* auth = nullptr;
+  accounts::Accounts* accounts = nullptr;
+  // Whether cookies carry Secure, for a server behind TLS.
+  bool secure_cookies = false;
 };
 
 // Adds every route of the API to ROUTER.
 void addRoutes(Router& router, const Services& services);
+
+// Adds sign-in, /api/v1/me, the owners' user and API key routes and the
+// platform administrators' tenant routes (src/api/account_routes.cc).
+void addAccountRoutes(Router& router, const Services& services);
 
 // The project version this binary was built from, such as "0.1.0".
 std::string_view version();

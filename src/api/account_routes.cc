@@ -1,0 +1,395 @@
+// The people routes: sign-in, the signed-in principal, a tenant's users and
+// API keys, and the platform administrators' tenant routes.
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "accounts/accounts.h"
+#include "api/auth.h"
+#include "api/routes.h"
+#include "common/log.h"
+
+namespace smmhub::api {
+namespace {
+
+using nlohmann::json;
+
+json tenantJson(const accounts::Tenant& tenant) {
+  return {{"id", tenant.id},
+          {"name", tenant.name},
+          {"created_at_ms", tenant.created_at_ms},
+          {"disabled", tenant.disabled()}};
+}
+
+json userJson(const accounts::User& user) {
+  return {{"id", user.id},
+          {"email", user.email},
+          {"name", user.name},
+          {"role", user.role},
+          {"platform_admin", user.platform_admin},
+          {"disabled", user.disabled()},
+          {"created_at_ms", user.created_at_ms}};
+}
+
+json apiKeyJson(const accounts::ApiKey& key) {
+  return {{"id", key.id},
+          {"name", key.name},
+          {"role", key.role},
+          {"created_by", key.created_by},
+          {"created_at_ms", key.created_at_ms},
+          {"last_used_at_ms", key.last_used_at_ms},
+          {"revoked", key.revoked()},
+          {"revoked_at_ms", key.revoked_at_ms}};
+}
+
+// The JSON object of a request body, or the 400 response for one that is
+// not an object.
+struct JsonBody {
+  json fields;
+  std::optional<Response> error;
+};
+
+JsonBody parseBody(const Request& request) {
+  json parsed = json::parse(request.body, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    return {.error = errorResponse(400, "invalid_json", "request body must be a JSON object",
+                                   request.request_id)};
+  }
+  return {.fields = std::move(parsed)};
+}
+
+// Returns the string field NAME of BODY, or nothing when it is absent and
+// not REQUIRED. Errors: invalidArgument naming the field.
+Result<std::optional<std::string>> stringField(const json& body, const std::string& name,
+                                               bool required) {
+  auto found = body.find(name);
+  if (found == body.end() || found->is_null()) {
+    if (required) {
+      return Status::invalidArgument("field '" + name + "' is missing");
+    }
+    return std::optional<std::string>();
+  }
+  if (!found->is_string()) {
+    return Status::invalidArgument("field '" + name + "' must be a string");
+  }
+  return std::optional<std::string>(found->get<std::string>());
+}
+
+Result<std::optional<bool>> boolField(const json& body, const std::string& name) {
+  auto found = body.find(name);
+  if (found == body.end() || found->is_null()) {
+    return std::optional<bool>();
+  }
+  if (!found->is_boolean()) {
+    return Status::invalidArgument("field '" + name + "' must be true or false");
+  }
+  return std::optional<bool>(found->get<bool>());
+}
+
+// Prefixes a validation error from below with the field it concerns, unless
+// its message already names one.
+Status forField(const Status& status, std::string_view field) {
+  if (status.code() != StatusCode::kInvalidArgument || status.message().starts_with("field '")) {
+    return status;
+  }
+  return status.withContext("field '" + std::string(field) + "'");
+}
+
+std::string sessionCookie(const std::string& value, bool secure, bool expire) {
+  std::string cookie =
+      std::string(kSessionCookie) + "=" + value + "; Path=/; HttpOnly; SameSite=Lax";
+  if (expire) {
+    cookie += "; Max-Age=0";
+  }
+  if (secure) {
+    cookie += "; Secure";
+  }
+  return cookie;
+}
+
+// The fields of a new user in BODY, for TENANT. Errors: invalidArgument
+// naming the field.
+Result<accounts::NewUser> newUserFrom(const json& body, const std::string& tenant,
+                                      std::string default_role) {
+  accounts::NewUser user{.tenant = tenant};
+  SMMHUB_ASSIGN_OR_RETURN(std::optional<std::string> email, stringField(body, "email", true));
+  SMMHUB_ASSIGN_OR_RETURN(std::optional<std::string> password, stringField(body, "password", true));
+  SMMHUB_ASSIGN_OR_RETURN(std::optional<std::string> name, stringField(body, "name", false));
+  SMMHUB_ASSIGN_OR_RETURN(std::optional<std::string> role,
+                          stringField(body, "role", default_role.empty()));
+  user.email = *email;
+  user.password = *password;
+  user.name = name.value_or("");
+  user.role = role.value_or(std::move(default_role));
+  return user;
+}
+
+// Creates the user of REQUEST's body in TENANT and answers 201 with it.
+Response createUserResponse(accounts::Accounts& accounts, const Request& request,
+                            const std::string& tenant, std::string default_role) {
+  JsonBody body = parseBody(request);
+  if (body.error) {
+    return std::move(*body.error);
+  }
+  Result<accounts::NewUser> user = newUserFrom(body.fields, tenant, std::move(default_role));
+  if (!user.ok()) {
+    return statusResponse(user.status(), request.request_id);
+  }
+
+  Result<accounts::User> created = accounts.createUser(*user);
+  if (!created.ok()) {
+    std::string_view field = created.status().message().starts_with("password") ? "password"
+                             : created.status().message().starts_with("role")   ? "role"
+                                                                                : "email";
+    return statusResponse(forField(created.status(), field), request.request_id);
+  }
+  return jsonResponse(201, userJson(*created));
+}
+
+Response signIn(const Services& services, const Request& request) {
+  JsonBody body = parseBody(request);
+  if (body.error) {
+    return std::move(*body.error);
+  }
+  Result<std::optional<std::string>> email = stringField(body.fields, "email", true);
+  Result<std::optional<std::string>> password = stringField(body.fields, "password", true);
+  if (!email.ok() || !password.ok()) {
+    return statusResponse(!email.ok() ? email.status() : password.status(), request.request_id);
+  }
+
+  Result<accounts::Session> session = services.accounts->signIn(**email, **password, request.peer);
+  if (!session.ok()) {
+    Response response = statusResponse(session.status(), request.request_id);
+    if (std::int64_t seconds = accounts::retryAfterSeconds(session.status()); seconds > 0) {
+      response.headers.emplace_back("Retry-After", std::to_string(seconds));
+    }
+    return response;
+  }
+
+  json tenant = nullptr;
+  if (!session->user.tenant.empty()) {
+    Result<accounts::Tenant> found = services.accounts->tenant(session->user.tenant);
+    if (!found.ok()) {
+      return statusResponse(found.status(), request.request_id);
+    }
+    tenant = {{"id", found->id}, {"name", found->name}};
+  }
+  Response response = jsonResponse(200, {{"user", userJson(session->user)},
+                                         {"tenant", tenant},
+                                         {"csrf_token", session->csrf_token},
+                                         {"expires_at_ms", session->expires_at_ms}});
+  response.headers.emplace_back("Set-Cookie",
+                                sessionCookie(session->token, services.secure_cookies, false));
+  return response;
+}
+
+Response signOut(const Services& services, const Request& request) {
+  std::string_view token = cookie(request, kSessionCookie);
+  if (!token.empty()) {
+    Status ended = services.accounts->signOut(std::string(token));
+    if (!ended.ok()) {
+      return statusResponse(ended, request.request_id);
+    }
+  }
+  Response response{.status = 204};
+  response.headers.emplace_back("Set-Cookie", sessionCookie("", services.secure_cookies, true));
+  return response;
+}
+
+Response me(const Services& services, const Request& request, const Principal& principal) {
+  json body = {{"actor", principal.actor()},
+               {"role", principal.tenant.empty() ? "none" : roleName(principal.role)},
+               {"platform_admin", principal.platform_admin},
+               {"user", nullptr},
+               {"api_key", nullptr},
+               {"tenant", nullptr}};
+  if (!principal.tenant.empty()) {
+    Result<accounts::Tenant> tenant = services.accounts->tenant(principal.tenant);
+    if (!tenant.ok()) {
+      return statusResponse(tenant.status(), request.request_id);
+    }
+    body["tenant"] = {{"id", tenant->id}, {"name", tenant->name}};
+  }
+  if (!principal.api_key_id.empty()) {
+    body["api_key"] = {{"id", principal.api_key_id}};
+    return jsonResponse(200, body);
+  }
+
+  // The session cookie is HttpOnly, so a page that reloads gets its CSRF
+  // token here.
+  Result<accounts::Session> session =
+      services.accounts->sessionByToken(std::string(cookie(request, kSessionCookie)));
+  if (!session.ok()) {
+    return statusResponse(session.status(), request.request_id);
+  }
+  body["user"] = userJson(session->user);
+  body["csrf_token"] = session->csrf_token;
+  body["expires_at_ms"] = session->expires_at_ms;
+  return jsonResponse(200, body);
+}
+
+Response listUsers(const Services& services, const Request& request, const Principal& principal) {
+  Result<std::vector<accounts::User>> users = services.accounts->listUsers(principal.tenant);
+  if (!users.ok()) {
+    return statusResponse(users.status(), request.request_id);
+  }
+  json list = json::array();
+  for (const accounts::User& user : *users) {
+    list.push_back(userJson(user));
+  }
+  return jsonResponse(200, {{"users", list}});
+}
+
+Response updateUser(const Services& services, const Request& request, const Principal& principal) {
+  JsonBody body = parseBody(request);
+  if (body.error) {
+    return std::move(*body.error);
+  }
+  Result<std::optional<std::string>> role = stringField(body.fields, "role", false);
+  Result<std::optional<bool>> disabled = boolField(body.fields, "disabled");
+  if (!role.ok() || !disabled.ok()) {
+    return statusResponse(!role.ok() ? role.status() : disabled.status(), request.request_id);
+  }
+
+  Result<accounts::User> user = services.accounts->updateUser(
+      principal.tenant, request.params.at("id"), {.role = *role, .disabled = *disabled});
+  if (!user.ok()) {
+    return statusResponse(forField(user.status(), "role"), request.request_id);
+  }
+  return jsonResponse(200, userJson(*user));
+}
+
+Response listApiKeys(const Services& services, const Request& request, const Principal& principal) {
+  Result<std::vector<accounts::ApiKey>> keys = services.accounts->listApiKeys(principal.tenant);
+  if (!keys.ok()) {
+    return statusResponse(keys.status(), request.request_id);
+  }
+  json list = json::array();
+  for (const accounts::ApiKey& key : *keys) {
+    list.push_back(apiKeyJson(key));
+  }
+  return jsonResponse(200, {{"api_keys", list}});
+}
+
+Response createApiKey(const Services& services, const Request& request,
+                      const Principal& principal) {
+  JsonBody body = parseBody(request);
+  if (body.error) {
+    return std::move(*body.error);
+  }
+  Result<std::optional<std::string>> name = stringField(body.fields, "name", true);
+  Result<std::optional<std::string>> role = stringField(body.fields, "role", true);
+  if (!name.ok() || !role.ok()) {
+    return statusResponse(!name.ok() ? name.status() : role.status(), request.request_id);
+  }
+
+  Result<accounts::NewApiKey> made =
+      services.accounts->createApiKey(principal.tenant, **name, **role, principal.actor());
+  if (!made.ok()) {
+    std::string_view field = made.status().message().starts_with("role") ? "role" : "name";
+    return statusResponse(forField(made.status(), field), request.request_id);
+  }
+  json key = apiKeyJson(made->key);
+  key["secret"] = made->secret;
+  return jsonResponse(201, key);
+}
+
+Response revokeApiKey(const Services& services, const Request& request,
+                      const Principal& principal) {
+  Result<accounts::ApiKey> key =
+      services.accounts->revokeApiKey(principal.tenant, request.params.at("id"));
+  if (!key.ok()) {
+    return statusResponse(key.status(), request.request_id);
+  }
+  return jsonResponse(200, apiKeyJson(*key));
+}
+
+Response listTenants(const Services& services, const Request& request) {
+  Result<std::vector<accounts::Tenant>> tenants = services.accounts->listTenants();
+  if (!tenants.ok()) {
+    return statusResponse(tenants.status(), request.request_id);
+  }
+  json list = json::array();
+  for (const accounts::Tenant& tenant : *tenants) {
+    list.push_back(tenantJson(tenant));
+  }
+  return jsonResponse(200, {{"tenants", list}});
+}
+
+Response createTenant(const Services& services, const Request& request) {
+  JsonBody body = parseBody(request);
+  if (body.error) {
+    return std::move(*body.error);
+  }
+  Result<std::optional<std::string>> id = stringField(body.fields, "id", true);
+  Result<std::optional<std::string>> name = stringField(body.fields, "name", true);
+  if (!id.ok() || !name.ok()) {
+    return statusResponse(!id.ok() ? id.status() : name.status(), request.request_id);
+  }
+
+  Result<accounts::Tenant> tenant = services.accounts->createTenant(**id, **name);
+  if (!tenant.ok()) {
+    std::string_view field = tenant.status().message().starts_with("tenant name") ? "name" : "id";
+    return statusResponse(forField(tenant.status(), field), request.request_id);
+  }
+  return jsonResponse(201, tenantJson(*tenant));
+}
+
+Response getTenant(const Services& services, const Request& request) {
+  Result<accounts::Tenant> tenant = services.accounts->tenant(request.params.at("id"));
+  if (!tenant.ok()) {
+    return statusResponse(tenant.status(), request.request_id);
+  }
+  return jsonResponse(200, tenantJson(*tenant));
+}
+
+}  // namespace
+
+void addAccountRoutes(Router& router, const Services& services) {
+  const Authenticator* auth = services.auth;
+  router.add("POST", "/api/v1/session",
+             [services](const Request& request) { return signIn(services, request); });
+  router.add("DELETE", "/api/v1/session",
+             signedInRoute(auth, [services](const Request& request, const Principal&) {
+               return signOut(services, request);
+             }));
+  router.add("GET", "/api/v1/me",
+             signedInRoute(auth, [services](const Request& request, const Principal& principal) {
+               return me(services, request, principal);
+             }));
+
+  // A tenant's people and keys, for its owners.
+  auto owners = [&](auto handler) {
+    return tenantRoute(auth, Role::kOwner,
+                       [services, handler](const Request& request, const Principal& principal) {
+                         return handler(services, request, principal);
+                       });
+  };
+  router.add("GET", "/api/v1/users", owners(listUsers));
+  router.add(
+      "POST", "/api/v1/users",
+      owners([](const Services& services, const Request& request, const Principal& principal) {
+        return createUserResponse(*services.accounts, request, principal.tenant, "");
+      }));
+  router.add("PATCH", "/api/v1/users/{id}", owners(updateUser));
+  router.add("GET", "/api/v1/api-keys", owners(listApiKeys));
+  router.add("POST", "/api/v1/api-keys", owners(createApiKey));
+  router.add("DELETE", "/api/v1/api-keys/{id}", owners(revokeApiKey));
+
+  // Tenants, for platform administrators.
+  auto admins = [&](auto handler) {
+    return adminRoute(auth, [services, handler](const Request& request, const Principal&) {
+      return handler(services, request);
+    });
+  };
+  router.add("GET", "/api/v1/admin/tenants", admins(listTenants));
+  router.add("POST", "/api/v1/admin/tenants", admins(createTenant));
+  router.add("GET", "/api/v1/admin/tenants/{id}", admins(getTenant));
+  router.add("POST", "/api/v1/admin/tenants/{id}/users",
+             admins([](const Services& services, const Request& request) {
+               return createUserResponse(*services.accounts, request, request.params.at("id"),
+                                         "owner");
+             }));
+}
+
+}  // namespace smmhub::api
