@@ -111,6 +111,8 @@ struct Transfer {
     too_large = false;
     etag.clear();
     last_modified.clear();
+    refused_reason.clear();
+    refused_prefix.clear();
   }
 };
 
