@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   int metrics_port = -1;
   std::string metrics_host = "127.0.0.1";
   std::string log_level = "info";
+  int fetch_timeout_ms = 10'000;
 
   CLI::App app("smmhub-worker: renders the jobs of the broker on Redis, until SIGTERM");
   app.add_option("--redis", options.redis_url, "Redis URL of the broker and the credits")
@@ -79,6 +80,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
+  app.add_option("--fetch-allow", options.fetch.allow,
+                 "CIDR range that URL downloads may connect to besides public addresses, such "
+                 "as 10.0.0.0/8; repeat for more ranges")
+      ->allow_extra_args(false);
+  app.add_flag("--fetch-allow-http", options.fetch.allow_http,
+               "Download http URLs too, not only https");
+  app.add_option("--fetch-max-bytes", options.fetch.max_bytes,
+                 "Largest file a URL download may return, in bytes")
+      ->capture_default_str();
+  app.add_option("--fetch-timeout-ms", fetch_timeout_ms,
+                 "Time limit of one URL download, redirects included, in milliseconds")
+      ->capture_default_str();
+  app.add_option("--fetch-cache", options.fetch.cache_dir,
+                 "Folder of downloaded URLs (default: STORAGE/.fetch-cache)");
   CLI11_PARSE(app, argc, argv);
 
   smmhub::setLogLevel(spdlog::level::from_str(log_level));
@@ -87,6 +102,7 @@ int main(int argc, char** argv) {
   options.poll = milliseconds(poll_ms);
   options.grace = milliseconds(grace_ms);
   options.backoff_base = milliseconds(backoff_ms);
+  options.fetch.timeout = milliseconds(fetch_timeout_ms);
   if (metrics_port >= 0) {
     options.metrics_listen = metrics_host.find(':') != std::string::npos
                                  ? fmt::format("[{}]:{}", metrics_host, metrics_port)

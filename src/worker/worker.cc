@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "broker/broker.h"
 #include "broker/events.h"
@@ -33,6 +34,9 @@
 #include "redis/pool.h"
 #include "render/batch.h"
 #include "store/database.h"
+#include "template/binding.h"
+#include "template/data_table.h"
+#include "template/parser.h"
 
 namespace smmhub::worker {
 namespace {
@@ -219,6 +223,7 @@ class WorkerImpl final : public Worker {
                                       "Wall seconds from claim to completion of completed jobs")) {}
 
   Status init() {
+    SMMHUB_ASSIGN_OR_RETURN(fetcher_, fetch::Fetcher::create(options_.fetch));
     SMMHUB_ASSIGN_OR_RETURN(events_, broker::EventLog::create({.redis_url = options_.redis_url}));
     SMMHUB_ASSIGN_OR_RETURN(workers_,
                             broker::WorkerRegistry::create(
@@ -639,7 +644,8 @@ class WorkerImpl final : public Worker {
     // The job carries its row, so the worker renders what was enqueued even
     // when the data file changed since.
     fs::path data = work / "row.json";
-    SMMHUB_RETURN_IF_ERROR(writeFile(data, "[" + job.row_json + "]\n"));
+    SMMHUB_ASSIGN_OR_RETURN(std::string row_json, fetchRemoteSources(job, batch));
+    SMMHUB_RETURN_IF_ERROR(writeFile(data, "[" + row_json + "]\n"));
 
     int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     render::BatchRequest request;
@@ -661,6 +667,42 @@ class WorkerImpl final : public Worker {
           fmt::format("job {}: the render returned {} rows, not 1", job.id, report.rows.size()));
     }
     return std::move(report.rows.front());
+  }
+
+  // Downloads the http(s) URLs that the row gives for image, video and audio
+  // sources, and returns the row with each of those cells replaced by the
+  // local file's path. Errors: invalidArgument naming the row, the column
+  // and the fetch's error, whatever its code, so that the job fails for good
+  // and the message reaches the user.
+  // NOTE: a fetch that failed for a passing reason (a timeout, HTTP 503)
+  // fails the job for good too; `smmhub jobs retry` runs it again.
+  Result<std::string> fetchRemoteSources(const jobs::Job& job, const jobs::Batch& batch) {
+    // Most rows contain no URL, and need not read the template.
+    if (job.row_json.find("://") == std::string::npos) {
+      return job.row_json;
+    }
+    nlohmann::json fields = nlohmann::json::parse(job.row_json, nullptr, false);
+    Result<templates::DataTable> table =
+        templates::readJsonRows("[" + job.row_json + "]", "job " + job.id);
+    Result<templates::Template> tmpl = templates::loadTemplate(batch.template_path, nullptr);
+    // The render reports a bad template or row in its own words.
+    if (!fields.is_object() || !table.ok() || table->rows.empty() || !tmpl.ok()) {
+      return job.row_json;
+    }
+
+    for (const templates::RemoteSource& source :
+         templates::remoteSources(*tmpl, *table, table->rows.front(), {})) {
+      Result<fetch::Fetched> fetched = fetcher_->fetch(source.url);
+      if (!fetched.ok()) {
+        return Status::invalidArgument(fmt::format("row {}, column {}: {}", job.row, source.column,
+                                                   fetched.status().message()));
+      }
+      logger("worker")->debug("source fetched job={} column={} source={} path={}", job.id,
+                              source.column, fetch::fetchSourceName(fetched->source),
+                              fetched->path.string());
+      fields[source.column] = fetched->path.string();
+    }
+    return fields.dump();
   }
 
   // Returns failedPrecondition when SQL no longer has the job active under
@@ -965,6 +1007,7 @@ class WorkerImpl final : public Worker {
   std::unique_ptr<credits::LedgerWriter> ledger_;
   std::mutex ledger_mutex_;
   std::unique_ptr<redis::Pool> pool_;
+  std::unique_ptr<fetch::Fetcher> fetcher_;
   std::unique_ptr<broker::EventLog> events_;
   std::unique_ptr<broker::WorkerRegistry> workers_;
   std::string host_ = hostName();
@@ -1034,6 +1077,9 @@ Result<std::unique_ptr<Worker>> Worker::create(WorkerOptions options) {
   SMMHUB_RETURN_IF_ERROR(checkOptions(options));
   if (options.id.empty()) {
     options.id = defaultWorkerId();
+  }
+  if (options.fetch.cache_dir.empty()) {
+    options.fetch.cache_dir = fs::path(options.storage_dir) / ".fetch-cache";
   }
   if (Result<redis::Endpoint> endpoint = redis::parseUrl(options.redis_url, "--redis");
       !endpoint.ok()) {

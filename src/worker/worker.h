@@ -7,8 +7,11 @@
 //   std::atomic<bool> stop = false;  // set by SIGTERM
 //   SMMHUB_RETURN_IF_ERROR(worker->run(stop));
 //
-// Each of the `concurrency` slots claims a job, renders its row into a work
-// folder of its own (STORAGE/TENANT/BATCH/.work/JOB.TOKEN), and then:
+// Each of the `concurrency` slots claims a job and downloads the http(s)
+// URLs that its row gives for image, video and audio fields (fetch/fetcher.h),
+// so that the render reads local copies. A rejected or failed download fails
+// the job for good with the fetch's message. The slot then renders the row
+// into a work folder of its own (STORAGE/TENANT/BATCH/.work/JOB.TOKEN), and:
 //
 //   1. renews the lease and reads the job in SQL, and throws the result away
 //      when the claim is over (the lease ran out and another worker took
@@ -38,6 +41,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "fetch/fetcher.h"
 
 namespace smmhub::worker {
 
@@ -65,6 +69,9 @@ struct WorkerOptions {
   std::chrono::milliseconds backoff_base{1'000};
   // The address of the metrics server, "HOST:PORT"; empty: not served.
   std::string metrics_listen;
+  // Downloads of the http(s) URLs that rows give for image, video and audio
+  // fields. An empty cache_dir means STORAGE_DIR/.fetch-cache.
+  fetch::FetchOptions fetch;
 };
 
 struct WorkerStats {

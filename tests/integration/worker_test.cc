@@ -26,6 +26,7 @@
 #include "store/database.h"
 #include "test_support.h"
 #include "testing/local_redis.h"
+#include "testing/loopback_http_server.h"
 #include "worker_support.h"
 
 namespace smmhub::worker {
@@ -35,8 +36,13 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using smmhub::testing::ChildProcess;
 using smmhub::testing::countOf;
+using smmhub::testing::HttpConnection;
+using smmhub::testing::HttpRequest;
+using smmhub::testing::httpResponse;
 using smmhub::testing::kTestData;
 using smmhub::testing::LocalRedis;
+using smmhub::testing::LoopbackHttpServer;
+using smmhub::testing::readText;
 using smmhub::testing::TempDir;
 using smmhub::testing::unixMillis;
 using smmhub::testing::waitUntil;
@@ -899,6 +905,85 @@ TEST_F(WorkerTest, RetryAfterFailure) {
   std::vector<jobs::JobEvent> history = events(job_id);
   EXPECT_EQ(countEvents(history, "failed", "queued"), 1);
   expectDeliveredOnce("acme", batch, 10);
+}
+
+TEST_F(WorkerTest, UrlCrestFetchedAndRendered) {
+  topUp("acme", 10);
+  const std::string crest = readText(kGoodCrest);
+  LoopbackHttpServer server([&](const HttpRequest&, HttpConnection& connection) {
+    connection.send(httpResponse(200, {{"ETag", "\"c1\""}}, crest));
+  });
+  ASSERT_TRUE(server.started());
+  const std::string url = server.url("/crests/remote.svg");
+  dir_.write("remote.csv", "home,crest\nRemote FC," + url + "\nLocal FC," +
+                               fs::absolute(kGoodCrest).string() + "\n");
+  std::string batch = enqueue(kMini, dir_.file("remote.csv"), "acme");
+  ASSERT_FALSE(batch.empty());
+
+  startWorker("w1", {"--fetch-allow", "127.0.0.1/32", "--fetch-allow-http"});
+  ASSERT_TRUE(waitUntil([&] { return finished(batch); }, kWait));
+
+  expectDeliveredOnce("acme", batch, 10);
+  std::vector<HttpRequest> requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].target, "/crests/remote.svg");
+  // The download is in the default cache folder, under the storage.
+  int cached = 0;
+  for (const std::string& path : listTree(storage() / ".fetch-cache")) {
+    if (path.ends_with(".svg") && readText(storage() / ".fetch-cache" / path) == crest) {
+      cached++;
+    }
+  }
+  EXPECT_EQ(cached, 1);
+}
+
+TEST_F(WorkerTest, RejectedUrlFailsOnlyItsJob) {
+  topUp("acme", 10);
+  // The worker runs with the default options, which reject loopback
+  // addresses, so this listener must see no connection.
+  LoopbackHttpServer server([](const HttpRequest&, HttpConnection& connection) {
+    connection.send(httpResponse(200, {}, "<svg/>"));
+  });
+  ASSERT_TRUE(server.started());
+  const std::string url = "https://127.0.0.1:" + std::to_string(server.port()) + "/crest.svg";
+  const std::string local = fs::absolute(kGoodCrest).string();
+  dir_.write("rejected.csv", "home,crest\nArsenal FC," + local + "\nLoopback FC," + url +
+                                 "\nFulham FC," + local + "\n");
+  std::string batch = enqueue(kMini, dir_.file("rejected.csv"), "acme");
+  ASSERT_FALSE(batch.empty());
+
+  startWorker("w1");
+  ASSERT_TRUE(waitUntil([&] { return finished(batch); }, kWait));
+
+  jobs::BatchSummary counts = summary(batch);
+  EXPECT_EQ(counts.completed, 2);
+  EXPECT_EQ(counts.failed, 1);
+  EXPECT_EQ(listTree(batchDir("acme", batch)), outputsOf({1, 3}));
+  std::vector<jobs::Job> list = batchJobs(batch);
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[1].row, 2);
+  EXPECT_EQ(jobs::jobStateName(list[1].state), "failed");
+  EXPECT_EQ(list[1].attempts, 1);
+  EXPECT_EQ(list[1].last_error,
+            "row 2, column crest: cannot fetch " + url +
+                ": host 127.0.0.1 resolved to an address that is not allowed: 127.0.0.1 is a "
+                "loopback address (127.0.0.0/8); if the deployment trusts it, allow it with "
+                "--fetch-allow 127.0.0.1/32");
+  EXPECT_EQ(server.connections(), 0);
+}
+
+TEST_F(WorkerTest, InvalidFetchAllowStopsStart) {
+  ChildProcess& worker = startWorker("w1", {"--fetch-allow", "localhost"});
+
+  int status = worker.wait(kWait);
+
+  EXPECT_EQ(status, 2);
+  EXPECT_EQ(worker.out(), "");
+  EXPECT_NE(worker.err().find("smmhub-worker: --fetch-allow: 'localhost' is not a CIDR range: "
+                              "'localhost' is not an IPv4 or IPv6 address; write ADDRESS/LENGTH, "
+                              "as in 10.0.0.0/8 or fd00::/8\n"),
+            std::string::npos)
+      << worker.err();
 }
 
 }  // namespace
