@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/admin_command.h"
 #include "cli/billing.h"
 #include "cli/cache_command.h"
 #include "cli/credits_command.h"
@@ -644,6 +645,8 @@ int run(int argc, char** argv) {
   addCreditsCommand(app, credits_args);
   JobsArgs jobs_args;
   CLI::App* jobs_cmd = addJobsCommand(app, jobs_args);
+  AdminArgs admin_args;
+  CLI::App* admin_cmd = addAdminCommand(app, admin_args);
 
   try {
     app.parse(argc, argv);
@@ -664,6 +667,9 @@ int run(int argc, char** argv) {
   }
   if (jobs_cmd->parsed()) {
     return runJobs(jobs_args);
+  }
+  if (admin_cmd->parsed()) {
+    return runAdmin(admin_args);
   }
   if (!frame_cmd->parsed()) {
     return runCredits(credits_args);
