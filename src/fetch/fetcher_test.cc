@@ -214,6 +214,71 @@ TEST_F(FetcherTest, ChangedBodyReplacesEntryAndKeepsOldFile) {
   EXPECT_EQ(server.requests()[1].header("if-none-match"), "\"v1\"");
 }
 
+TEST_F(FetcherTest, StaleFilesRemovedAfterAnHour) {
+  std::atomic<int> version = 1;
+  LoopbackHttpServer server([&](const HttpRequest&, HttpConnection& connection) {
+    connection.send(httpResponse(200, {}, "crest v" + std::to_string(version.load())));
+  });
+  ASSERT_TRUE(server.started());
+  FetchOptions options = loopbackOptions();
+  options.revalidate_after = 0s;
+  auto fetcher = makeFetcher(options);
+  ASSERT_NE(fetcher, nullptr);
+  std::string url = server.url("/crest.png");
+  std::string key = sha256Hex(url);
+  fs::path folder = dir_.file("cache") / key.substr(0, 2);
+  auto two_hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
+
+  Result<Fetched> first = fetcher->fetch(url);
+  ASSERT_TRUE(first.ok()) << first.status().toString();
+  version = 2;
+  Result<Fetched> second = fetcher->fetch(url);
+  ASSERT_TRUE(second.ok()) << second.status().toString();
+  // The first body was replaced two hours ago, and a process that died
+  // left a temporary file; a fresh temporary file belongs to a live writer.
+  fs::last_write_time(first->path, two_hours_ago);
+  fs::path old_temp = folder / (key + ".a1b2c3.tmp");
+  fs::path new_temp = folder / (key + ".d4e5f6.tmp");
+  std::ofstream(old_temp) << "partial";
+  std::ofstream(new_temp) << "partial";
+  fs::last_write_time(old_temp, two_hours_ago);
+  version = 3;
+  Result<Fetched> third = fetcher->fetch(url);
+
+  ASSERT_TRUE(third.ok()) << third.status().toString();
+  EXPECT_EQ(readFile(third->path), "crest v3");
+  EXPECT_FALSE(fs::exists(first->path));
+  EXPECT_FALSE(fs::exists(old_temp));
+  EXPECT_TRUE(fs::exists(second->path));
+  EXPECT_TRUE(fs::exists(new_temp));
+}
+
+TEST_F(FetcherTest, DamagedEntryDownloadedAgain) {
+  LoopbackHttpServer server(serveBody("crest", "\"v1\""));
+  ASSERT_TRUE(server.started());
+  auto fetcher = makeFetcher(loopbackOptions());
+  ASSERT_NE(fetcher, nullptr);
+  std::string url = server.url("/crest.png");
+  std::string key = sha256Hex(url);
+
+  Result<Fetched> first = fetcher->fetch(url);
+  ASSERT_TRUE(first.ok()) << first.status().toString();
+  std::ofstream(first->path.parent_path() / (key + ".json")) << "{not json";
+  Result<Fetched> after_bad_metadata = fetcher->fetch(url);
+  ASSERT_TRUE(after_bad_metadata.ok()) << after_bad_metadata.status().toString();
+  std::ofstream(after_bad_metadata->path) << "cre";
+  Result<Fetched> after_short_body = fetcher->fetch(url);
+
+  ASSERT_TRUE(after_short_body.ok()) << after_short_body.status().toString();
+  EXPECT_EQ(after_bad_metadata->source, FetchSource::kDownloaded);
+  EXPECT_EQ(after_short_body->source, FetchSource::kDownloaded);
+  EXPECT_EQ(readFile(after_short_body->path), "crest");
+  EXPECT_EQ(server.connections(), 3);
+  // Neither damaged entry was revalidated with its ETag.
+  EXPECT_EQ(server.requests()[1].header("if-none-match"), "");
+  EXPECT_EQ(server.requests()[2].header("if-none-match"), "");
+}
+
 TEST_F(FetcherTest, ConcurrentFetchesLeaveWholeFiles) {
   const std::string body(200'000, 'c');
   LoopbackHttpServer server(serveBody(body));
@@ -403,6 +468,23 @@ TEST_F(FetcherTest, RedirectToRefusedAddressNotConnected) {
                 "--fetch-allow 127.0.0.2/32");
   EXPECT_EQ(outer.connections(), 1);
   EXPECT_EQ(inner.connections(), 0);
+}
+
+TEST_F(FetcherTest, RedirectToOtherSchemeRejected) {
+  LoopbackHttpServer server([](const HttpRequest&, HttpConnection& connection) {
+    connection.send(httpResponse(302, {{"Location", "file:///etc/passwd"}}, ""));
+  });
+  ASSERT_TRUE(server.started());
+  auto fetcher = makeFetcher(loopbackOptions());
+  ASSERT_NE(fetcher, nullptr);
+
+  Result<Fetched> fetched = fetcher->fetch(server.url("/crest.png"));
+
+  ASSERT_FALSE(fetched.ok());
+  EXPECT_EQ(fetched.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(fetched.status().message(), "cannot fetch file:///etc/passwd (redirected from " +
+                                            server.url("/crest.png") +
+                                            "): scheme 'file' is not fetched; use an https URL");
 }
 
 TEST_F(FetcherTest, RedirectWithoutLocationRejected) {
