@@ -148,11 +148,13 @@ class Accounts {
 
   // Users.
 
-  // Adds a user with a fresh id. The email is stored in lowercase. Errors:
-  // invalidArgument naming the field (malformed email, a password shorter
-  // than kMinPasswordCharacters, an unknown role, or no tenant without
-  // platform_admin); notFound for an unknown tenant; alreadyExists when
-  // another user has the email.
+  // Adds a user with a fresh id and stores the email in lowercase.
+  // Errors:
+  //   invalidArgument naming the field: a malformed email, a password
+  //     shorter than kMinPasswordCharacters, an unknown role, or no tenant
+  //     without platform_admin.
+  //   notFound for an unknown tenant.
+  //   alreadyExists when another user has the email.
   Result<User> createUser(const NewUser& user);
   // Errors: notFound when TENANT has no user ID.
   Result<User> user(const std::string& tenant, const std::string& id);
@@ -168,11 +170,14 @@ class Accounts {
   // Sessions.
 
   // Checks EMAIL and PASSWORD and starts a session for CLIENT_ADDRESS.
-  // Errors: unauthenticated with the same message for an unknown email, a
-  // wrong password, a disabled user or a disabled tenant; resourceExhausted
-  // when the email or the address made too many attempts, with a message
-  // that ends "retry after N seconds" (see retryAfterSeconds());
-  // unavailable when the database or Redis fails.
+  // Errors:
+  //   unauthenticated "invalid email or password" for an unknown email and a
+  //     wrong password alike; after a right password, unauthenticated naming
+  //     the disabled user or tenant.
+  //   resourceExhausted when the email had too many failures or the address
+  //     too many attempts; the message ends "retry after N seconds", which
+  //     retryAfterSeconds() reads.
+  //   unavailable when the database or Redis fails.
   Result<Session> signIn(const std::string& email, const std::string& password,
                          const std::string& client_address);
   // Returns the live session of TOKEN and records its use. Errors:
@@ -212,8 +217,8 @@ class Accounts {
   AccountsOptions options_;
 };
 
-// The seconds a resourceExhausted STATUS from signIn() asks to wait, or 0
-// for any other status.
+// Returns the seconds to wait that a resourceExhausted STATUS from signIn()
+// names, or 0 for any other status.
 std::int64_t retryAfterSeconds(const Status& status);
 
 // Checks an email and returns it in lowercase. Errors: invalidArgument

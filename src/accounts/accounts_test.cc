@@ -7,6 +7,8 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -459,6 +461,50 @@ TEST_P(AccountsTest, NoRedisMeansNoLimits) {
   Result<Session> session = unlimited.signIn("ana@acme.test", std::string(kPassword), "10.0.0.1");
 
   EXPECT_TRUE(session.ok()) << session.status().toString();
+}
+
+TEST_P(AccountsTest, ConcurrentSameEmailMakesOneUser) {
+  constexpr int kThreads = 4;
+  std::atomic<int> made{0};
+  std::atomic<int> taken{0};
+
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      Result<User> user = accounts_->createUser({.tenant = "acme",
+                                                 .email = "same@acme.test",
+                                                 .password = std::string(kPassword),
+                                                 .role = "viewer"});
+      if (user.ok()) {
+        made++;
+      } else if (user.status().code() == StatusCode::kAlreadyExists) {
+        taken++;
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+
+  EXPECT_EQ(made.load(), 1);
+  EXPECT_EQ(taken.load(), kThreads - 1);
+  EXPECT_EQ(must(accounts_->listUsers("acme")).size(), 2u);
+}
+
+TEST_P(AccountsTest, AdminWithoutTenantKeepsRoleNone) {
+  User admin = must(accounts_->createUser(
+      {.email = "root@smmhub.test", .password = std::string(kPassword), .platform_admin = true}));
+
+  Result<User> promoted = accounts_->updateUser("", admin.id, {.role = "owner"});
+  Result<User> with_role = accounts_->createUser({.email = "r2@smmhub.test",
+                                                  .password = std::string(kPassword),
+                                                  .role = "owner",
+                                                  .platform_admin = true});
+
+  EXPECT_EQ(promoted.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(with_role.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(with_role.status().message(),
+            "role 'owner' needs a tenant; a user without one has role none");
 }
 
 TEST(EmailTest, Normalization) {

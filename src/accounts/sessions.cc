@@ -193,7 +193,7 @@ Result<User> Accounts::verifyPassword(const std::string& email, const std::strin
 Result<Session> Accounts::signIn(const std::string& email, const std::string& password,
                                  const std::string& client_address) {
   // The limits key on the lowercase email as given, so that a malformed one
-  // counts as well; its hash keeps addresses out of Redis.
+  // counts as well. Its hash keeps email addresses out of Redis.
   std::string lower = lowercase(email);
   std::string email_key = "smmhub:signin:email:" + sha256Hex(lower);
   std::string address_key = "smmhub:signin:address:" + client_address;

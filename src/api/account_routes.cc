@@ -124,7 +124,7 @@ Result<accounts::NewUser> newUserFrom(const json& body, const std::string& tenan
   return user;
 }
 
-// Creates the user of REQUEST's body in TENANT and answers 201 with it.
+// Creates the user of REQUEST's body in TENANT and returns 201 with it.
 Response createUserResponse(accounts::Accounts& accounts, const Request& request,
                             const std::string& tenant, std::string default_role) {
   JsonBody body = parseBody(request);

@@ -50,8 +50,8 @@ Response noRoute(const Request& request) {
 
 // Runs AUTH on REQUEST and, when it succeeds and CHECK returns no response,
 // HANDLER. CHECK returns a response to send instead of running HANDLER.
-// HIDDEN answers a request without valid credentials as if the route did
-// not exist.
+// When HIDDEN, a request without valid credentials gets the 404 of a path
+// without a route.
 template <typename Check>
 Response guard(const Authenticator* auth, const Request& request, const PrincipalHandler& handler,
                bool hidden, Check check) {
