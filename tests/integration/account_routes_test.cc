@@ -482,5 +482,44 @@ TEST_F(AccountRoutesTest, DisabledUserLosesSession) {
             "user ed@acme.test is disabled; ask an owner of the tenant");
 }
 
+TEST_F(AccountRoutesTest, SignOutNeedsCsrfToken) {
+  HttpClient http = client();
+  signIn(http, "ana@acme.test");
+  http.setHeader("X-CSRF-Token", "");
+
+  HttpReply refused = http.del("/api/v1/session");
+  HttpReply still = http.get("/api/v1/me");
+
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.errorCode(), "csrf_failed");
+  EXPECT_EQ(refused.header("set-cookie"), "");
+  EXPECT_EQ(still.status, 200);
+}
+
+TEST_F(AccountRoutesTest, AdminSessionNeedsCsrfToken) {
+  addUser("", "root@smmhub.test", "none", true);
+  HttpClient http = client();
+  signIn(http, "root@smmhub.test");
+  http.setHeader("X-CSRF-Token", "");
+
+  HttpReply refused = http.post("/api/v1/admin/tenants", R"({"id":"beta","name":"Beta"})");
+
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.errorCode(), "csrf_failed");
+  EXPECT_EQ(accounts_->tenant("beta").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(AccountRoutesTest, SignInWhileRedisIsDownIs503) {
+  redis_.kill();
+  HttpClient http = client();
+
+  HttpReply reply = http.post("/api/v1/session",
+                              R"({"email":"ana@acme.test","password":"correct horse battery"})");
+
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(reply.errorCode(), "unavailable");
+  EXPECT_EQ(reply.header("set-cookie"), "");
+}
+
 }  // namespace
 }  // namespace smmhub::api
