@@ -28,6 +28,11 @@ void installHandlers() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
+  // URL downloads set CURLOPT_NOSIGNAL, because the slots run them on
+  // several threads, and libcurl then stops ignoring SIGPIPE itself (see
+  // curl's CURLOPT_NOSIGNAL page). A peer that closes its connection must
+  // fail the write, not end the worker.
+  signal(SIGPIPE, SIG_IGN);
 }
 
 }  // namespace

@@ -84,8 +84,8 @@ void checkBrandReferences(const Template& tmpl, const BrandKit& brand, Diagnosti
 // once, in the order they first appear.
 std::vector<std::string> referencedFields(const Template& tmpl);
 
-// A data cell that holds an http or https URL which an image, video or audio
-// source reads.
+// A data cell that contains an http or https URL which an image, video or
+// audio source reads.
 struct RemoteSource {
   std::string column;
   std::string url;      // the cell's value without surrounding spaces

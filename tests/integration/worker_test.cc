@@ -915,8 +915,10 @@ TEST_F(WorkerTest, UrlCrestFetchedAndRendered) {
   });
   ASSERT_TRUE(server.started());
   const std::string url = server.url("/crests/remote.svg");
+  // Row 3 gives the same URL as row 1, and is served from the cache.
   dir_.write("remote.csv", "home,crest\nRemote FC," + url + "\nLocal FC," +
-                               fs::absolute(kGoodCrest).string() + "\n");
+                               fs::absolute(kGoodCrest).string() + "\nRemote Again FC," + url +
+                               "\n");
   std::string batch = enqueue(kMini, dir_.file("remote.csv"), "acme");
   ASSERT_FALSE(batch.empty());
 
