@@ -11,9 +11,16 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "accounts/accounts.h"
+#include "api/auth.h"
 #include "api/routes.h"
 #include "api/server.h"
+#include "broker/broker.h"
+#include "broker/events.h"
+#include "campaigns/campaign_store.h"
 #include "common/log.h"
+#include "credits/credits.h"
+#include "jobs/job_store.h"
 #include "metrics/registry.h"
 #include "redis/connection.h"
 #include "redis/pool.h"
@@ -43,6 +50,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   int health_timeout_ms = 1'000;
   int idle_timeout_ms = 30'000;
+  bool secure_cookies = false;
 
   CLI::App app("smmhub-api: the admin API's HTTP server, until SIGTERM");
   app.add_option("--listen", server_options.listen,
@@ -68,6 +76,8 @@ int main(int argc, char** argv) {
                  "Time a client may take to send a request or read a response, in milliseconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 3'600'000));
+  app.add_flag("--secure-cookies", secure_cookies,
+               "Mark session cookies Secure, for a server that clients reach over HTTPS");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -89,9 +99,39 @@ int main(int argc, char** argv) {
   smmhub::redis::Pool redis(
       *endpoint, {.timeout = milliseconds(health_timeout_ms), .max_backoff = milliseconds(1'000)});
 
+  auto credits = smmhub::credits::Credits::create({.redis_url = redis_url}, db->get());
+  auto events = smmhub::broker::EventLog::create({.redis_url = redis_url});
+  if (!credits.ok() || !events.ok()) {
+    fmt::print(stderr, "smmhub-api: --redis: {}\n",
+               (!credits.ok() ? credits.status() : events.status()).message());
+    return 2;
+  }
+  smmhub::jobs::JobStore job_store(**db);
+  auto broker = smmhub::broker::Broker::create(
+      {.redis_url = redis_url, .events = events->get()}, job_store);
+  if (!broker.ok()) {
+    fmt::print(stderr, "smmhub-api: --redis: {}\n", broker.status().message());
+    return 2;
+  }
+  std::filesystem::path storage = std::filesystem::absolute(storage_dir).lexically_normal();
+  smmhub::accounts::Accounts accounts(**db, &redis);
+  smmhub::api::AccountsAuthenticator auth(accounts);
+  smmhub::campaigns::CampaignStore campaigns(**db, storage);
+
   smmhub::metrics::Registry registry;
   smmhub::api::Router router;
-  smmhub::api::addRoutes(router, {.db = db->get(), .redis = &redis, .registry = &registry});
+  smmhub::api::addRoutes(router, {.db = db->get(),
+                                  .redis = &redis,
+                                  .registry = &registry,
+                                  .auth = &auth,
+                                  .accounts = &accounts,
+                                  .jobs = &job_store,
+                                  .broker = broker->get(),
+                                  .credits = credits->get(),
+                                  .campaigns = &campaigns,
+                                  .events = events->get(),
+                                  .storage = storage,
+                                  .secure_cookies = secure_cookies});
   server_options.router = &router;
   server_options.registry = &registry;
 

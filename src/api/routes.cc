@@ -75,6 +75,8 @@ void addRoutes(Router& router, const Services& services) {
     return jsonResponse(200, {{"version", version()}});
   });
   addAccountRoutes(router, services);
+  addCampaignRoutes(router, services);
+  addCreditRoutes(router, services);
 }
 
 }  // namespace smmhub::api

@@ -5,6 +5,8 @@
 // docs/openapi.yaml describes the same routes, and a unit test compares the two.
 #pragma once
 
+#include <filesystem>
+
 #include "api/auth.h"
 #include "api/router.h"
 #include "metrics/registry.h"
@@ -14,6 +16,19 @@
 namespace smmhub::accounts {
 class Accounts;
 }  // namespace smmhub::accounts
+namespace smmhub::broker {
+class Broker;
+class EventLog;
+}  // namespace smmhub::broker
+namespace smmhub::campaigns {
+class CampaignStore;
+}  // namespace smmhub::campaigns
+namespace smmhub::credits {
+class Credits;
+}  // namespace smmhub::credits
+namespace smmhub::jobs {
+class JobStore;
+}  // namespace smmhub::jobs
 
 namespace smmhub::api {
 
@@ -26,6 +41,13 @@ struct Services {
   const metrics::Registry* registry = nullptr;
   const Authenticator* auth = nullptr;
   accounts::Accounts* accounts = nullptr;
+  jobs::JobStore* jobs = nullptr;
+  broker::Broker* broker = nullptr;
+  credits::Credits* credits = nullptr;
+  campaigns::CampaignStore* campaigns = nullptr;
+  broker::EventLog* events = nullptr;
+  // The storage folder shared with the workers: tenants' content and videos.
+  std::filesystem::path storage;
   // Whether cookies carry Secure, for a server behind TLS.
   bool secure_cookies = false;
 };
@@ -36,6 +58,13 @@ void addRoutes(Router& router, const Services& services);
 // Adds sign-in, /api/v1/me, the owners' user and API key routes and the
 // platform administrators' tenant routes (src/api/account_routes.cc).
 void addAccountRoutes(Router& router, const Services& services);
+
+// Adds the campaign, batch, download and event stream routes
+// (src/api/campaign_routes.cc).
+void addCampaignRoutes(Router& router, const Services& services);
+
+// Adds the credit, usage and top-up routes (src/api/credit_routes.cc).
+void addCreditRoutes(Router& router, const Services& services);
 
 // The project version this binary was built from, such as "0.1.0".
 std::string_view version();

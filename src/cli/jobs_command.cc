@@ -19,11 +19,11 @@
 #include "broker/broker.h"
 #include "broker/events.h"
 #include "broker/workers.h"
+#include "campaigns/submit.h"
 #include "cli/cli.h"
 #include "common/log.h"
 #include "common/tenant.h"
 #include "credits/credits.h"
-#include "credits/ledger_writer.h"
 #include "credits/prices.h"
 #include "jobs/job_store.h"
 #include "store/database.h"
@@ -147,45 +147,6 @@ std::string freshKey() {
   return fmt::format("cli-{:08x}{:08x}", random(), random());
 }
 
-// Cancels a batch this run created and gives back its hold, after the hold
-// or the push to Redis failed. The batch is cancelled first, so that no
-// re-drive runs jobs whose credits were given back.
-void rollBack(Services& services, const jobs::BatchSpec& spec, const std::string& batch_id,
-              bool held) {
-  Result<std::vector<std::string>> cancelled = services.store->cancelBatch(batch_id);
-  if (!cancelled.ok()) {
-    fmt::print(stderr,
-               "smmhub jobs enqueue: cancelling batch {} failed ({}); its hold stays until the "
-               "credit reaper finds the batch finished or cancelled\n",
-               batch_id, cancelled.status().message());
-    return;
-  }
-  if (!held) {
-    return;
-  }
-  Result<credits::Receipt> released =
-      services.credits->release({.tenant = spec.tenant,
-                                 .key = "enqueue:" + spec.idempotency_key + ":release",
-                                 .job = batch_id,
-                                 .actor = defaultActor(),
-                                 .all = true});
-  if (!released.ok()) {
-    fmt::print(stderr,
-               "smmhub jobs enqueue: releasing the hold of batch {} failed ({}); the credit "
-               "reaper releases it, because the batch is cancelled\n",
-               batch_id, released.status().message());
-  }
-}
-
-// Moves TENANT's credit events into the ledger now. An event left behind is
-// moved by the next ledger writer.
-void moveToLedger(credits::Credits& credits, const std::string& tenant) {
-  credits::LedgerWriter writer(credits, {});
-  if (writer.drainTenant(tenant).ok()) {
-    (void)writer.leave(tenant);
-  }
-}
-
 int runEnqueue(const JobsArgs& args) {
   if (Status valid = checkEnqueueArgs(args); !valid.ok()) {
     return fail("enqueue", valid);
@@ -217,57 +178,21 @@ int runEnqueue(const JobsArgs& args) {
   }
   spec.video_price = *price;
 
-  // Credits are held under the batch id, and the credit reaper releases the
-  // hold of a batch the store lacks. So the batch is written first, to get
-  // its id, and pushed to Redis only once the hold is made.
-  Result<jobs::CreatedBatch> batch = services->store->createBatch(spec, *specs);
-  if (!batch.ok()) {
-    return fail("enqueue", batch.status());
+  Result<campaigns::Submitted> submitted = campaigns::submitBatch(
+      {.store = *services->store, .credits = *services->credits, .broker = *services->broker}, spec,
+      *specs, defaultActor());
+  if (!submitted.ok()) {
+    return fail("enqueue", submitted.status());
   }
-  if (!batch->created) {
-    Result<jobs::Batch> existing = services->store->batch(batch->batch_id);
-    if (!existing.ok()) {
-      return fail("enqueue", existing.status());
-    }
-    if (existing->cancelled_at_ms != 0) {
-      return fail("enqueue", Status::failedPrecondition(fmt::format(
-                                 "--key '{}' made batch {}, which is cancelled; use a new key",
-                                 spec.idempotency_key, batch->batch_id)));
-    }
-  }
-
-  std::int64_t needed = static_cast<std::int64_t>(specs->size()) * spec.video_price;
-  Result<credits::Receipt> hold =
-      services->credits->reserve({.tenant = spec.tenant,
-                                  .amount = needed,
-                                  .key = "enqueue:" + spec.idempotency_key,
-                                  .job = batch->batch_id,
-                                  .actor = defaultActor()});
-  if (!hold.ok() || hold->outcome != credits::Outcome::kDone) {
-    if (batch->created) {
-      rollBack(*services, spec, batch->batch_id, false);
-    }
-    if (!hold.ok()) {
-      return fail("enqueue", hold.status());
-    }
+  if (submitted->outcome == campaigns::SubmitOutcome::kShort) {
     fmt::print(stderr,
                "smmhub jobs enqueue: tenant {} has {} credits available and the batch needs {}, "
                "{} per video: short by {}; nothing enqueued\n",
-               spec.tenant, hold->available, needed, spec.video_price, hold->shortfall);
+               spec.tenant, submitted->available, submitted->needed, spec.video_price,
+               submitted->shortfall);
     return kExitCreditsShort;
   }
-
-  Result<jobs::CreatedBatch> enqueued = services->broker->enqueue(spec, *specs);
-  if (!enqueued.ok()) {
-    if (batch->created) {
-      rollBack(*services, spec, batch->batch_id, !hold->replayed);
-    }
-    return fail("enqueue", enqueued.status());
-  }
-  moveToLedger(*services->credits, spec.tenant);
-  logger("cli")->info("batch enqueued tenant={} batch={} jobs={} priority={}", spec.tenant,
-                      batch->batch_id, needed, spec.priority);
-  fmt::print("{}\n", batch->batch_id);
+  fmt::print("{}\n", submitted->batch_id);
   return kExitOk;
 }
 
@@ -302,67 +227,22 @@ int runRetry(const JobsArgs& args) {
   if (!services.ok()) {
     return fail("retry", services.status());
   }
-  Result<jobs::Batch> batch = services->store->batch(args.batch_id);
-  if (!batch.ok()) {
-    return fail("retry", batch.status());
-  }
-  Result<jobs::BatchSummary> summary = services->store->batchSummary(args.batch_id);
-  if (!summary.ok()) {
-    return fail("retry", summary.status());
-  }
-  if (batch->cancelled_at_ms != 0) {
-    return fail("retry", Status::failedPrecondition("batch " + args.batch_id +
-                                                    " is cancelled: nothing to retry"));
-  }
-  if (summary->failed == 0) {
-    fmt::print("retried=0\n");
-    return kExitOk;
-  }
-
-  std::string key = "retry:" + args.batch_id + ":" + freshKey();
-  std::int64_t needed = summary->failed * batch->video_price;
-  Result<credits::Receipt> hold = services->credits->reserve({.tenant = batch->tenant,
-                                                              .amount = needed,
-                                                              .key = key,
-                                                              .job = args.batch_id,
-                                                              .actor = defaultActor()});
-  if (!hold.ok()) {
-    return fail("retry", hold.status());
-  }
-  if (hold->outcome != credits::Outcome::kDone) {
-    fmt::print(stderr,
-               "smmhub jobs retry: tenant {} has {} credits available and the {} failed jobs "
-               "need {}: short by {}; nothing retried\n",
-               batch->tenant, hold->available, summary->failed, needed, hold->shortfall);
-    return kExitCreditsShort;
-  }
-  Result<std::vector<std::string>> retried = services->broker->retryFailed(args.batch_id);
-  // A failed call keeps the hold, which the credit reaper releases once the
-  // batch ends. A job retried meanwhile by another call needs no credit from
-  // this hold: that part goes back at once.
-  std::int64_t spare =
-      retried.ok()
-          ? (summary->failed - static_cast<std::int64_t>(retried->size())) * batch->video_price
-          : 0;
-  if (spare > 0) {
-    Result<credits::Receipt> released = services->credits->release({.tenant = batch->tenant,
-                                                                    .amount = spare,
-                                                                    .key = key + ":spare",
-                                                                    .job = args.batch_id,
-                                                                    .actor = defaultActor()});
-    if (!released.ok()) {
-      fmt::print(stderr,
-                 "smmhub jobs retry: {} credits stay held ({}); the credit reaper releases them "
-                 "when the batch ends\n",
-                 spare, released.status().message());
-    }
-  }
-  moveToLedger(*services->credits, batch->tenant);
+  Result<campaigns::Retried> retried = campaigns::retryBatch(
+      {.store = *services->store, .credits = *services->credits, .broker = *services->broker},
+      args.batch_id, "retry:" + args.batch_id + ":" + freshKey(), defaultActor());
   if (!retried.ok()) {
     return fail("retry", retried.status());
   }
-  logger("cli")->info("batch retry batch={} jobs={}", args.batch_id, retried->size());
-  fmt::print("retried={}\n", retried->size());
+  if (retried->outcome == campaigns::SubmitOutcome::kShort) {
+    Result<jobs::Batch> batch = services->store->batch(args.batch_id);
+    fmt::print(stderr,
+               "smmhub jobs retry: tenant {} has {} credits available and the failed jobs "
+               "need {}: short by {}; nothing retried\n",
+               batch.ok() ? batch->tenant : "?", retried->available, retried->needed,
+               retried->shortfall);
+    return kExitCreditsShort;
+  }
+  fmt::print("retried={}\n", retried->jobs);
   return kExitOk;
 }
 

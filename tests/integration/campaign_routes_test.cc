@@ -1,0 +1,406 @@
+// The campaign, batch, download, event, credit and usage routes over HTTP,
+// on SQLite and PostgreSQL, with real smmhub-worker processes where videos
+// must be made.
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "api_stack.h"
+
+namespace smmhub::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+const std::filesystem::path kTemplate = "tests/testdata/api/card.json";
+const std::filesystem::path kBrand = "tests/testdata/golden/brand";
+
+class CampaignRoutesTest : public ApiStackTest {
+ protected:
+  // A campaign of TENANT with the card template, the golden brand kit and
+  // the three fixtures rows, mapped onto the template's fields.
+  std::string readyCampaign(HttpClient& client, const std::string& tenant) {
+    std::string template_id = addTemplate(tenant, kTemplate);
+    std::string kit = addBrandKit(tenant, kBrand);
+    HttpReply created = client.post(
+        "/api/v1/campaigns",
+        json{{"name", "Match Day"}, {"template_id", template_id}, {"brand_kit_id", kit}}.dump());
+    EXPECT_EQ(created.status, 201) << created.body;
+    std::string id = created.json().value("id", "");
+    HttpReply rows = client.request("PUT", "/api/v1/campaigns/" + id + "/rows",
+                                    readText("tests/testdata/api/fixtures.csv"), "text/csv");
+    EXPECT_EQ(rows.status, 200) << rows.body;
+    HttpReply mapped =
+        client.put("/api/v1/campaigns/" + id + "/mapping",
+                   json{{"mapping", {{"home", "Home team"}, {"away", "Away team"}}}}.dump());
+    EXPECT_EQ(mapped.status, 200) << mapped.body;
+    return id;
+  }
+
+  HttpReply generate(HttpClient& client, const std::string& campaign, const std::string& key) {
+    return client.request("POST", "/api/v1/campaigns/" + campaign + "/generate", "{}",
+                          "application/json", {{"Idempotency-Key", key}});
+  }
+
+  // Waits until every job of BATCH has ended; returns the batch.
+  json waitForBatch(HttpClient& client, const std::string& batch) {
+    json last;
+    waitUntil(
+        [&] {
+          last = client.get("/api/v1/batches/" + batch).json();
+          const json& counts = last["counts"];
+          return counts.is_object() && counts["completed"].get<int>() +
+                                               counts["failed"].get<int>() +
+                                               counts["cancelled"].get<int>() ==
+                                           counts["total"].get<int>();
+        },
+        120s);
+    return last;
+  }
+};
+
+TEST_P(CampaignRoutesTest, CreatesListsUpdatesAndDeletesCampaigns) {
+  HttpClient editor = signedIn("acme", "editor");
+  std::string template_id = addTemplate("acme", kTemplate);
+
+  HttpReply created = editor.post("/api/v1/campaigns",
+                                  json{{"name", "Derby"}, {"template_id", template_id}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string id = created.json()["id"];
+  EXPECT_EQ(created.json()["name"], "Derby");
+  EXPECT_EQ(created.json()["row_count"], 0);
+
+  HttpReply list = editor.get("/api/v1/campaigns");
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(list.json()["campaigns"].size(), 1U);
+  EXPECT_EQ(list.json()["campaigns"][0]["id"], id);
+
+  HttpReply renamed = editor.patch("/api/v1/campaigns/" + id, R"({"name":"Derby day"})");
+  ASSERT_EQ(renamed.status, 200) << renamed.body;
+  EXPECT_EQ(editor.get("/api/v1/campaigns/" + id).json()["name"], "Derby day");
+  EXPECT_EQ(editor.get("/api/v1/campaigns/" + id).json()["template_id"], template_id);
+
+  EXPECT_EQ(editor.del("/api/v1/campaigns/" + id).status, 204);
+  EXPECT_EQ(editor.get("/api/v1/campaigns/" + id).status, 404);
+  EXPECT_EQ(editor.del("/api/v1/campaigns/" + id).status, 404);
+}
+
+TEST_P(CampaignRoutesTest, RejectsBadCampaignBodies) {
+  HttpClient editor = signedIn("acme", "editor");
+
+  HttpReply malformed = editor.post("/api/v1/campaigns", R"({"name": "Derby")");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_EQ(malformed.errorCode(), "invalid_json");
+  HttpReply not_object = editor.post("/api/v1/campaigns", "[1,2]");
+  EXPECT_EQ(not_object.status, 400);
+  HttpReply missing = editor.post("/api/v1/campaigns", "{}");
+  EXPECT_EQ(missing.status, 422);
+  EXPECT_NE(missing.body.find("field 'name' is missing"), std::string::npos) << missing.body;
+  HttpReply wrong_type = editor.post("/api/v1/campaigns", R"({"name": 5})");
+  EXPECT_EQ(wrong_type.status, 422);
+  HttpReply unknown_template =
+      editor.post("/api/v1/campaigns", R"({"name": "Derby", "template_id": "t-nope"})");
+  EXPECT_EQ(unknown_template.status, 404);
+  EXPECT_NE(unknown_template.body.find("template_id: template t-nope not found"),
+            std::string::npos);
+  EXPECT_EQ(editor.get("/api/v1/campaigns").json()["campaigns"].size(), 0U);
+}
+
+TEST_P(CampaignRoutesTest, UploadsRowsAndRejectsInvalidUtf8WithoutChange) {
+  HttpClient editor = signedIn("acme", "editor");
+  HttpReply created = editor.post("/api/v1/campaigns", R"({"name": "Derby"})");
+  std::string id = created.json()["id"];
+
+  HttpReply uploaded = editor.request("PUT", "/api/v1/campaigns/" + id + "/rows",
+                                      readText("tests/testdata/api/fixtures.csv"), "text/csv");
+  ASSERT_EQ(uploaded.status, 200) << uploaded.body;
+  EXPECT_EQ(uploaded.json()["campaign"]["row_count"], 3);
+  EXPECT_EQ(uploaded.json()["campaign"]["columns"], json({"Home team", "Away team"}));
+  EXPECT_EQ(uploaded.json()["preview"][1], json({"Fulham", "Brentford"}));
+
+  HttpReply bad = editor.request("PUT", "/api/v1/campaigns/" + id + "/rows",
+                                 readText("tests/testdata/api/bad-utf8.csv"), "text/csv");
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_NE(bad.body.find("UTF-8"), std::string::npos) << bad.body;
+  EXPECT_NE(bad.body.find("row 2"), std::string::npos) << bad.body;
+  // The earlier rows stay.
+  EXPECT_EQ(editor.get("/api/v1/campaigns/" + id).json()["row_count"], 3);
+
+  HttpReply wrong_type =
+      editor.request("PUT", "/api/v1/campaigns/" + id + "/rows", "a,b\n1,2\n", "text/plain");
+  EXPECT_EQ(wrong_type.status, 415);
+
+  HttpReply json_rows =
+      editor.request("PUT", "/api/v1/campaigns/" + id + "/rows",
+                     R"([{"Home team":"Leeds","Away team":"Hull"}])", "application/json");
+  ASSERT_EQ(json_rows.status, 200) << json_rows.body;
+  HttpReply rows = editor.get("/api/v1/campaigns/" + id + "/rows?offset=0&limit=10");
+  ASSERT_EQ(rows.status, 200);
+  EXPECT_EQ(rows.json()["total"], 1);
+  EXPECT_EQ(rows.json()["columns"], json({"Away team", "Home team"}));
+  EXPECT_EQ(rows.json()["rows"][0]["values"], json({"Hull", "Leeds"}));
+  EXPECT_EQ(editor.get("/api/v1/campaigns/" + id + "/rows?limit=abc").status, 422);
+}
+
+TEST_P(CampaignRoutesTest, MappingNamesUnknownColumnsAndFields) {
+  HttpClient editor = signedIn("acme", "editor");
+  std::string id = readyCampaign(editor, "acme");
+
+  HttpReply bad = editor.put("/api/v1/campaigns/" + id + "/mapping",
+                             R"({"mapping": {"home": "Hometeam", "score": "Away team"}})");
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_NE(bad.body.find("column 'Hometeam' is not in the rows"), std::string::npos) << bad.body;
+  EXPECT_NE(bad.body.find("the template has no field 'score'"), std::string::npos) << bad.body;
+  EXPECT_EQ(editor.get("/api/v1/campaigns/" + id).json()["mapping"]["home"], "Home team");
+  EXPECT_EQ(editor.put("/api/v1/campaigns/" + id + "/mapping", R"({"mapping": 3})").status, 422);
+}
+
+TEST_P(CampaignRoutesTest, GenerateStatesTheShortfallAndQueuesNothing) {
+  HttpClient editor = signedIn("acme", "editor");
+  ensureTenant("acme", 1);
+  std::string id = readyCampaign(editor, "acme");
+
+  HttpReply reply = generate(editor, id, "first");
+  EXPECT_EQ(reply.status, 402);
+  EXPECT_EQ(reply.errorCode(), "insufficient_credits");
+  EXPECT_EQ(reply.json()["error"]["needed"], 3);
+  EXPECT_EQ(reply.json()["error"]["available"], 1);
+  EXPECT_EQ(reply.json()["error"]["shortfall"], 2);
+  EXPECT_EQ(editor.get("/api/v1/credits").json()["available"], 1);
+  EXPECT_EQ(editor.get("/api/v1/credits").json()["held"], 0);
+  EXPECT_EQ(must(broker_->queueStats()).ready, 0);
+}
+
+TEST_P(CampaignRoutesTest, GenerateWithTheSameKeyMakesOneBatch) {
+  HttpClient editor = signedIn("acme", "editor");
+  ensureTenant("acme", 10);
+  std::string id = readyCampaign(editor, "acme");
+
+  EXPECT_EQ(editor.request("POST", "/api/v1/campaigns/" + id + "/generate", "{}").status, 400);
+  HttpReply first = generate(editor, id, "press-1");
+  ASSERT_EQ(first.status, 202) << first.body;
+  EXPECT_EQ(first.json()["jobs"], 3);
+  EXPECT_EQ(first.json()["credits_held"], 3);
+  HttpReply again = generate(editor, id, "press-1");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.json()["batch_id"], first.json()["batch_id"]);
+  EXPECT_EQ(again.json()["created"], false);
+
+  json credits = editor.get("/api/v1/credits").json();
+  EXPECT_EQ(credits["available"], 7);
+  EXPECT_EQ(credits["held"], 3);
+  EXPECT_EQ(must(broker_->queueStats()).ready, 3);
+  json batches = editor.get("/api/v1/batches?campaign_id=" + id).json()["batches"];
+  ASSERT_EQ(batches.size(), 1U);
+  EXPECT_EQ(batches[0]["counts"]["queued"], 3);
+  EXPECT_EQ(batches[0]["campaign_id"], id);
+}
+
+TEST_P(CampaignRoutesTest, CancelStopsTheBatchAndRetryNeedsFailures) {
+  HttpClient editor = signedIn("acme", "editor");
+  ensureTenant("acme", 10);
+  std::string id = readyCampaign(editor, "acme");
+  std::string batch = generate(editor, id, "press").json()["batch_id"];
+
+  HttpReply retried = editor.request("POST", "/api/v1/batches/" + batch + "/retry", "",
+                                     "application/json", {{"Idempotency-Key", "r1"}});
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(retried.json()["retried"], 0);
+
+  HttpReply cancelled = editor.post("/api/v1/batches/" + batch + "/cancel", "");
+  ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+  EXPECT_EQ(cancelled.json()["cancelled"], 3);
+  json after = editor.get("/api/v1/batches/" + batch).json();
+  EXPECT_EQ(after["cancelled"], true);
+  EXPECT_EQ(after["counts"]["cancelled"], 3);
+  HttpReply retry_cancelled = editor.request("POST", "/api/v1/batches/" + batch + "/retry", "",
+                                             "application/json", {{"Idempotency-Key", "r2"}});
+  EXPECT_EQ(retry_cancelled.status, 409);
+  EXPECT_EQ(editor.get("/api/v1/batches/" + batch + "/zip").status, 404);
+  EXPECT_EQ(editor.get("/api/v1/batches/" + batch + "/videos/1").status, 404);
+}
+
+TEST_P(CampaignRoutesTest, ViewerReadsButCannotGenerate) {
+  HttpClient editor = signedIn("acme", "editor");
+  ensureTenant("acme", 10);
+  std::string id = readyCampaign(editor, "acme");
+  HttpClient viewer = signedIn("acme", "viewer");
+
+  EXPECT_EQ(viewer.get("/api/v1/campaigns/" + id).status, 200);
+  HttpReply denied = generate(viewer, id, "viewer-press");
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(denied.errorCode(), "forbidden");
+  HttpClient no_csrf = signedIn("acme", "editor");
+  no_csrf.setHeader("X-CSRF-Token", "");
+  EXPECT_EQ(generate(no_csrf, id, "no-csrf").status, 403);
+  EXPECT_EQ(anonymous().get("/api/v1/campaigns").status, 401);
+  EXPECT_EQ(must(broker_->queueStats()).ready, 0);
+}
+
+// Names of the entries of the ZIP archive BYTES, read with libarchive.
+std::vector<std::string> zipEntries(const std::string& bytes) {
+  std::vector<std::string> names;
+  archive* zip = archive_read_new();
+  archive_read_support_format_zip(zip);
+  if (archive_read_open_memory(zip, bytes.data(), bytes.size()) == ARCHIVE_OK) {
+    archive_entry* entry = nullptr;
+    while (archive_read_next_header(zip, &entry) == ARCHIVE_OK) {
+      names.emplace_back(archive_entry_pathname(entry));
+      archive_read_data_skip(zip);
+    }
+  }
+  archive_read_free(zip);
+  return names;
+}
+
+TEST_P(CampaignRoutesTest, GenerateAllRendersStreamsEventsAndDownloads) {
+  HttpClient editor = signedIn("acme", "editor");
+  ensureTenant("acme", 10);
+  std::string id = readyCampaign(editor, "acme");
+  EventStreamReader events("127.0.0.1", port(), "/api/v1/events",
+                           {{"Cookie", "smmhub_session=" + editor.cookies()["smmhub_session"]}});
+  ASSERT_EQ(events.status(5s), 200) << events.rawHeader();
+  EXPECT_NE(events.rawHeader().find("text/event-stream"), std::string::npos);
+  // Another tenant's stream, open during the whole batch.
+  HttpClient other = signedIn("rival", "owner");
+  EventStreamReader rival_events(
+      "127.0.0.1", port(), "/api/v1/events",
+      {{"Cookie", "smmhub_session=" + other.cookies()["smmhub_session"]}});
+  ASSERT_EQ(rival_events.status(5s), 200);
+
+  HttpReply generated = generate(editor, id, "kickoff");
+  ASSERT_EQ(generated.status, 202) << generated.body;
+  std::string batch = generated.json()["batch_id"];
+  startWorker(2);
+
+  std::set<int> completed_rows;
+  while (completed_rows.size() < 3) {
+    std::optional<std::string> data = events.nextData(60s);
+    ASSERT_TRUE(data.has_value()) << "rows completed so far: " << completed_rows.size() << "\n"
+                                  << workerLogs();
+    json event = json::parse(*data);
+    EXPECT_EQ(event["batch_id"], batch);
+    if (event["type"] == "state" && event["to"] == "completed") {
+      completed_rows.insert(event["row"].get<int>());
+    }
+  }
+  EXPECT_EQ(completed_rows, std::set<int>({1, 2, 3}));
+  EXPECT_EQ(rival_events.nextData(1s), std::nullopt);
+
+  json done = waitForBatch(editor, batch);
+  ASSERT_EQ(done["counts"]["completed"], 3) << done.dump() << workerLogs();
+  EXPECT_EQ(done["jobs"][0]["video_url"], "/api/v1/batches/" + batch + "/videos/1");
+
+  HttpReply video = editor.get("/api/v1/batches/" + batch + "/videos/2");
+  ASSERT_EQ(video.status, 200) << video.body;
+  EXPECT_EQ(video.header("content-type"), "video/mp4");
+  EXPECT_EQ(video.body.substr(4, 4), "ftyp");
+  EXPECT_EQ(video.body, readText(storage_ / "acme" / batch / "002.mp4"));
+  EXPECT_NE(video.header("content-disposition").find("attachment"), std::string::npos);
+  HttpReply poster = editor.get("/api/v1/batches/" + batch + "/posters/2");
+  ASSERT_EQ(poster.status, 200);
+  EXPECT_EQ(poster.header("content-type"), "image/jpeg");
+  EXPECT_EQ(poster.body.substr(0, 2), "\xFF\xD8");
+  EXPECT_EQ(editor.get("/api/v1/batches/" + batch + "/videos/9").status, 404);
+
+  HttpReply zip = editor.get("/api/v1/batches/" + batch + "/zip");
+  ASSERT_EQ(zip.status, 200) << zip.body;
+  EXPECT_EQ(zip.header("content-type"), "application/zip");
+  EXPECT_EQ(zip.header("transfer-encoding"), "chunked");
+  EXPECT_EQ(zipEntries(zip.body), std::vector<std::string>({"001.mp4", "002.mp4", "003.mp4"}));
+
+  // Three videos at one credit each were charged, and nothing stays held.
+  waitUntil([&] { return editor.get("/api/v1/credits").json()["held"] == 0; }, 10s);
+  json credits = editor.get("/api/v1/credits").json();
+  EXPECT_EQ(credits["available"], 7);
+  EXPECT_EQ(credits["held"], 0);
+  json history = editor.get("/api/v1/credits/history?limit=100").json()["entries"];
+  int charges = 0;
+  for (const json& entry : history) {
+    charges += entry["kind"] == "charge" ? 1 : 0;
+  }
+  EXPECT_EQ(charges, 3);
+  json usage = editor.get("/api/v1/usage?days=7").json()["days"];
+  ASSERT_EQ(usage.size(), 7U);
+  EXPECT_EQ(usage[6]["videos"], 3);
+  EXPECT_EQ(usage[6]["credits"], 3);
+  EXPECT_EQ(usage[6]["failures"], 0);
+}
+
+TEST_P(CampaignRoutesTest, AnotherTenantGetsNotFoundOnEveryId) {
+  HttpClient owner = signedIn("acme", "owner");
+  ensureTenant("acme", 10);
+  std::string id = readyCampaign(owner, "acme");
+  std::string batch = generate(owner, id, "press").json()["batch_id"];
+
+  for (HttpClient rival : {signedIn("rival", "owner"), withApiKey("rival", "owner")}) {
+    ensureTenant("rival", 10);
+    std::string c = "/api/v1/campaigns/" + id;
+    std::string b = "/api/v1/batches/" + batch;
+    std::vector<HttpReply> replies = {
+        rival.get(c),
+        rival.patch(c, R"({"name":"mine"})"),
+        rival.request("PUT", c + "/rows", "a,b\n1,2\n", "text/csv"),
+        rival.get(c + "/rows"),
+        rival.put(c + "/mapping", R"({"mapping":{}})"),
+        generate(rival, id, "steal"),
+        rival.get(b),
+        rival.request("POST", b + "/retry", "", "application/json", {{"Idempotency-Key", "x"}}),
+        rival.post(b + "/cancel", ""),
+        rival.get(b + "/videos/1"),
+        rival.get(b + "/posters/1"),
+        rival.get(b + "/zip"),
+        rival.get("/api/v1/events?batch_id=" + batch),
+        rival.del(c),
+    };
+    for (size_t i = 0; i < replies.size(); ++i) {
+      EXPECT_EQ(replies[i].status, 404) << "request " << i << ": " << replies[i].body;
+      EXPECT_EQ(replies[i].body.find("Match Day"), std::string::npos);
+    }
+    EXPECT_EQ(rival.get("/api/v1/campaigns").json()["campaigns"].size(), 0U);
+    EXPECT_EQ(rival.get("/api/v1/batches").json()["batches"].size(), 0U);
+  }
+  // Nothing changed for the owner.
+  EXPECT_EQ(owner.get("/api/v1/campaigns/" + id).json()["name"], "Match Day");
+  EXPECT_EQ(owner.get("/api/v1/batches/" + batch).json()["counts"]["queued"], 3);
+}
+
+TEST_P(CampaignRoutesTest, PlatformAdministratorTopsUpOnce) {
+  HttpClient admin = platformAdmin();
+  ensureTenant("acme");
+  HttpClient owner = signedIn("acme", "owner");
+
+  auto topup = [](HttpClient& client, const std::string& tenant, const std::string& body,
+                  const std::string& key) {
+    return client.request("POST", "/api/v1/admin/tenants/" + tenant + "/topups", body,
+                          "application/json", {{"Idempotency-Key", key}});
+  };
+  HttpReply added = topup(admin, "acme", R"({"amount": 50})", "invoice-7");
+  ASSERT_EQ(added.status, 201) << added.body;
+  EXPECT_EQ(added.json()["available"], 50);
+  HttpReply replayed = topup(admin, "acme", R"({"amount": 50})", "invoice-7");
+  EXPECT_EQ(replayed.status, 200);
+  EXPECT_EQ(replayed.json()["replayed"], true);
+  EXPECT_EQ(owner.get("/api/v1/credits").json()["available"], 50);
+
+  EXPECT_EQ(topup(admin, "acme", R"({"amount": 0})", "zero").status, 422);
+  EXPECT_EQ(topup(admin, "nobody", R"({"amount": 5})", "ghost").status, 404);
+  EXPECT_EQ(admin.request("POST", "/api/v1/admin/tenants/acme/topups", R"({"amount": 5})").status,
+            400);
+  // A tenant's owner does not learn that the route exists.
+  EXPECT_EQ(topup(owner, "acme", R"({"amount": 5})", "self").status, 404);
+  EXPECT_EQ(owner.get("/api/v1/credits").json()["available"], 50);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CampaignRoutesTest, kBackends, backendName);
+
+}  // namespace
+}  // namespace smmhub::testing
