@@ -40,7 +40,8 @@ struct UrlParts {
   std::string host;  // as curl normalised it: 2130706433 becomes 127.0.0.1
 };
 
-// Where a hop's request went, for messages: "URL" or "HOP (redirected from URL)".
+// Returns where a hop's request went, for messages: "URL", or "HOP
+// (redirected from URL)".
 std::string placeOf(const std::string& hop, const std::string& url) {
   return hop == url ? hop : fmt::format("{} (redirected from {})", hop, url);
 }
@@ -89,7 +90,7 @@ Result<UrlParts> parseUrl(const std::string& hop, const std::string& url,
       "cannot fetch {}: scheme '{}' is not fetched; use an https URL", place, parts.scheme));
 }
 
-// What curl's callbacks learn during one request.
+// The state that curl's callbacks fill during one request.
 struct Transfer {
   CURL* curl = nullptr;
   const AllowList* allow = nullptr;
@@ -102,17 +103,17 @@ struct Transfer {
   std::string etag;
   std::string last_modified;
   // The first address the check rejected, and why.
-  std::string refused_reason;
-  std::string refused_prefix;
+  std::string rejected_reason;
+  std::string rejected_prefix;
 
-  // Resets what one request learns, before the next hop.
+  // Clears the state of the previous request, before the next hop.
   void startRequest() {
     received = 0;
     too_large = false;
     etag.clear();
     last_modified.clear();
-    refused_reason.clear();
-    refused_prefix.clear();
+    rejected_reason.clear();
+    rejected_prefix.clear();
   }
 };
 
@@ -183,9 +184,9 @@ curl_socket_t onOpenSocket(void* user, curlsocktype /*purpose*/, curl_sockaddr* 
   const auto& target = reinterpret_cast<const sockaddr&>(storage);
   Status allowed = checkAddress(target, *transfer->allow);
   if (!allowed.ok()) {
-    if (transfer->refused_reason.empty()) {
-      transfer->refused_reason = allowed.message();
-      transfer->refused_prefix = hostPrefix(target);
+    if (transfer->rejected_reason.empty()) {
+      transfer->rejected_reason = allowed.message();
+      transfer->rejected_prefix = hostPrefix(target);
     }
     logger("fetch")->debug("connection rejected address={}: {}", addressText(target),
                            allowed.message());
@@ -340,7 +341,7 @@ class Download {
   }
 
   Result<Fetched> revalidated(CacheEntry entry, int redirects) {
-    // A 304 reply may carry newer validators (RFC 9111, section 4.3.4).
+    // A 304 reply may carry newer validators, which replace the stored ones.
     if (!transfer_.etag.empty()) {
       entry.etag = transfer_.etag;
     }
@@ -374,12 +375,12 @@ class Download {
   Status transferError(CURLcode code, const std::string& hop, const UrlParts& parts) const {
     std::string place = placeOf(hop, url_);
     std::string detail = error_text_[0] != '\0' ? error_text_ : curl_easy_strerror(code);
-    if (!transfer_.refused_reason.empty() && code == CURLE_COULDNT_CONNECT) {
+    if (!transfer_.rejected_reason.empty() && code == CURLE_COULDNT_CONNECT) {
       return {StatusCode::kPermissionDenied,
               fmt::format("cannot fetch {}: host {} resolved to an address that is not "
                           "allowed: {}; if the deployment trusts it, allow it with {}allow {}",
-                          place, parts.host, transfer_.refused_reason, options_.option_prefix,
-                          transfer_.refused_prefix)};
+                          place, parts.host, transfer_.rejected_reason, options_.option_prefix,
+                          transfer_.rejected_prefix)};
     }
     if (transfer_.too_large || code == CURLE_FILESIZE_EXCEEDED) {
       return Status::resourceExhausted(

@@ -1,6 +1,6 @@
 // Fetcher against a real HTTP server on 127.0.0.1 that each test starts.
 // Tests that need the server reachable allow 127.0.0.1/32 and http; the
-// refusal tests use the default options.
+// rejection tests use the default options.
 #include "fetch/fetcher.h"
 
 #include <atomic>
@@ -235,7 +235,7 @@ TEST_F(FetcherTest, StaleFilesRemovedAfterAnHour) {
   Result<Fetched> second = fetcher->fetch(url);
   ASSERT_TRUE(second.ok()) << second.status().toString();
   // The first body was replaced two hours ago, and a process that died
-  // left a temporary file; a fresh temporary file belongs to a live writer.
+  // left a temporary file. A fresh temporary file belongs to a live writer.
   fs::last_write_time(first->path, two_hours_ago);
   fs::path old_temp = folder / (key + ".a1b2c3.tmp");
   fs::path new_temp = folder / (key + ".d4e5f6.tmp");
@@ -444,7 +444,7 @@ TEST_F(FetcherTest, RedirectLimitEnforced) {
   EXPECT_EQ(server.requests().size(), 6u);
 }
 
-TEST_F(FetcherTest, RedirectToRefusedAddressNotConnected) {
+TEST_F(FetcherTest, RedirectToRejectedAddressNotConnected) {
   // Only the first hop's address is allowed; the second hop is another
   // loopback address, where a listener counts connections.
   LoopbackHttpServer inner(serveBody("secret"), "127.0.0.2");
@@ -610,7 +610,7 @@ TEST_F(FetcherTest, CreateRejectsBadOptions) {
 }
 
 // The default options: https only, no allowed range.
-class RefusalTest : public FetcherTest {
+class RejectionTest : public FetcherTest {
  protected:
   FetchOptions defaultOptions() const {
     FetchOptions options;
@@ -619,7 +619,7 @@ class RefusalTest : public FetcherTest {
   }
 };
 
-TEST_F(RefusalTest, HttpRefusedByDefault) {
+TEST_F(RejectionTest, HttpRejectedByDefault) {
   LoopbackHttpServer server(serveBody("crest"));
   ASSERT_TRUE(server.started());
   auto fetcher = makeFetcher(defaultOptions());
@@ -636,7 +636,7 @@ TEST_F(RefusalTest, HttpRefusedByDefault) {
   EXPECT_EQ(server.connections(), 0);
 }
 
-TEST_F(RefusalTest, LoopbackHostsInEveryNotationRefused) {
+TEST_F(RejectionTest, LoopbackHostsInEveryNotationRejected) {
   LoopbackHttpServer ipv4(serveBody("crest"));
   ASSERT_TRUE(ipv4.started());
   std::string port = std::to_string(ipv4.port());
@@ -645,10 +645,10 @@ TEST_F(RefusalTest, LoopbackHostsInEveryNotationRefused) {
   auto fetcher = makeFetcher(defaultOptions());
   ASSERT_NE(fetcher, nullptr);
   struct Case {
-    std::string host;     // as written in the URL
-    std::string seen;     // as the message names it
-    std::string refusal;  // checkAddress()'s reason
-    std::string allow;    // the allow entry the message suggests
+    std::string host;    // as written in the URL
+    std::string seen;    // as the message names it
+    std::string reason;  // checkAddress()'s reason
+    std::string allow;   // the allow entry the message suggests
   };
   const std::string loopback = "127.0.0.1 is a loopback address (127.0.0.0/8)";
   const Case cases[] = {
@@ -672,14 +672,14 @@ TEST_F(RefusalTest, LoopbackHostsInEveryNotationRefused) {
     EXPECT_EQ(fetched.status().code(), StatusCode::kPermissionDenied) << url;
     EXPECT_EQ(fetched.status().message(),
               "cannot fetch " + url + ": host " + item.seen +
-                  " resolved to an address that is not allowed: " + item.refusal +
+                  " resolved to an address that is not allowed: " + item.reason +
                   "; if the deployment trusts it, allow it with --fetch-allow " + item.allow);
   }
   EXPECT_EQ(ipv4.connections(), 0);
   EXPECT_EQ(ipv6.connections(), 0);
 }
 
-TEST_F(RefusalTest, LocalhostNameRefused) {
+TEST_F(RejectionTest, LocalhostNameRejected) {
   LoopbackHttpServer ipv4(serveBody("crest"));
   ASSERT_TRUE(ipv4.started());
   LoopbackHttpServer ipv6(serveBody("crest"), "::1", ipv4.port());
@@ -699,8 +699,8 @@ TEST_F(RefusalTest, LocalhostNameRefused) {
   EXPECT_EQ(ipv6.connections(), 0);
 }
 
-TEST_F(RefusalTest, AllowedRangeReachesListener) {
-  // The refusals above come from the check: the same listener, allowed,
+TEST_F(RejectionTest, AllowedRangeReachesListener) {
+  // The rejections above come from the check: the same listener, allowed,
   // takes the connection.
   LoopbackHttpServer server(serveBody("crest"));
   ASSERT_TRUE(server.started());

@@ -204,6 +204,7 @@ class LoopbackHttpServer {
       }
       head.append(buffer, static_cast<size_t>(got));
     }
+
     size_t line_end = head.find("\r\n");
     std::string line = head.substr(0, line_end);
     size_t space = line.find(' ');
@@ -213,6 +214,7 @@ class LoopbackHttpServer {
     }
     request.method = line.substr(0, space);
     request.target = line.substr(space + 1, second - space - 1);
+
     for (size_t at = line_end + 2; at < head.size();) {
       size_t end = head.find("\r\n", at);
       std::string header = head.substr(at, end - at);
