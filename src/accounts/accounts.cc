@@ -418,6 +418,10 @@ Result<User> Accounts::updateUser(const std::string& tenant, const std::string& 
   std::optional<User> user;
   long long now = nowMs();
   SMMHUB_RETURN_IF_ERROR(db_.write([&](soci::session& sql) {
+    // Locking the tenant's row makes concurrent changes to its users take
+    // turns on PostgreSQL, whose transactions read committed rows, so that two
+    // owners cannot both step down at once. SQLite's write lock does the same.
+    sql << "UPDATE tenants SET id = id WHERE id = :tenant", soci::use(tenant);
     user = internal::selectUser(sql, tenant, id);
     if (!user) {
       return Status::notFound("user '" + id + "' not found");

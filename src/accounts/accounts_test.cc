@@ -491,6 +491,33 @@ TEST_P(AccountsTest, ConcurrentSameEmailMakesOneUser) {
   EXPECT_EQ(must(accounts_->listUsers("acme")).size(), 2u);
 }
 
+TEST_P(AccountsTest, ConcurrentDemotionsKeepAnOwner) {
+  User second = must(accounts_->createUser({.tenant = "acme",
+                                            .email = "bo@acme.test",
+                                            .password = std::string(kPassword),
+                                            .role = "owner"}));
+  std::atomic<int> demoted{0};
+
+  std::vector<std::thread> threads;
+  for (const std::string& id : {owner_.id, second.id}) {
+    threads.emplace_back([&, id] {
+      if (accounts_->updateUser("acme", id, {.role = "viewer"}).ok()) {
+        demoted++;
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+
+  int owners = 0;
+  for (const User& user : must(accounts_->listUsers("acme"))) {
+    owners += user.role == "owner" ? 1 : 0;
+  }
+  EXPECT_EQ(demoted.load(), 1);
+  EXPECT_EQ(owners, 1);
+}
+
 TEST_P(AccountsTest, AdminWithoutTenantKeepsRoleNone) {
   User admin = must(accounts_->createUser(
       {.email = "root@smmhub.test", .password = std::string(kPassword), .platform_admin = true}));
