@@ -51,14 +51,6 @@ Result<TemplateRecord> selectTemplate(soci::session& sql, const std::string& ten
   return found.front();
 }
 
-Status checkName(const std::string& name, Diagnostics* problems) {
-  Status valid = internal::checkDisplayName("template name", name);
-  if (!valid.ok() && problems != nullptr) {
-    problems->error("/name", valid.message());
-  }
-  return valid;
-}
-
 Status checkNameFree(soci::session& sql, const std::string& tenant, const std::string& name,
                      const std::string& id) {
   int taken = 0;
@@ -76,6 +68,10 @@ std::string bodyText(const json& body) {
 }
 
 }  // namespace
+
+Status checkTemplateName(std::string_view name) {
+  return internal::checkDisplayName("template name", name);
+}
 
 Status validateTemplateBody(const json& body, Diagnostics* problems) {
   if (!body.is_object()) {
@@ -137,10 +133,8 @@ Result<TemplateRecord> TemplateStore::create(const std::string& tenant, const st
                                              const json& body, const std::string& actor,
                                              Diagnostics* problems) {
   SMMHUB_RETURN_IF_ERROR(internal::checkTenant(tenant));
-  Status valid_name = checkName(name, problems);
-  Status valid_body = validateTemplateBody(body, problems);
-  SMMHUB_RETURN_IF_ERROR(valid_name);
-  SMMHUB_RETURN_IF_ERROR(valid_body);
+  SMMHUB_RETURN_IF_ERROR(checkTemplateName(name));
+  SMMHUB_RETURN_IF_ERROR(validateTemplateBody(body, problems));
 
   TemplateRecord record{.id = internal::randomId("tpl_"),
                         .tenant = tenant,
@@ -171,10 +165,12 @@ Result<TemplateRecord> TemplateStore::update(const std::string& tenant, const st
                                              const std::optional<json>& body,
                                              const std::string& actor, Diagnostics* problems) {
   SMMHUB_RETURN_IF_ERROR(internal::checkTenant(tenant));
-  Status valid_name = name ? checkName(*name, problems) : okStatus();
-  Status valid_body = body ? validateTemplateBody(*body, problems) : okStatus();
-  SMMHUB_RETURN_IF_ERROR(valid_name);
-  SMMHUB_RETURN_IF_ERROR(valid_body);
+  if (name) {
+    SMMHUB_RETURN_IF_ERROR(checkTemplateName(*name));
+  }
+  if (body) {
+    SMMHUB_RETURN_IF_ERROR(validateTemplateBody(*body, problems));
+  }
 
   TemplateRecord record;
   std::string text = body ? bodyText(*body) : "";

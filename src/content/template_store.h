@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -48,6 +49,10 @@ struct TemplateVersion {
   std::int64_t created_at_ms = 0;
 };
 
+// Checks a template's NAME: 1 to 100 bytes, no control characters.
+// Errors: invalidArgument saying which rule NAME breaks.
+Status checkTemplateName(std::string_view name);
+
 // Checks BODY with the template parser. Every problem goes to PROBLEMS (may
 // be null) with its JSON pointer. Errors: invalidArgument summarising them,
 // also when BODY is not an object or its text exceeds
@@ -60,9 +65,10 @@ class TemplateStore {
   TemplateStore(store::Database& db, std::filesystem::path storage);
 
   // Adds template NAME with BODY as version 1, saved by ACTOR. Errors:
-  // invalidArgument for an invalid name (PROBLEMS gets "/name") or body (as
-  // validateTemplateBody()); alreadyExists when the tenant has a template of
-  // that name; unavailable for file or database errors.
+  // invalidArgument for an invalid name (checkTemplateName()) or body
+  // (validateTemplateBody(), which fills PROBLEMS); alreadyExists when the
+  // tenant has a template of that name; unavailable for file or database
+  // errors.
   Result<TemplateRecord> create(const std::string& tenant, const std::string& name,
                                 const nlohmann::json& body, const std::string& actor,
                                 Diagnostics* problems);
