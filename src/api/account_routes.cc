@@ -124,6 +124,17 @@ Result<accounts::NewUser> newUserFrom(const json& body, const std::string& tenan
   return user;
 }
 
+// Returns the body field that an invalidArgument from createUser() is
+// about, by the start of its message.
+std::string_view newUserField(const Status& status) {
+  for (std::string_view field : {"password", "role", "email"}) {
+    if (status.message().starts_with(field)) {
+      return field;
+    }
+  }
+  return status.message().starts_with("user name") ? "name" : "user";
+}
+
 // Creates the user of REQUEST's body in TENANT and returns 201 with it.
 Response createUserResponse(accounts::Accounts& accounts, const Request& request,
                             const std::string& tenant, std::string default_role) {
@@ -138,10 +149,8 @@ Response createUserResponse(accounts::Accounts& accounts, const Request& request
 
   Result<accounts::User> created = accounts.createUser(*user);
   if (!created.ok()) {
-    std::string_view field = created.status().message().starts_with("password") ? "password"
-                             : created.status().message().starts_with("role")   ? "role"
-                                                                                : "email";
-    return statusResponse(forField(created.status(), field), request.request_id);
+    return statusResponse(forField(created.status(), newUserField(created.status())),
+                          request.request_id);
   }
   return jsonResponse(201, userJson(*created));
 }

@@ -307,6 +307,11 @@ TEST_F(AccountRoutesTest, UserRouteErrors) {
   HttpReply bad_email = http.post("/api/v1/users", user("nope", std::string(kPassword)));
   HttpReply no_role = http.post(
       "/api/v1/users", json{{"email", "d@acme.test"}, {"password", std::string(kPassword)}}.dump());
+  HttpReply bad_name = http.post("/api/v1/users", json{{"email", "n@acme.test"},
+                                                       {"password", std::string(kPassword)},
+                                                       {"role", "viewer"},
+                                                       {"name", "tab\there"}}
+                                                      .dump());
   HttpReply other_tenant = http.patch("/api/v1/users/" + stranger.id, R"({"role":"viewer"})");
   HttpReply last_owner = http.patch("/api/v1/users/" + owner_.id, R"({"role":"viewer"})");
   HttpReply bad_type = http.patch("/api/v1/users/" + owner_.id, R"({"disabled":"yes"})");
@@ -322,6 +327,9 @@ TEST_F(AccountRoutesTest, UserRouteErrors) {
             "field 'email': email 'nope' is invalid: expected one '@'");
   EXPECT_EQ(no_role.status, 422);
   EXPECT_EQ(no_role.json()["error"]["message"], "field 'role' is missing");
+  EXPECT_EQ(bad_name.status, 422);
+  EXPECT_EQ(bad_name.json()["error"]["message"],
+            "field 'name': user name contains a control character");
   EXPECT_EQ(other_tenant.status, 404);
   EXPECT_EQ(other_tenant.errorCode(), "not_found");
   EXPECT_EQ(last_owner.status, 409);
