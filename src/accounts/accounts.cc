@@ -19,7 +19,7 @@ using internal::alreadyExists;
 namespace internal {
 
 void initSodium() {
-  // sodium_init() fails only when the system has no source of randomness.
+  // libsodium must not be used once sodium_init() has failed.
   static const bool initialized = sodium_init() >= 0;
   SMMHUB_CHECK(initialized);
 }
