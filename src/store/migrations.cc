@@ -305,6 +305,19 @@ std::vector<std::string> contentStatements() {
   return statements;
 }
 
+// Migration 6: the webhook dispatcher's cursor, the last job_events id it
+// has turned into deliveries. It starts at the newest event, so that a
+// database with history does not deliver old events.
+constexpr std::string_view kWebhookCursorTable =
+    "CREATE TABLE webhook_cursor ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " last_event_id BIGINT NOT NULL,"
+    " updated_at_ms BIGINT NOT NULL)";
+
+constexpr std::string_view kWebhookCursorRow =
+    "INSERT INTO webhook_cursor (id, last_event_id, updated_at_ms)"
+    " SELECT 1, COALESCE(MAX(id), 0), 0 FROM job_events";
+
 std::vector<Migration> makeMigrations() {
   std::vector<Migration> list;
   list.push_back({
@@ -337,6 +350,9 @@ std::vector<Migration> makeMigrations() {
                   .name = "content and campaigns",
                   .sqlite = contentStatements(),
                   .postgresql = contentStatements()});
+  std::vector<std::string> cursor = {std::string(kWebhookCursorTable),
+                                     std::string(kWebhookCursorRow)};
+  list.push_back({.version = 6, .name = "webhook cursor", .sqlite = cursor, .postgresql = cursor});
   // Append later migrations here, with the next version.
   return list;
 }

@@ -83,5 +83,17 @@ TEST(MigrationsTest, FourthAndFifthMigrationsAreAccountsAndContent) {
   EXPECT_EQ(fifth.postgresql, fifth.sqlite);
 }
 
+TEST(MigrationsTest, SixthMigrationIsWebhookCursor) {
+  const Migration& sixth = migrations().at(5);
+
+  EXPECT_EQ(sixth.name, "webhook cursor");
+  ASSERT_EQ(sixth.sqlite.size(), 2U);
+  EXPECT_TRUE(sixth.sqlite[0].starts_with("CREATE TABLE webhook_cursor ("));
+  EXPECT_EQ(sixth.sqlite[1],
+            "INSERT INTO webhook_cursor (id, last_event_id, updated_at_ms) SELECT 1, "
+            "COALESCE(MAX(id), 0), 0 FROM job_events");
+  EXPECT_EQ(sixth.postgresql, sixth.sqlite);
+}
+
 }  // namespace
 }  // namespace smmhub::store

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -34,6 +35,7 @@ struct HttpRequest {
   std::string method;
   std::string target;                          // "/crest.svg?x=1"
   std::map<std::string, std::string> headers;  // names in lowercase
+  std::string body;                            // Content-Length bytes; chunked bodies are not read
 
   // Returns the header NAME (lowercase), or "".
   std::string header(const std::string& name) const {
@@ -185,11 +187,11 @@ class LoopbackHttpServer {
     }
   }
 
-  // Reads the request line and headers, waiting up to 2 s for them.
-  bool readRequest(int client, HttpRequest& request) {
-    std::string head;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (head.find("\r\n\r\n") == std::string::npos) {
+  // Appends what CLIENT sends to DATA until DONE(DATA) holds. Returns false
+  // when the peer closes, the server stops or DEADLINE passes first.
+  bool receive(int client, std::string& data, const std::function<bool(const std::string&)>& done,
+               std::chrono::steady_clock::time_point deadline) {
+    while (!done(data)) {
       if (std::chrono::steady_clock::now() >= deadline || stopping_.load()) {
         return false;
       }
@@ -202,8 +204,25 @@ class LoopbackHttpServer {
       if (got <= 0) {
         return false;
       }
-      head.append(buffer, static_cast<size_t>(got));
+      data.append(buffer, static_cast<size_t>(got));
     }
+    return true;
+  }
+
+  // Reads the request line, the headers and a Content-Length body, waiting
+  // up to 2 s for them.
+  bool readRequest(int client, HttpRequest& request) {
+    std::string head;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    if (!receive(
+            client, head,
+            [](const std::string& data) { return data.find("\r\n\r\n") != std::string::npos; },
+            deadline)) {
+      return false;
+    }
+    size_t head_end = head.find("\r\n\r\n") + 4;
+    request.body = head.substr(head_end);
+    head.resize(head_end);
 
     size_t line_end = head.find("\r\n");
     std::string line = head.substr(0, line_end);
@@ -230,6 +249,14 @@ class LoopbackHttpServer {
       size_t value = header.find_first_not_of(' ', colon + 1);
       request.headers[name] = value == std::string::npos ? "" : header.substr(value);
     }
+
+    size_t length = std::strtoul(request.header("content-length").c_str(), nullptr, 10);
+    if (!receive(
+            client, request.body,
+            [length](const std::string& data) { return data.size() >= length; }, deadline)) {
+      return false;
+    }
+    request.body.resize(length);
     return true;
   }
 
