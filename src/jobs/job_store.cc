@@ -548,6 +548,32 @@ Status JobStore::complete(const std::string& job_id, std::int64_t token,
   return okStatus();
 }
 
+Status JobStore::recordRenderStats(const std::string& job_id, std::int64_t token,
+                                   RenderStats stats) {
+  if (stats.render_ms < 0 || stats.cache_hits < 0 || stats.cache_hits > stats.cache_lookups) {
+    return Status::invalidArgument(fmt::format(
+        "job {}: invalid render figures: {} ms, {} cache hits of {} lookups", job_id,
+        stats.render_ms, stats.cache_hits, stats.cache_lookups));
+  }
+  return db_.write([&](soci::session& sql) -> Status {
+    std::int64_t stored_token = 0;
+    sql << "SELECT fencing_token FROM jobs WHERE id = :id", soci::into(stored_token),
+        soci::use(job_id);
+    if (!sql.got_data()) {
+      return Status::notFound("job " + job_id + ": not found");
+    }
+    if (stored_token != token) {
+      return Status::failedPrecondition(fmt::format(
+          "job {}: token {} is not the job's token {}", job_id, token, stored_token));
+    }
+    sql << "UPDATE jobs SET render_ms = :ms, cache_hits = :hits, cache_lookups = :lookups "
+           "WHERE id = :id",
+        soci::use(stats.render_ms), soci::use(stats.cache_hits), soci::use(stats.cache_lookups),
+        soci::use(job_id);
+    return okStatus();
+  });
+}
+
 Result<JobState> JobStore::fail(const std::string& job_id, std::int64_t token,
                                 const std::string& error, std::optional<std::int64_t> retry_at_ms) {
   if (error.empty()) {

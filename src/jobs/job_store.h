@@ -157,6 +157,13 @@ struct BatchSummary {
   int cancelled = 0;
 };
 
+// What rendering one job cost; see JobStore::recordRenderStats().
+struct RenderStats {
+  std::int64_t render_ms = 0;
+  std::int64_t cache_hits = 0;
+  std::int64_t cache_lookups = 0;
+};
+
 // The columns a transition() writes besides the state.
 struct TransitionDetails {
   // Stored as the job's worker and in the event, when not empty.
@@ -218,6 +225,13 @@ class JobStore {
   // nothing. Errors: failedPrecondition naming the token or the state,
   // notFound, invalidArgument for an empty output path.
   Status complete(const std::string& job_id, std::int64_t token, const std::string& output_path);
+
+  // Records what the render of a job claimed with TOKEN cost, for the
+  // usage figures: its render time and how many of the values it needed
+  // (rasters, encoded frames) came from the render cache. Errors:
+  // failedPrecondition when the job's token is another (the claim is over),
+  // notFound, invalidArgument for a negative figure or more hits than lookups.
+  Status recordRenderStats(const std::string& job_id, std::int64_t token, RenderStats stats);
 
   // Fails an active job claimed with TOKEN. With RETRY_AT_MS set and
   // attempts below max_attempts, the job is retrying and due at RETRY_AT_MS;

@@ -318,6 +318,36 @@ TEST_P(JobStoreTest, CompleteHappensOnce) {
   expectEvent(history[2], "active", "completed", kStartMs + 900, 1, "worker-1");
 }
 
+TEST_P(JobStoreTest, RecordsRenderStatsUnderTheClaimsToken) {
+  std::string id = create(1).job_ids[0];
+  claim(id, 4);
+  ASSERT_TRUE(store_->complete(id, 4, "out/matchday/video-1.mp4").ok());
+
+  Status recorded = store_->recordRenderStats(
+      id, 4, {.render_ms = 1'250, .cache_hits = 30, .cache_lookups = 40});
+  Status stale = store_->recordRenderStats(id, 3, {.render_ms = 9, .cache_lookups = 1});
+  Status invalid = store_->recordRenderStats(id, 4, {.cache_hits = 5, .cache_lookups = 4});
+  Status unknown = store_->recordRenderStats("j-none", 4, {});
+
+  ASSERT_TRUE(recorded.ok()) << recorded.toString();
+  EXPECT_EQ(stale.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(stale.message(), "job " + id + ": token 3 is not the job's token 4");
+  EXPECT_EQ(invalid.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(unknown.code(), StatusCode::kNotFound);
+  std::int64_t render_ms = 0;
+  std::int64_t hits = 0;
+  std::int64_t lookups = 0;
+  ASSERT_TRUE(db_->read([&](soci::session& sql) {
+                   sql << "SELECT render_ms, cache_hits, cache_lookups FROM jobs WHERE id = :id",
+                       soci::into(render_ms), soci::into(hits), soci::into(lookups),
+                       soci::use(id);
+                   return okStatus();
+                 }).ok());
+  EXPECT_EQ(render_ms, 1'250);
+  EXPECT_EQ(hits, 30);
+  EXPECT_EQ(lookups, 40);
+}
+
 TEST_P(JobStoreTest, CompleteWithStaleTokenChangesNothing) {
   std::string id = create(1).job_ids[0];
   claim(id, 3, "worker-old");

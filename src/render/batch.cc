@@ -51,6 +51,7 @@ Result<BatchInputs> loadInputs(const BatchRequest& request, Diagnostics* problem
   if (!request.data_source.empty()) {
     inputs.table.source = request.data_source;
   }
+  inputs.table.source_roots = request.source_roots;
 
   if (request.rows.empty()) {
     for (const auto& row : inputs.table.rows) {

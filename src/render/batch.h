@@ -37,6 +37,9 @@ struct BatchRequest {
   // empty: data_path. A worker renders a copy of one row from another
   // folder, and sets the original file here.
   std::filesystem::path data_source;
+  // When not empty, files named by data values must lie inside these
+  // folders (DataTable::source_roots).
+  std::vector<std::filesystem::path> source_roots;
   std::filesystem::path brand_dir;
   std::filesystem::path out_dir;
   std::vector<int> rows;  // 1-based data row numbers; empty: every row

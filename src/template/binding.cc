@@ -402,8 +402,28 @@ bool isHttpUrl(std::string_view text) {
   return scheme == "http" || scheme == "https";
 }
 
-// Resolves a source path and checks the file: present, a regular file, and
-// at most kMaxAssetBytes.
+// Whether PATH, with its links followed, lies inside one of ROOTS.
+bool insideAny(const fs::path& path, const std::vector<fs::path>& roots) {
+  std::error_code error;
+  fs::path real = fs::weakly_canonical(path, error);
+  if (error) {
+    return false;
+  }
+  for (const fs::path& root : roots) {
+    fs::path real_root = fs::weakly_canonical(root, error);
+    if (error) {
+      continue;
+    }
+    fs::path relative = real.lexically_relative(real_root);
+    if (!relative.empty() && *relative.begin() != ".." && relative.is_relative()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Resolves a source path and checks the file: present, a regular file, at
+// most kMaxAssetBytes, and for a data value inside the table's source roots.
 Result<std::string> resolveSource(const ExpandedText& value, const fs::path& template_dir,
                                   const DataTable& table, const BrandKit& brand) {
   if (isBlank(value.text)) {
@@ -424,6 +444,12 @@ Result<std::string> resolveSource(const ExpandedText& value, const fs::path& tem
     path = base / path;
   }
   path = fs::absolute(path).lexically_normal();
+  if (value.origin == ValueOrigin::kData && !table.source_roots.empty() &&
+      !insideAny(path, table.source_roots)) {
+    return Status::invalidArgument("'" + value.text +
+                                   "' names a file outside the ones this batch may read; give "
+                                   "an https URL or an asset of the brand kit");
+  }
   if (std::optional<std::string> problem = regularFileProblem(path)) {
     return Status::invalidArgument(*problem);
   }

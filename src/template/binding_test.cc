@@ -274,6 +274,44 @@ class RemoteSourcesTest : public ::testing::Test {
   ColumnMapping mapping_;
 };
 
+TEST_F(RemoteSourcesTest, DataPathsOutsideTheSourceRootsAreRefused) {
+  Result<BrandKit> brand = loadBrandKit("tests/testdata/golden/brand", nullptr);
+  ASSERT_TRUE(brand.ok()) << brand.status().toString();
+  Result<DataTable> table = readCsv(
+      "home,crest\nArsenal FC,crests/good.svg\nFulham FC,../golden/brand/logo.svg\n"
+      "Leeds,/etc/hostname\n",
+      "rows.csv");
+  ASSERT_TRUE(table.ok()) << table.status().toString();
+  table->source = fs::absolute("tests/testdata/cli/rows.csv");
+  table->source_roots = {fs::absolute("tests/testdata/cli")};
+  auto bind = [&](size_t row) {
+    Diagnostics problems;
+    return bindTemplate(tmpl_, *brand, *table, table->rows[row], mapping_,
+                        "tests/testdata/cli", &problems);
+  };
+
+  Result<Template> inside = bind(0);
+  Result<Template> climbing = bind(1);
+  Result<Template> absolute = bind(2);
+
+  ASSERT_TRUE(inside.ok()) << inside.status().toString();
+  EXPECT_EQ(std::get<ImageProps>(inside->scenes[0].layers[1].props).src,
+            fs::absolute("tests/testdata/cli/crests/good.svg").string());
+  ASSERT_FALSE(climbing.ok());
+  EXPECT_NE(climbing.status().message().find(
+                "row 2: 1 error; first: /scenes/0/layers/1/src: '../golden/brand/logo.svg' names "
+                "a file outside the ones this batch may read"),
+            std::string::npos)
+      << climbing.status().message();
+  ASSERT_FALSE(absolute.ok());
+  EXPECT_NE(absolute.status().message().find("'/etc/hostname' names a file outside"),
+            std::string::npos)
+      << absolute.status().message();
+  // Without roots, the same rows read any file, as the command line allows.
+  table->source_roots.clear();
+  EXPECT_TRUE(bind(1).ok());
+}
+
 TEST_F(RemoteSourcesTest, ListsUrlCellOfImageSource) {
   std::vector<std::string> https =
       sourcesOf("home,crest\nArsenal FC, https://cdn.example.invalid/a.svg \n");

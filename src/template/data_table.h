@@ -29,6 +29,11 @@ struct DataTable {
   std::vector<DataRow> rows;
   char delimiter = ',';          // CSV only; ',' for JSON
   std::filesystem::path source;  // the file, when read from one
+  // When not empty, a file that a data value names must lie inside one of
+  // these folders, after links are followed, so that the rows of one tenant
+  // cannot read another tenant's files. Brand kit and template files are
+  // not checked: they come from the tenant's own content.
+  std::vector<std::filesystem::path> source_roots;
 
   // Returns the index of the column NAME, or -1.
   int columnIndex(const std::string& name) const;

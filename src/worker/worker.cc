@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -118,6 +119,12 @@ Result<bool> renameNoReplace(const fs::path& from, const fs::path& to) {
   }
   return Status::unavailable(
       fmt::format("cannot move {} to {}: {}", from.string(), to.string(), std::strerror(errno)));
+}
+
+// Whether PATH lies inside the folder DIR, comparing the paths as written.
+bool isInside(const fs::path& path, const fs::path& dir) {
+  fs::path relative = fs::path(path).lexically_normal().lexically_relative(dir.lexically_normal());
+  return !relative.empty() && relative.is_relative() && *relative.begin() != "..";
 }
 
 Status writeFile(const fs::path& path, const std::string& bytes) {
@@ -502,12 +509,13 @@ class WorkerImpl final : public Worker {
     std::error_code exists_error;
     bool delivered = fs::exists(video, exists_error);
     std::optional<render::RowOutcome> outcome;
+    jobs::RenderStats render_stats;
     if (delivered) {
       reused_.inc();
       log->info("job output in place job={} path={}: an earlier delivery made it", claim.job_id,
                 video.string());
     } else {
-      Result<render::RowOutcome> rendered = render(active, *job, *batch, work);
+      Result<render::RowOutcome> rendered = render(active, *job, *batch, work, &render_stats);
       if (!rendered.ok()) {
         finishFailed(active, rendered.status().message(), permanentError(rendered.status().code()));
         removeTree(work);
@@ -595,6 +603,13 @@ class WorkerImpl final : public Worker {
       return;
     }
     completed_.inc();
+    if (outcome) {
+      Status recorded = store_.recordRenderStats(claim.job_id, claim.fencing_token, render_stats);
+      if (!recorded.ok()) {
+        log->warn("render figures not recorded job={} error=\"{}\"", claim.job_id,
+                  recorded.message());
+      }
+    }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
     job_seconds_.inc(static_cast<double>(ms.count()) / 1000.0);
     {
@@ -633,8 +648,10 @@ class WorkerImpl final : public Worker {
     }
   }
 
+  // Renders JOB's row into WORK, and puts what the render cost in STATS.
   Result<render::RowOutcome> render(ActiveJob& active, const jobs::Job& job,
-                                    const jobs::Batch& batch, const fs::path& work) {
+                                    const jobs::Batch& batch, const fs::path& work,
+                                    jobs::RenderStats* stats) {
     std::error_code error;
     fs::create_directories(work, error);
     if (error) {
@@ -652,6 +669,13 @@ class WorkerImpl final : public Worker {
     request.template_path = batch.template_path;
     request.data_path = data;
     request.data_source = batch.data_path;
+    // Rows uploaded through the API live in the tenant's folder and may
+    // name only the tenant's files and downloaded URLs. Rows of a batch
+    // enqueued from the command line name the operator's own files.
+    fs::path tenant_dir = fs::path(options_.storage_dir) / job.tenant;
+    if (isInside(batch.data_path, tenant_dir)) {
+      request.source_roots = {tenant_dir, options_.fetch.cache_dir};
+    }
     request.brand_dir = batch.brand_dir;
     request.out_dir = work;
     request.rows = {1};
@@ -666,6 +690,11 @@ class WorkerImpl final : public Worker {
       return Status::internal(
           fmt::format("job {}: the render returned {} rows, not 1", job.id, report.rows.size()));
     }
+    // A value the render needed came from a cache tier, or was made here.
+    const buffer::BufferStats& buffer = report.buffer;
+    stats->cache_hits = static_cast<std::int64_t>(buffer.memory.hits + buffer.shared.hits);
+    stats->cache_lookups = stats->cache_hits + static_cast<std::int64_t>(buffer.rendered);
+    stats->render_ms = std::llround(report.rows.front().seconds * 1000);
     return std::move(report.rows.front());
   }
 

@@ -333,6 +333,10 @@ TEST_P(CampaignRoutesTest, GenerateAllRendersStreamsEventsAndDownloads) {
   EXPECT_EQ(usage[6]["videos"], 3);
   EXPECT_EQ(usage[6]["credits"], 3);
   EXPECT_EQ(usage[6]["failures"], 0);
+  // The worker recorded each render's time and cache use.
+  EXPECT_GT(usage[6]["render_seconds"].get<double>(), 0.0);
+  EXPECT_GE(usage[6]["cache_hit_rate"].get<double>(), 0.0);
+  EXPECT_LE(usage[6]["cache_hit_rate"].get<double>(), 1.0);
 }
 
 TEST_P(CampaignRoutesTest, AnotherTenantGetsNotFoundOnEveryId) {
