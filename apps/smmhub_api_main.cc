@@ -19,6 +19,9 @@
 #include "broker/events.h"
 #include "campaigns/campaign_store.h"
 #include "common/log.h"
+#include "content/asset_store.h"
+#include "content/brand_kit_store.h"
+#include "content/template_store.h"
 #include "credits/credits.h"
 #include "jobs/job_store.h"
 #include "metrics/registry.h"
@@ -117,6 +120,9 @@ int main(int argc, char** argv) {
   smmhub::accounts::Accounts accounts(**db, &redis);
   smmhub::api::AccountsAuthenticator auth(accounts);
   smmhub::campaigns::CampaignStore campaigns(**db, storage);
+  smmhub::content::AssetStore assets(**db, storage);
+  smmhub::content::BrandKitStore brand_kits(**db, storage);
+  smmhub::content::TemplateStore templates(**db, storage);
 
   smmhub::metrics::Registry registry;
   smmhub::api::Router router;
@@ -129,6 +135,9 @@ int main(int argc, char** argv) {
                                   .broker = broker->get(),
                                   .credits = credits->get(),
                                   .campaigns = &campaigns,
+                                  .assets = &assets,
+                                  .brand_kits = &brand_kits,
+                                  .templates = &templates,
                                   .events = events->get(),
                                   .storage = storage,
                                   .secure_cookies = secure_cookies});

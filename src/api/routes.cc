@@ -76,6 +76,7 @@ void addRoutes(Router& router, const Services& services) {
   });
   addAccountRoutes(router, services);
   addCampaignRoutes(router, services);
+  addContentRoutes(router, services);
   addCreditRoutes(router, services);
 }
 

@@ -23,6 +23,11 @@ class EventLog;
 namespace smmhub::campaigns {
 class CampaignStore;
 }  // namespace smmhub::campaigns
+namespace smmhub::content {
+class AssetStore;
+class BrandKitStore;
+class TemplateStore;
+}  // namespace smmhub::content
 namespace smmhub::credits {
 class Credits;
 }  // namespace smmhub::credits
@@ -45,6 +50,9 @@ struct Services {
   broker::Broker* broker = nullptr;
   credits::Credits* credits = nullptr;
   campaigns::CampaignStore* campaigns = nullptr;
+  content::AssetStore* assets = nullptr;
+  content::BrandKitStore* brand_kits = nullptr;
+  content::TemplateStore* templates = nullptr;
   broker::EventLog* events = nullptr;
   // The storage folder shared with the workers: tenants' content and videos.
   std::filesystem::path storage;
@@ -62,6 +70,9 @@ void addAccountRoutes(Router& router, const Services& services);
 // Adds the campaign, batch, download and event stream routes
 // (src/api/campaign_routes.cc).
 void addCampaignRoutes(Router& router, const Services& services);
+
+// Adds the asset, brand kit and template routes (src/api/content_routes.cc).
+void addContentRoutes(Router& router, const Services& services);
 
 // Adds the credit, usage and top-up routes (src/api/credit_routes.cc).
 void addCreditRoutes(Router& router, const Services& services);

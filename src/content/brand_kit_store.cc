@@ -339,6 +339,8 @@ Result<std::map<std::string, AssetFile>> tenantAssets(store::Database& db,
   return assets;
 }
 
+// NOTE: brand_kits has no UNIQUE (tenant, name), so on PostgreSQL two
+// transactions that take one name at the same time can both pass this check.
 Status checkNameFree(soci::session& sql, const std::string& tenant, const std::string& name,
                      const std::string& id) {
   int taken = 0;

@@ -117,6 +117,8 @@ Result<MediaInfo> sniffJpeg(std::string_view bytes) {
 
 // The logical screen descriptor follows the 6-byte signature: width and
 // height as 16-bit little-endian numbers.
+// NOTE: only the screen is checked; a frame's own image descriptor may
+// declare a larger size, and the frame count is not limited.
 Result<MediaInfo> sniffGif(std::string_view bytes) {
   if (bytes.size() < 10) {
     return truncated("GIF", "logical screen descriptor");
