@@ -2,11 +2,14 @@
 // See `smmhub-api --help` and docs/api.md.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -28,6 +31,8 @@
 #include "redis/connection.h"
 #include "redis/pool.h"
 #include "store/database.h"
+#include "webhooks/dispatcher.h"
+#include "webhooks/webhook_store.h"
 
 namespace {
 
@@ -54,6 +59,8 @@ int main(int argc, char** argv) {
   int health_timeout_ms = 1'000;
   int idle_timeout_ms = 30'000;
   bool secure_cookies = false;
+  std::vector<std::string> webhook_allow;
+  bool webhook_allow_http = false;
 
   CLI::App app("smmhub-api: the admin API's HTTP server, until SIGTERM");
   app.add_option("--listen", server_options.listen,
@@ -81,6 +88,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 3'600'000));
   app.add_flag("--secure-cookies", secure_cookies,
                "Mark session cookies Secure, for a server that clients reach over HTTPS");
+  app.add_option("--webhook-allow", webhook_allow,
+                 "CIDR range webhook deliveries may connect to besides public addresses, "
+                 "such as 10.20.0.0/16; repeatable");
+  app.add_flag("--webhook-allow-http", webhook_allow_http,
+               "Accept http:// webhook URLs too, for private networks and tests");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -120,6 +132,7 @@ int main(int argc, char** argv) {
   smmhub::accounts::Accounts accounts(**db, &redis);
   smmhub::api::AccountsAuthenticator auth(accounts);
   smmhub::campaigns::CampaignStore campaigns(**db, storage);
+  smmhub::webhooks::WebhookStore webhooks(**db, {.allow_http = webhook_allow_http});
   smmhub::content::AssetStore assets(**db, storage);
   smmhub::content::BrandKitStore brand_kits(**db, storage);
   smmhub::content::TemplateStore templates(**db, storage);
@@ -134,6 +147,7 @@ int main(int argc, char** argv) {
                                   .jobs = &job_store,
                                   .broker = broker->get(),
                                   .credits = credits->get(),
+                                  .webhooks = &webhooks,
                                   .campaigns = &campaigns,
                                   .assets = &assets,
                                   .brand_kits = &brand_kits,
@@ -143,6 +157,19 @@ int main(int argc, char** argv) {
                                   .secure_cookies = secure_cookies});
   server_options.router = &router;
   server_options.registry = &registry;
+
+  // One dispatcher per process; the Redis lock lets one of them work.
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  auto dispatcher =
+      smmhub::webhooks::Dispatcher::create(**db, {.redis_url = redis_url,
+                                                  .id = fmt::format("{}:{}", host, ::getpid()),
+                                                  .allow_http = webhook_allow_http,
+                                                  .allow = webhook_allow});
+  if (!dispatcher.ok()) {
+    fmt::print(stderr, "smmhub-api: {}\n", dispatcher.status().message());
+    return 2;
+  }
 
   // The signals are blocked before the server's threads start, so that
   // they inherit the mask.
@@ -154,10 +181,12 @@ int main(int argc, char** argv) {
   }
   fmt::print(stderr, "listening on http://{}\n", (*server)->address());
   std::fflush(stderr);
+  (*dispatcher)->start();
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
   smmhub::logger("api")->info("stopping signal={}", signal);
+  (*dispatcher)->stop();
   (*server)->stop();
   return 0;
 }

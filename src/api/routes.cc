@@ -75,6 +75,7 @@ void addRoutes(Router& router, const Services& services) {
     return jsonResponse(200, {{"version", version()}});
   });
   addAccountRoutes(router, services);
+  addWebhookRoutes(router, services);
   addCampaignRoutes(router, services);
   addContentRoutes(router, services);
   addCreditRoutes(router, services);

@@ -34,6 +34,9 @@ class Credits;
 namespace smmhub::jobs {
 class JobStore;
 }  // namespace smmhub::jobs
+namespace smmhub::webhooks {
+class WebhookStore;
+}  // namespace smmhub::webhooks
 
 namespace smmhub::api {
 
@@ -49,6 +52,7 @@ struct Services {
   jobs::JobStore* jobs = nullptr;
   broker::Broker* broker = nullptr;
   credits::Credits* credits = nullptr;
+  webhooks::WebhookStore* webhooks = nullptr;
   campaigns::CampaignStore* campaigns = nullptr;
   content::AssetStore* assets = nullptr;
   content::BrandKitStore* brand_kits = nullptr;
@@ -66,6 +70,9 @@ void addRoutes(Router& router, const Services& services);
 // Adds sign-in, /api/v1/me, the owners' user and API key routes and the
 // platform administrators' tenant routes (src/api/account_routes.cc).
 void addAccountRoutes(Router& router, const Services& services);
+
+// Adds the owners' webhook routes (src/api/webhook_routes.cc).
+void addWebhookRoutes(Router& router, const Services& services);
 
 // Adds the campaign, batch, download and event stream routes
 // (src/api/campaign_routes.cc).

@@ -38,6 +38,7 @@
 #include "testing/http_client.h"
 #include "testing/redis_server.h"
 #include "testing/temp_dir.h"
+#include "webhooks/webhook_store.h"
 #include "worker_support.h"
 
 namespace smmhub::testing {
@@ -71,6 +72,8 @@ class ApiStackTest : public BackendTest {
     accounts_ = std::make_unique<accounts::Accounts>(*db_, pool_.get());
     auth_ = std::make_unique<api::AccountsAuthenticator>(*accounts_);
     campaigns_ = std::make_unique<campaigns::CampaignStore>(*db_, storage_);
+    webhooks_ = std::make_unique<webhooks::WebhookStore>(
+        *db_, webhooks::WebhookStoreOptions{.allow_http = webhook_allow_http_});
     api::addRoutes(router_, {.db = db_.get(),
                              .redis = pool_.get(),
                              .registry = &registry_,
@@ -79,6 +82,7 @@ class ApiStackTest : public BackendTest {
                              .jobs = jobs_.get(),
                              .broker = broker_.get(),
                              .credits = credits_.get(),
+                             .webhooks = webhooks_.get(),
                              .campaigns = campaigns_.get(),
                              .events = events_.get(),
                              .storage = storage_});
@@ -256,6 +260,9 @@ class ApiStackTest : public BackendTest {
   std::unique_ptr<accounts::Accounts> accounts_;
   std::unique_ptr<api::AccountsAuthenticator> auth_;
   std::unique_ptr<campaigns::CampaignStore> campaigns_;
+  std::unique_ptr<webhooks::WebhookStore> webhooks_;
+  // Whether webhook URLs may be http; a fixture may set it before SetUp() runs.
+  bool webhook_allow_http_ = false;
   metrics::Registry registry_;
   api::Router router_;
   std::unique_ptr<api::Server> server_;

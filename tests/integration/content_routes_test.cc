@@ -80,6 +80,28 @@ class ContentRoutesTest : public ApiStackTest {
     return reply.json().value("id", "");
   }
 
+  // Sends a POST to TARGET whose header announces CONTENT_LENGTH bytes,
+  // without the body, and returns what the server sends until it closes.
+  std::string headerOnlyPost(const std::string& target, std::uint64_t content_length) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect(
+        {boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_->port())});
+    std::string request = "POST " + target +
+                          " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+                          "Content-Length: " +
+                          std::to_string(content_length) + "\r\n\r\n";
+    boost::asio::write(socket, boost::asio::buffer(request));
+    std::string response;
+    boost::system::error_code error;
+    char chunk[4096];
+    while (!error) {
+      size_t read = socket.read_some(boost::asio::buffer(chunk), error);
+      response.append(chunk, read);
+    }
+    return response;
+  }
+
   std::unique_ptr<content::AssetStore> assets_;
   std::unique_ptr<content::BrandKitStore> brand_kits_;
   std::unique_ptr<content::TemplateStore> templates_;
@@ -192,6 +214,22 @@ TEST_P(ContentRoutesTest, UnsafeUploadsAre422) {
             "query parameter 'name' is missing; upload to /api/v1/assets?name=NAME");
   EXPECT_TRUE(fs::is_empty(storage_) || !fs::exists(storage_ / "acme" / "assets") ||
               fs::is_empty(storage_ / "acme" / "assets"));
+}
+
+TEST_P(ContentRoutesTest, UploadLimitIs20MiB) {
+  HttpClient editor = signedIn("acme", "editor");
+  std::string bytes = fixture("images/crest-rgba16.png");
+  bytes.resize(2 * 1024 * 1024, '\0');
+
+  // Above the server's default of 1 MiB, within the route's 20 MiB.
+  HttpReply accepted = editor.post("/api/v1/assets?name=big.png", bytes, "image/png");
+  // The server answers from the header alone, before the body is sent.
+  std::string response = headerOnlyPost("/api/v1/assets?name=huge.png", 20 * 1024 * 1024 + 1);
+
+  EXPECT_EQ(accepted.status, 201) << accepted.body;
+  EXPECT_EQ(accepted.json()["bytes"], 2 * 1024 * 1024);
+  EXPECT_TRUE(response.starts_with("HTTP/1.1 413 ")) << response;
+  EXPECT_NE(response.find("\"payload_too_large\""), std::string::npos) << response;
 }
 
 TEST_P(ContentRoutesTest, DuplicateAssetNameIs409) {
@@ -386,6 +424,11 @@ TEST_P(ContentRoutesTest, TemplateProblemsHavePointers) {
   HttpReply unnamed =
       editor.post("/api/v1/templates", json{{"name", ""}, {"body", minimalTemplate()}}.dump());
   HttpReply no_body = editor.post("/api/v1/templates", json{{"name", "T"}}.dump());
+  std::string id =
+      editor.post("/api/v1/templates", json{{"name", "T"}, {"body", minimalTemplate()}}.dump())
+          .json()
+          .value("id", "");
+  HttpReply replaced = editor.put("/api/v1/templates/" + id, json{{"body", broken}}.dump());
 
   EXPECT_EQ(saved.status, 422);
   EXPECT_EQ(saved.errorCode(), "invalid_template");
@@ -406,7 +449,11 @@ TEST_P(ContentRoutesTest, TemplateProblemsHavePointers) {
   EXPECT_EQ(no_body.status, 422);
   EXPECT_EQ(no_body.json()["error"]["message"],
             "field 'body' is missing; give the template as an object");
-  EXPECT_EQ(editor.get("/api/v1/templates").json(), json({{"templates", json::array()}}));
+  EXPECT_EQ(replaced.status, 422);
+  ASSERT_FALSE(replaced.json()["error"]["details"].empty()) << replaced.body;
+  EXPECT_EQ(replaced.json()["error"]["details"][0]["pointer"], "/body/scenes/0/layers/0/kind");
+  EXPECT_EQ(editor.get("/api/v1/templates/" + id).json()["latest_version"], 1);
+  EXPECT_EQ(editor.get("/api/v1/templates").json()["templates"].size(), 1u);
 }
 
 TEST_P(ContentRoutesTest, LargeTemplateReachesLimitCheck) {
