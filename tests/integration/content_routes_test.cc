@@ -223,7 +223,7 @@ TEST_P(ContentRoutesTest, UploadLimitIs20MiB) {
 
   // Above the server's default of 1 MiB, within the route's 20 MiB.
   HttpReply accepted = editor.post("/api/v1/assets?name=big.png", bytes, "image/png");
-  // The server answers from the header alone, before the body is sent.
+  // The server responds from the header alone, before the body is sent.
   std::string response = headerOnlyPost("/api/v1/assets?name=huge.png", 20 * 1024 * 1024 + 1);
 
   EXPECT_EQ(accepted.status, 201) << accepted.body;
