@@ -507,46 +507,28 @@ Result<FrameFormat> frameFormat(const std::filesystem::path& path) {
 
 Status renderOneFrame(const FrameArgs& args) {
   SMMHUB_ASSIGN_OR_RETURN(FrameFormat format, frameFormat(args.out));
-  // NaN passes every range comparison below, so it is rejected here.
+  // NaN passes every range comparison, so it is rejected here.
   if (!std::isfinite(args.time_s)) {
     return Status::invalidArgument(
         fmt::format("--time {}: expected a finite number of seconds, such as 1.5", args.time_s));
   }
 
-  Diagnostics problems;
-  SMMHUB_ASSIGN_OR_RETURN(templates::Template tmpl,
-                          templates::loadTemplate(args.template_path, &problems));
-  SMMHUB_ASSIGN_OR_RETURN(templates::BrandKit brand,
-                          templates::loadBrandKit(args.brand, &problems));
-  SMMHUB_ASSIGN_OR_RETURN(templates::DataTable table, templates::readRows(args.data));
-  if (args.row < 1 || args.row > static_cast<int>(table.rows.size())) {
-    return Status::invalidArgument(
-        fmt::format("--row {}: {} has rows 1 to {}", args.row, args.data, table.rows.size()));
-  }
-  if (args.time_s < 0 || args.time_s >= tmpl.durationS()) {
-    return Status::invalidArgument(
-        fmt::format("--time {}: the video lasts {} s", args.time_s, tmpl.durationS()));
-  }
-  SMMHUB_ASSIGN_OR_RETURN(templates::ColumnMapping mapping, parseMapping(args.mapping));
-
-  SMMHUB_ASSIGN_OR_RETURN(std::unique_ptr<render::FontLibrary> fonts,
-                          render::FontLibrary::create());
-  render::EngineOptions options;
-  SMMHUB_ASSIGN_OR_RETURN(options.font_set_key, render::registerBrandFonts(brand, *fonts));
-  render::Engine engine(fonts.get(), nullptr, options);
-  const auto& row = table.rows[static_cast<size_t>(args.row - 1)];
-  std::filesystem::path template_dir = std::filesystem::path(args.template_path).parent_path();
-  SMMHUB_ASSIGN_OR_RETURN(
-      templates::Template bound,
-      templates::bindTemplate(tmpl, brand, table, row, mapping, template_dir, &problems));
-  SMMHUB_ASSIGN_OR_RETURN(render::Raster frame, engine.renderFrame(bound, args.time_s, &problems));
-  for (const auto& problem : problems.items()) {
-    fmt::print(stderr, "{}\n", problem.toString());
+  // The frame is drawn as `smmhub render` draws it in the row's video.
+  render::BatchRequest request;
+  request.template_path = args.template_path;
+  request.data_path = args.data;
+  request.brand_dir = args.brand;
+  request.rows = {args.row};
+  SMMHUB_ASSIGN_OR_RETURN(request.mapping, parseMapping(args.mapping));
+  SMMHUB_ASSIGN_OR_RETURN(render::FrameOutput rendered,
+                          render::renderBatchFrame(request, args.time_s));
+  for (const auto& warning : rendered.warnings) {
+    fmt::print(stderr, "{}\n", warning);
   }
   if (format == FrameFormat::kJpeg) {
-    return render::writePosterJpeg(frame, args.out);
+    return render::writePosterJpeg(rendered.frame, args.out);
   }
-  return render::writePng(frame, args.out);
+  return render::writePng(rendered.frame, args.out);
 }
 
 // The add*Command functions declare a subcommand and its options. CLI11

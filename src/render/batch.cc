@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 #include <set>
 #include <string_view>
@@ -70,6 +71,25 @@ Result<BatchInputs> loadInputs(const BatchRequest& request, Diagnostics* problem
   return inputs;
 }
 
+// Binds the template to ROW as every video and frame of REQUEST is bound:
+// literal paths relative to the template's folder, data paths relative to
+// the data source's folder.
+Result<templates::Template> bindRow(const BatchRequest& request, const BatchInputs& inputs,
+                                    const templates::DataRow& row, Diagnostics* problems) {
+  return templates::bindTemplate(inputs.tmpl, inputs.brand, inputs.table, row, request.mapping,
+                                 request.template_path.parent_path(), problems);
+}
+
+// An engine and what it draws with. The members are declared so that each
+// is destroyed before what it points to.
+struct EngineSetup {
+  std::unique_ptr<FontLibrary> fonts;
+  std::unique_ptr<buffer::RedisTier> redis;
+  std::unique_ptr<buffer::RenderBuffer> render_buffer;
+  std::unique_ptr<MemoryRasterCache> cache;
+  std::unique_ptr<Engine> engine;
+};
+
 }  // namespace
 
 Result<std::string> registerBrandFonts(const templates::BrandKit& brand, FontLibrary& fonts) {
@@ -86,6 +106,36 @@ Result<std::string> registerBrandFonts(const templates::BrandKit& brand, FontLib
 }
 
 namespace {
+
+// Sets up the engine that renders REQUEST's videos and frames: BRAND's fonts,
+// the tenant, the render buffer with its Redis tier when REQUEST has one, and
+// ENCODE_THREADS encoder threads per video. Errors: those of the font
+// library, of the fonts' files and of the Redis tier's URL.
+Result<std::unique_ptr<EngineSetup>> setUpEngine(const BatchRequest& request,
+                                                 const templates::BrandKit& brand,
+                                                 int encode_threads) {
+  auto setup = std::make_unique<EngineSetup>();
+  SMMHUB_ASSIGN_OR_RETURN(setup->fonts, FontLibrary::create());
+  EngineOptions options;
+  SMMHUB_ASSIGN_OR_RETURN(options.font_set_key, registerBrandFonts(brand, *setup->fonts));
+  options.encode.crf = request.crf;
+  options.encode.preset = request.preset;
+  options.encode.threads = encode_threads;
+  options.tenant = request.tenant;
+  if (request.reuse && !request.cache_redis.empty()) {
+    SMMHUB_ASSIGN_OR_RETURN(setup->redis, buffer::RedisTier::create({.url = request.cache_redis}));
+  }
+  buffer::BufferOptions buffer_options;
+  buffer_options.tenant = request.tenant;
+  buffer_options.engine_version = std::string(kEngineVersion);
+  buffer_options.memory_bytes = request.cache_bytes;
+  setup->render_buffer = std::make_unique<buffer::RenderBuffer>(buffer_options, setup->redis.get());
+  options.buffer = request.reuse ? setup->render_buffer.get() : nullptr;
+  setup->cache = std::make_unique<MemoryRasterCache>(request.cache_bytes);
+  setup->engine = std::make_unique<Engine>(setup->fonts.get(),
+                                           request.reuse ? setup->cache.get() : nullptr, options);
+  return setup;
+}
 
 // Returns PATTERN with "{{row}}" replaced by the zero-padded row number.
 std::string withRowNumber(std::string pattern, int row) {
@@ -309,9 +359,7 @@ class BatchRun {
 
   Result<VideoOutput> renderBound(size_t index, const templates::DataRow& row,
                                   Diagnostics& problems) {
-    auto bound =
-        templates::bindTemplate(inputs_.tmpl, inputs_.brand, inputs_.table, row, request_.mapping,
-                                request_.template_path.parent_path(), &problems);
+    auto bound = bindRow(request_, inputs_, row, &problems);
     if (!bound.ok()) {
       return bound.status();
     }
@@ -387,29 +435,13 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
   folder_lock.share();
 
   // Fonts, cache and engine are shared by every thread of the batch.
-  SMMHUB_ASSIGN_OR_RETURN(std::unique_ptr<FontLibrary> fonts, FontLibrary::create());
-  EngineOptions options;
-  SMMHUB_ASSIGN_OR_RETURN(options.font_set_key, registerBrandFonts(inputs.brand, *fonts));
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int jobs = request.jobs > 0 ? request.jobs : cores;
   jobs = std::min<int>(jobs, std::max<size_t>(1, inputs.rows.size()));
-  options.encode.crf = request.crf;
-  options.encode.preset = request.preset;
-  options.encode.threads =
+  int encode_threads =
       request.encode_threads > 0 ? request.encode_threads : std::max(1, cores / jobs);
-  options.tenant = request.tenant;
-  std::unique_ptr<buffer::RedisTier> redis;
-  if (request.reuse && !request.cache_redis.empty()) {
-    SMMHUB_ASSIGN_OR_RETURN(redis, buffer::RedisTier::create({.url = request.cache_redis}));
-  }
-  buffer::BufferOptions buffer_options;
-  buffer_options.tenant = request.tenant;
-  buffer_options.engine_version = std::string(kEngineVersion);
-  buffer_options.memory_bytes = request.cache_bytes;
-  buffer::RenderBuffer render_buffer(buffer_options, redis.get());
-  options.buffer = request.reuse ? &render_buffer : nullptr;
-  MemoryRasterCache cache(request.cache_bytes);
-  Engine engine(fonts.get(), request.reuse ? &cache : nullptr, options);
+  SMMHUB_ASSIGN_OR_RETURN(std::unique_ptr<EngineSetup> setup,
+                          setUpEngine(request, inputs.brand, encode_threads));
 
   if (request.before_rows) {
     SMMHUB_RETURN_IF_ERROR(request.before_rows(static_cast<int>(inputs.rows.size())));
@@ -419,7 +451,7 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
   }
   logger("render")->info("batch start rows={} jobs={} reuse={}", inputs.rows.size(), jobs,
                          request.reuse);
-  BatchRun run(request, inputs, engine, observer);
+  BatchRun run(request, inputs, *setup->engine, observer);
   std::vector<std::thread> threads;
   for (int i = 0; i < jobs; ++i) {
     threads.emplace_back([&run] { run.work(); });
@@ -432,10 +464,10 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
   report.rows = run.takeOutcomes();
   report.wall_s = secondsSince(start);
   report.jobs = jobs;
-  report.cache = cache.stats();
-  report.buffer = render_buffer.stats();
-  report.shared_tier = redis != nullptr;
-  report.shared_outages = redis != nullptr ? redis->stats().outages : 0;
+  report.cache = setup->cache->stats();
+  report.buffer = setup->render_buffer->stats();
+  report.shared_tier = setup->redis != nullptr;
+  report.shared_outages = setup->redis != nullptr ? setup->redis->stats().outages : 0;
   for (const auto& item : problems.items()) {
     report.warnings.push_back(item.toString());
   }
@@ -443,6 +475,40 @@ Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observe
                          report.rows.size(), report.succeeded(), report.failed(), report.skipped(),
                          report.wall_s);
   return report;
+}
+
+Result<FrameOutput> renderBatchFrame(const BatchRequest& request, double time_s) {
+  if (request.rows.size() != 1) {
+    return Status::invalidArgument(fmt::format(
+        "a frame is rendered from one row, but {} rows were given", request.rows.size()));
+  }
+  // NaN passes every range comparison, so it is rejected here.
+  if (!std::isfinite(time_s)) {
+    return Status::invalidArgument(
+        fmt::format("time {}: expected a finite number of seconds, such as 1.5", time_s));
+  }
+  Diagnostics problems;
+  SMMHUB_RETURN_IF_ERROR(checkTenantName(request.tenant));
+  SMMHUB_ASSIGN_OR_RETURN(BatchInputs inputs, loadInputs(request, &problems));
+  if (time_s < 0 || time_s >= inputs.tmpl.durationS()) {
+    return Status::invalidArgument(
+        fmt::format("time {} s is outside the video, which lasts {} s; give a time from 0 to "
+                    "less than {}",
+                    time_s, inputs.tmpl.durationS(), inputs.tmpl.durationS()));
+  }
+
+  // The same engine set-up as the row's video, with one encoder thread that
+  // is never started.
+  SMMHUB_ASSIGN_OR_RETURN(std::unique_ptr<EngineSetup> setup,
+                          setUpEngine(request, inputs.brand, 1));
+  SMMHUB_ASSIGN_OR_RETURN(templates::Template bound,
+                          bindRow(request, inputs, *inputs.rows.front(), &problems));
+  FrameOutput output;
+  SMMHUB_ASSIGN_OR_RETURN(output.frame, setup->engine->renderFrame(bound, time_s, &problems));
+  for (const auto& item : problems.items()) {
+    output.warnings.push_back(item.toString());
+  }
+  return output;
 }
 
 namespace {

@@ -23,6 +23,7 @@
 #include "buffer/render_buffer.h"
 #include "common/diagnostics.h"
 #include "common/status.h"
+#include "render/raster.h"
 #include "render/raster_cache.h"
 #include "render/text/text_renderer.h"
 #include "template/binding.h"
@@ -123,6 +124,24 @@ class BatchObserver {
 // the first row, removes the partial files that an earlier process left in
 // the output folder.
 Result<BatchReport> runBatch(const BatchRequest& request, BatchObserver* observer);
+
+// One frame of a row of a batch.
+struct FrameOutput {
+  Raster frame;
+  // Problems that did not stop the frame (a font fallback, text that
+  // overflows its box), each with its place.
+  std::vector<std::string> warnings;
+};
+
+// Renders the frame at TIME_S seconds of the one row that REQUEST.rows lists,
+// as runBatch(REQUEST) draws it before it encodes that row's video: the same
+// inputs, binding, fonts, tenant and render buffer. The output folder, file
+// names, rows in parallel and encoder settings of REQUEST are not used.
+// Errors: those of runBatch() for the inputs, and invalidArgument in three
+// cases. REQUEST.rows does not list exactly one row, TIME_S is not a finite
+// time within the video, or the row does not bind (the message names the
+// row and column).
+Result<FrameOutput> renderBatchFrame(const BatchRequest& request, double time_s);
 
 // Registers the brand kit's font files with FONTS and returns a key that
 // identifies the font set, for text cache keys.

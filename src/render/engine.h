@@ -24,6 +24,7 @@
 #include <string>
 
 #include "common/diagnostics.h"
+#include "common/engine_version.h"
 #include "common/status.h"
 #include "render/image/image_loader.h"
 #include "render/raster.h"
@@ -36,8 +37,9 @@
 namespace smmhub::render {
 
 // Changes whenever the engine's output for the same inputs can change; part of
-// every cache key.
-inline constexpr std::string_view kEngineVersion = "smmhub-engine-3";
+// every cache key. The value lives in common/engine_version.h, which the
+// admin API reads for its preview cache without linking the engine.
+inline constexpr std::string_view kEngineVersion = kRenderEngineVersion;
 
 struct EngineOptions {
   EncodeSettings encode;
