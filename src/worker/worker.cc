@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -23,8 +24,10 @@
 
 #include "broker/broker.h"
 #include "broker/events.h"
+#include "broker/previews.h"
 #include "broker/workers.h"
 #include "common/log.h"
+#include "common/tenant.h"
 #include "credits/credits.h"
 #include "credits/ledger_writer.h"
 #include "credits/reaper.h"
@@ -34,6 +37,7 @@
 #include "metrics/server.h"
 #include "redis/pool.h"
 #include "render/batch.h"
+#include "render/image/image_loader.h"
 #include "store/database.h"
 #include "template/binding.h"
 #include "template/data_table.h"
@@ -54,6 +58,8 @@ constexpr std::string_view kRedriveLockKey = "smmhub:bk:redrive:lock";
 constexpr std::chrono::milliseconds kRedrivePeriod{30'000};
 constexpr std::string_view kReaperLockKey = "smmhub:bk:reaper:lock";
 constexpr std::chrono::milliseconds kReaperPeriod{60'000};
+// How long one read of the preview queue waits for a request.
+constexpr std::chrono::milliseconds kPreviewWait{1'000};
 // How long a step that needs Redis or SQL is tried again before the job is
 // left to its lease.
 constexpr std::chrono::milliseconds kStepPatience{20'000};
@@ -337,6 +343,8 @@ class WorkerImpl final : public Worker {
     }
     std::thread heartbeats([this, &stop_threads] { heartbeatLoop(stop_threads); });
     std::thread upkeep([this, &stop_threads] { upkeepLoop(stop_threads); });
+    // Previews have a thread of their own, so that they never wait behind a job.
+    std::thread previews([this, &stop_claiming] { previewLoop(stop_claiming); });
     std::thread ledger([this, &stop_threads] {
       credits::LedgerWriter writer(*credits_, {.consumer = options_.id});
       writer.run(stop_threads, std::chrono::milliseconds(1'000));
@@ -362,6 +370,7 @@ class WorkerImpl final : public Worker {
     for (auto& slot : slots) {
       slot.join();
     }
+    previews.join();
     stop_threads = true;
     heartbeats.join();
     upkeep.join();
@@ -1017,6 +1026,190 @@ class WorkerImpl final : public Worker {
       logger("worker")->info("reaper released holds={} credits={}", report->holds_released,
                              report->credits_released);
     }
+  }
+
+  // Renders preview frames for the admin API until STOP is set, one request
+  // at a time from the preview queue (broker/previews.h). The wait on the
+  // queue lasts a second, so that a stop takes effect within about a second
+  // unless a frame is being rendered.
+  void previewLoop(const std::atomic<bool>& stop) {
+    auto log = logger("worker");
+    redis::Connection queue(broker_->endpoint(), kPreviewWait + std::chrono::milliseconds(2'000));
+    std::string wait_s = std::to_string(kPreviewWait.count() / 1000);
+    bool warned = false;
+    while (!stop.load()) {
+      Result<redis::ReplyPtr> popped = queue.command({"BLPOP", broker::kPreviewQueueKey, wait_s});
+      if (!popped.ok()) {
+        if (!warned) {
+          log->warn("preview queue not read worker={} error=\"{}\"; trying again", options_.id,
+                    popped.status().message());
+          warned = true;
+        }
+        sleepUnless(stop, kPreviewWait);
+        continue;
+      }
+      warned = false;
+      // A nil reply: the wait ended with the queue empty.
+      const redisReply* entry = redis::elementAt(popped->get(), 1);
+      if (entry != nullptr) {
+        servePreview(redis::replyText(entry));
+      }
+    }
+  }
+
+  // Renders one preview request and pushes its reply. A request that does
+  // not parse or has an invalid reply key is logged and dropped, because
+  // there is no reply list to send the error to.
+  void servePreview(std::string_view text) {
+    auto log = logger("worker");
+    auto started = Clock::now();
+    Result<broker::PreviewRequest> request = broker::parsePreviewRequest(text);
+    if (!request.ok()) {
+      log->error("preview request dropped: {}", request.status().message());
+      previewCounter("dropped").inc();
+      return;
+    }
+    if (!request->reply_key.starts_with(broker::kPreviewReplyPrefix)) {
+      log->error("preview request dropped id={}: reply_key '{}' does not start with {}",
+                 request->id, request->reply_key, broker::kPreviewReplyPrefix);
+      previewCounter("dropped").inc();
+      return;
+    }
+
+    Status rendered = renderPreview(*request);
+    Status replied = replyToPreview(request->reply_key, broker::previewReplyJson(rendered));
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    previewCounter(rendered.ok() ? "ok" : "failed").inc();
+    if (rendered.ok()) {
+      log->info("preview done id={} tenant={} time_s={} ms={}", request->id, request->tenant,
+                request->time_s, ms.count());
+    } else {
+      log->info("preview failed id={} tenant={} ms={} error=\"{}\"", request->id, request->tenant,
+                ms.count(), rendered.message());
+    }
+    if (!replied.ok()) {
+      log->warn("preview reply not sent id={} error=\"{}\"", request->id, replied.message());
+    }
+  }
+
+  metrics::Counter& previewCounter(const std::string& outcome) {
+    return metrics_.counter("smmhub_worker_previews_total",
+                            "Preview requests this worker ended, by outcome: ok, failed (an "
+                            "error was sent back), dropped (unreadable, nobody to tell)",
+                            {{"outcome", outcome}});
+  }
+
+  // Pushes REPLY onto REPLY_KEY and sets the key to expire, in one
+  // transaction, so that no reply list is left without its expiry.
+  Status replyToPreview(const std::string& reply_key, const std::string& reply) {
+    SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, pool_->acquire());
+    std::string ttl = std::to_string(broker::kPreviewReplyTtl.count());
+    std::vector<std::vector<std::string_view>> commands = {
+        {"MULTI"}, {"RPUSH", reply_key, reply}, {"EXPIRE", reply_key, ttl}, {"EXEC"}};
+    for (const auto& command : commands) {
+      SMMHUB_RETURN_IF_ERROR(connection->append(command));
+    }
+    for (size_t i = 0; i < commands.size(); ++i) {
+      SMMHUB_ASSIGN_OR_RETURN(redis::ReplyPtr answer, connection->readReply());
+      if (answer->type == REDIS_REPLY_ERROR) {
+        return Status::unavailable(
+            fmt::format("{} {}: {}", commands[i][0], reply_key, redis::replyText(answer.get())));
+      }
+    }
+    return okStatus();
+  }
+
+  // Checks that PATH, with symbolic links and ".." resolved as far as the
+  // file exists, lies inside ROOT. Errors: invalidArgument naming FIELD.
+  static Status checkInside(const fs::path& root, const std::string& path, const char* field) {
+    std::error_code error;
+    fs::path resolved = fs::weakly_canonical(path, error);
+    fs::path relative = resolved.lexically_relative(root);
+    if (path.empty() || !fs::path(path).is_absolute() || error || relative.empty() ||
+        *relative.begin() == "..") {
+      return Status::invalidArgument(
+          fmt::format("preview {}: '{}' is not inside the tenant's storage folder {}", field, path,
+                      root.string()));
+    }
+    return okStatus();
+  }
+
+  // Renders the frame of REQUEST as the job of its row would render that
+  // row's video, and writes it as a PNG to its out_path, under a temporary
+  // name first. Errors: invalidArgument for a path outside STORAGE/TENANT
+  // and for bad input, as render::renderBatchFrame() reports it.
+  Status renderPreview(const broker::PreviewRequest& request) {
+    // The id names temporary files next to out_path.
+    bool plain_id = !request.id.empty() && request.id.size() <= 64 &&
+                    std::all_of(request.id.begin(), request.id.end(), [](unsigned char c) {
+                      return std::isalnum(c) != 0 || c == '-' || c == '_';
+                    });
+    if (!plain_id) {
+      return Status::invalidArgument(
+          fmt::format("preview id '{}': expected 1 to 64 letters, digits, '-' or '_'", request.id));
+    }
+    SMMHUB_RETURN_IF_ERROR(checkTenantName(request.tenant));
+    std::error_code error;
+    fs::path root = fs::weakly_canonical(fs::path(options_.storage_dir) / request.tenant, error);
+    if (error) {
+      return Status::unavailable(
+          fmt::format("tenant {}'s storage folder: {}", request.tenant, error.message()));
+    }
+    SMMHUB_RETURN_IF_ERROR(checkInside(root, request.template_path, "template_path"));
+    if (!request.brand_dir.empty()) {
+      SMMHUB_RETURN_IF_ERROR(checkInside(root, request.brand_dir, "brand_dir"));
+    }
+    SMMHUB_RETURN_IF_ERROR(checkInside(root, request.data_source, "data_source"));
+    SMMHUB_RETURN_IF_ERROR(checkInside(root, request.out_path, "out_path"));
+
+    // The row goes through the same URL downloads as a job's row.
+    jobs::Job job{.id = "preview " + request.id, .tenant = request.tenant, .row = 1};
+    job.row_json = request.row_json;
+    jobs::Batch batch;
+    batch.template_path = request.template_path;
+    SMMHUB_ASSIGN_OR_RETURN(std::string row_json, fetchRemoteSources(job, batch));
+
+    fs::path out(request.out_path);
+    fs::create_directories(out.parent_path(), error);
+    if (error) {
+      return Status::unavailable(out.parent_path().string() +
+                                 ": cannot create the folder: " + error.message());
+    }
+    fs::path data = out.parent_path() / fmt::format(".{}.row.json", request.id);
+    fs::path partial =
+        out.parent_path() / fmt::format(".{}.{}.partial", out.filename().string(), request.id);
+    Status written = writeFile(data, "[" + row_json + "]\n");
+    if (written.ok()) {
+      written = renderPreviewFile(request, data, partial);
+    }
+    if (written.ok() && ::rename(partial.c_str(), out.c_str()) != 0) {
+      written = Status::unavailable(fmt::format("cannot move {} to {}: {}", partial.string(),
+                                                out.string(), std::strerror(errno)));
+    }
+    fs::remove(data, error);
+    fs::remove(partial, error);
+    return written;
+  }
+
+  // Renders REQUEST's frame from the row in DATA to PNG_PATH with the
+  // options the jobs of this worker render with.
+  Status renderPreviewFile(const broker::PreviewRequest& request, const fs::path& data,
+                           const fs::path& png_path) {
+    render::BatchRequest batch;
+    batch.template_path = request.template_path;
+    batch.data_path = data;
+    batch.data_source = request.data_source;
+    // As for a job's row from the API: the row may name only the tenant's
+    // files and downloaded URLs.
+    batch.source_roots = {fs::path(options_.storage_dir) / request.tenant,
+                          options_.fetch.cache_dir};
+    batch.brand_dir = request.brand_dir;
+    batch.rows = {1};
+    batch.cache_redis = options_.cache_redis;
+    batch.tenant = request.tenant;
+    SMMHUB_ASSIGN_OR_RETURN(render::FrameOutput rendered,
+                            render::renderBatchFrame(batch, request.time_s));
+    return render::writePng(rendered.frame, png_path);
   }
 
   void sleepUnless(const std::atomic<bool>& stop, std::chrono::milliseconds period) {

@@ -1,0 +1,109 @@
+// The preview queue: how the admin API requests one frame of a template
+// from the workers, and how a worker replies. Both sides use these names, so the
+// protocol lives in one header.
+//
+//   API:    RPUSH smmhub:pv:queue REQUEST_JSON
+//           BLPOP smmhub:pv:reply:ID TIMEOUT
+//   worker: BLPOP smmhub:pv:queue 1
+//           ... render the frame to out_path ...
+//           RPUSH smmhub:pv:reply:ID {"ok":true}
+//           EXPIRE smmhub:pv:reply:ID 60
+//
+// A reply that nobody reads (the API gave up) expires with its key.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+
+namespace smmhub::broker {
+
+// The Redis list of pending preview requests, oldest first.
+inline constexpr std::string_view kPreviewQueueKey = "smmhub:pv:queue";
+// Each request's reply list is this prefix and the request id.
+inline constexpr std::string_view kPreviewReplyPrefix = "smmhub:pv:reply:";
+// How long a reply waits for its reader.
+inline constexpr std::chrono::seconds kPreviewReplyTtl{60};
+
+// One preview request. Every path is absolute and inside STORAGE/TENANT.
+struct PreviewRequest {
+  std::string id;  // unique per request; names the reply list
+  std::string tenant;
+  std::string template_path;  // a template version's file
+  std::string brand_dir;      // a brand kit's folder, or "" for none
+  std::string row_json;       // one row as a JSON object, as a job carries it
+  // The file whose folder relative paths in the row are resolved against.
+  std::string data_source;
+  double time_s = 0;
+  std::string out_path;  // where the PNG goes
+  std::string reply_key;
+};
+
+inline std::string previewReplyKey(std::string_view id) {
+  return std::string(kPreviewReplyPrefix) + std::string(id);
+}
+
+inline std::string previewRequestJson(const PreviewRequest& request) {
+  return nlohmann::json{{"id", request.id},
+                        {"tenant", request.tenant},
+                        {"template_path", request.template_path},
+                        {"brand_dir", request.brand_dir},
+                        {"row_json", request.row_json},
+                        {"data_source", request.data_source},
+                        {"time_s", request.time_s},
+                        {"out_path", request.out_path},
+                        {"reply_key", request.reply_key}}
+      .dump();
+}
+
+// Parses a request that previewRequestJson() wrote. Errors: invalidArgument
+// naming the first missing or mistyped field.
+inline Result<PreviewRequest> parsePreviewRequest(std::string_view text) {
+  nlohmann::json body = nlohmann::json::parse(text, nullptr, false);
+  if (!body.is_object()) {
+    return Status::invalidArgument("preview request: not a JSON object");
+  }
+  PreviewRequest request;
+  for (auto [name, field] :
+       {std::pair{"id", &request.id}, std::pair{"tenant", &request.tenant},
+        std::pair{"template_path", &request.template_path},
+        std::pair{"brand_dir", &request.brand_dir}, std::pair{"row_json", &request.row_json},
+        std::pair{"data_source", &request.data_source}, std::pair{"out_path", &request.out_path},
+        std::pair{"reply_key", &request.reply_key}}) {
+    auto found = body.find(name);
+    if (found == body.end() || !found->is_string()) {
+      return Status::invalidArgument(
+          fmt::format("preview request: field '{}' is missing or not a string", name));
+    }
+    *field = found->get<std::string>();
+  }
+  auto time = body.find("time_s");
+  if (time == body.end() || !time->is_number()) {
+    return Status::invalidArgument("preview request: field 'time_s' is missing or not a number");
+  }
+  request.time_s = time->get<double>();
+  return request;
+}
+
+// The reply: {"ok":true}, or {"ok":false,"code":CODE,"error":MESSAGE} where
+// CODE is "invalid_argument" for bad input (an invalid or missing template,
+// brand kit, row or time) and "internal" for anything else.
+inline std::string previewReplyJson(const Status& status) {
+  if (status.ok()) {
+    return R"({"ok":true})";
+  }
+  bool bad_input = status.code() == StatusCode::kInvalidArgument ||
+                   status.code() == StatusCode::kNotFound ||
+                   status.code() == StatusCode::kFailedPrecondition;
+  return nlohmann::json{{"ok", false},
+                        {"code", bad_input ? "invalid_argument" : "internal"},
+                        {"error", status.message()}}
+      .dump();
+}
+
+}  // namespace smmhub::broker
