@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   int health_timeout_ms = 1'000;
   int idle_timeout_ms = 30'000;
+  int preview_timeout_ms = 10'000;
   bool secure_cookies = false;
   std::vector<std::string> webhook_allow;
   bool webhook_allow_http = false;
@@ -86,6 +87,10 @@ int main(int argc, char** argv) {
                  "Time a client may take to send a request or read a response, in milliseconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 3'600'000));
+  app.add_option("--preview-timeout-ms", preview_timeout_ms,
+                 "How long a preview request waits for a worker's frame, in milliseconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600'000));
   app.add_flag("--secure-cookies", secure_cookies,
                "Mark session cookies Secure, for a server that clients reach over HTTPS");
   app.add_option("--webhook-allow", webhook_allow,
@@ -154,7 +159,8 @@ int main(int argc, char** argv) {
                                   .templates = &templates,
                                   .events = events->get(),
                                   .storage = storage,
-                                  .secure_cookies = secure_cookies});
+                                  .secure_cookies = secure_cookies,
+                                  .preview_timeout = milliseconds(preview_timeout_ms)});
   server_options.router = &router;
   server_options.registry = &registry;
 

@@ -79,6 +79,7 @@ void addRoutes(Router& router, const Services& services) {
   addCampaignRoutes(router, services);
   addContentRoutes(router, services);
   addCreditRoutes(router, services);
+  addPreviewRoutes(router, services);
 }
 
 }  // namespace smmhub::api

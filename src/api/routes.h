@@ -5,6 +5,7 @@
 // docs/openapi.yaml describes the same routes, and a unit test compares the two.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 
 #include "api/auth.h"
@@ -62,6 +63,8 @@ struct Services {
   std::filesystem::path storage;
   // Whether cookies carry Secure, for a server behind TLS.
   bool secure_cookies = false;
+  // How long POST /api/v1/previews waits for a worker's frame.
+  std::chrono::milliseconds preview_timeout{10'000};
 };
 
 // Adds every route of the API to ROUTER.
@@ -83,6 +86,10 @@ void addContentRoutes(Router& router, const Services& services);
 
 // Adds the credit, usage and top-up routes (src/api/credit_routes.cc).
 void addCreditRoutes(Router& router, const Services& services);
+
+// Adds POST /api/v1/previews, frames rendered by the workers
+// (src/api/preview_routes.cc).
+void addPreviewRoutes(Router& router, const Services& services);
 
 // The project version this binary was built from, such as "0.1.0".
 std::string_view version();

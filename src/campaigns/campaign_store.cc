@@ -139,6 +139,48 @@ Status notFound(const std::string& id) {
   return Status::notFound("campaign " + id + " not found");
 }
 
+// Returns the column of TABLE that feeds each field of TMPL: the mapped
+// one, else its namesake. Errors: failedPrecondition naming the required
+// fields without a column.
+Result<std::map<std::string, int>> fieldSources(const templates::Template& tmpl,
+                                                const templates::DataTable& table,
+                                                const std::map<std::string, std::string>& mapping) {
+  std::map<std::string, int> sources;
+  std::vector<std::string> missing;
+  for (const templates::Field& field : tmpl.fields) {
+    auto mapped = mapping.find(field.name);
+    int column = table.columnIndex(mapped == mapping.end() ? field.name : mapped->second);
+    if (column >= 0) {
+      sources[field.name] = column;
+    } else if (field.required && !field.default_value) {
+      missing.push_back(field.name);
+    }
+  }
+  if (!missing.empty()) {
+    return Status::failedPrecondition(
+        fmt::format("no column provides the required fields {}: map them to columns",
+                    fmt::join(missing, ", ")));
+  }
+  return sources;
+}
+
+// Returns ROW as a job carries it: a JSON object with every column by its
+// own name, and each field by its source column, so that templates that
+// name columns directly keep working.
+std::string rowJson(const templates::DataTable& table, const std::map<std::string, int>& sources,
+                    const templates::DataRow& row) {
+  nlohmann::json fields = nlohmann::json::object();
+  for (size_t column = 0; column < table.columns.size() && column < row.values.size(); ++column) {
+    fields[table.columns[column]] = row.values[column];
+  }
+  for (const auto& [field, column] : sources) {
+    if (static_cast<size_t>(column) < row.values.size()) {
+      fields[field] = row.values[static_cast<size_t>(column)];
+    }
+  }
+  return fields.dump();
+}
+
 }  // namespace
 
 std::string randomId(std::string_view prefix) {
@@ -361,24 +403,7 @@ Result<Plan> CampaignStore::plan(const std::string& tenant, const std::string& i
   SMMHUB_ASSIGN_OR_RETURN(templates::Template parsed,
                           templates::loadTemplate(template_path, nullptr));
   SMMHUB_ASSIGN_OR_RETURN(templates::DataTable table, templates::readRows(campaign.data_path));
-
-  // The column that feeds each field: the mapped one, else its namesake.
-  std::map<std::string, int> sources;
-  std::vector<std::string> missing;
-  for (const templates::Field& field : parsed.fields) {
-    auto mapped = campaign.mapping.find(field.name);
-    int column = table.columnIndex(mapped == campaign.mapping.end() ? field.name : mapped->second);
-    if (column >= 0) {
-      sources[field.name] = column;
-    } else if (field.required && !field.default_value) {
-      missing.push_back(field.name);
-    }
-  }
-  if (!missing.empty()) {
-    return Status::failedPrecondition(
-        fmt::format("no column provides the required fields {}: map them to columns",
-                    fmt::join(missing, ", ")));
-  }
+  SMMHUB_ASSIGN_OR_RETURN(auto sources, fieldSources(parsed, table, campaign.mapping));
 
   std::string brand_dir;
   if (!campaign.brand_kit_id.empty()) {
@@ -397,22 +422,30 @@ Result<Plan> CampaignStore::plan(const std::string& tenant, const std::string& i
                      .data_path = campaign.data_path,
                      .brand_dir = brand_dir}};
   for (const templates::DataRow& row : table.rows) {
-    // Every column goes in by its own name, and each field by its source
-    // column, so that templates that name columns directly keep working.
-    nlohmann::json fields = nlohmann::json::object();
-    for (size_t column = 0; column < table.columns.size() && column < row.values.size(); ++column) {
-      fields[table.columns[column]] = row.values[column];
-    }
-    for (const auto& [field, column] : sources) {
-      if (static_cast<size_t>(column) < row.values.size()) {
-        fields[field] = row.values[static_cast<size_t>(column)];
-      }
-    }
     plan.jobs.push_back({.row = row.number,
-                         .row_json = fields.dump(),
+                         .row_json = rowJson(table, sources, row),
                          .output_name = fmt::format("{:03}.mp4", row.number)});
   }
   return plan;
+}
+
+Result<PlannedRow> CampaignStore::planRow(const std::string& tenant, const std::string& id, int row,
+                                          const fs::path& template_path) {
+  SMMHUB_ASSIGN_OR_RETURN(Campaign campaign, get(tenant, id));
+  if (campaign.data_path.empty()) {
+    return Status::failedPrecondition("campaign " + id +
+                                      " has no rows: upload a CSV or JSON first");
+  }
+  SMMHUB_ASSIGN_OR_RETURN(templates::Template parsed,
+                          templates::loadTemplate(template_path, nullptr));
+  SMMHUB_ASSIGN_OR_RETURN(templates::DataTable table, templates::readRows(campaign.data_path));
+  if (row < 1 || static_cast<size_t>(row) > table.rows.size()) {
+    return Status::invalidArgument(
+        fmt::format("row: campaign {} has rows 1 to {}, not {}", id, table.rows.size(), row));
+  }
+  SMMHUB_ASSIGN_OR_RETURN(auto sources, fieldSources(parsed, table, campaign.mapping));
+  return PlannedRow{.row_json = rowJson(table, sources, table.rows[static_cast<size_t>(row - 1)]),
+                    .data_path = campaign.data_path};
 }
 
 Status CampaignStore::linkBatch(const std::string& tenant, const std::string& id,

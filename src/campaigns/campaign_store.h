@@ -69,6 +69,12 @@ struct RowsUpload {
   std::vector<std::vector<std::string>> preview;  // the first rows, values in column order
 };
 
+// One row of a campaign as plan() puts it in its job.
+struct PlannedRow {
+  std::string row_json;   // a JSON object: every column, and each field by its source column
+  std::string data_path;  // the rows file, whose folder relative paths are relative to
+};
+
 // What "Generate all" needs to submit a batch.
 struct Plan {
   jobs::BatchSpec spec;
@@ -114,6 +120,12 @@ class CampaignStore {
   // that no column provides.
   Result<Plan> plan(const std::string& tenant, const std::string& id,
                     const std::string& idempotency_key);
+
+  // Returns row ROW (from 1) of the campaign as plan() puts it in its job,
+  // with the fields of the template at TEMPLATE_PATH. Errors: as plan(), and
+  // invalidArgument naming the row range.
+  Result<PlannedRow> planRow(const std::string& tenant, const std::string& id, int row,
+                             const std::filesystem::path& template_path);
 
   // Records that BATCH_ID was made from campaign ID.
   Status linkBatch(const std::string& tenant, const std::string& id, const std::string& batch_id);

@@ -14,6 +14,7 @@
 
 #include <soci/soci.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -85,7 +86,8 @@ class ApiStackTest : public BackendTest {
                              .webhooks = webhooks_.get(),
                              .campaigns = campaigns_.get(),
                              .events = events_.get(),
-                             .storage = storage_});
+                             .storage = storage_,
+                             .preview_timeout = preview_timeout_});
     Result<std::unique_ptr<api::Server>> server = api::Server::start(
         {.listen = "127.0.0.1:0", .router = &router_, .registry = &registry_, .threads = 4});
     ASSERT_TRUE(server.ok()) << server.status().toString();
@@ -267,6 +269,9 @@ class ApiStackTest : public BackendTest {
   api::Router router_;
   std::unique_ptr<api::Server> server_;
   std::vector<std::unique_ptr<ChildProcess>> workers_;
+  // How long POST /api/v1/previews waits for a worker; a fixture may set it
+  // before SetUp() runs.
+  std::chrono::milliseconds preview_timeout_{10'000};
   int users_ = 0;
   int topups_ = 0;
 };
