@@ -6,6 +6,7 @@
 
 #include "accounts/accounts.h"
 #include "api/auth.h"
+#include "api/body.h"
 #include "api/routes.h"
 #include "common/log.h"
 
@@ -40,50 +41,6 @@ json apiKeyJson(const accounts::ApiKey& key) {
           {"last_used_at_ms", key.last_used_at_ms},
           {"revoked", key.revoked()},
           {"revoked_at_ms", key.revoked_at_ms}};
-}
-
-// The JSON object of a request body, or the 400 response for one that is
-// not an object.
-struct JsonBody {
-  json fields;
-  std::optional<Response> error;
-};
-
-JsonBody parseBody(const Request& request) {
-  json parsed = json::parse(request.body, nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_object()) {
-    return {.error = errorResponse(400, "invalid_json", "request body must be a JSON object",
-                                   request.request_id)};
-  }
-  return {.fields = std::move(parsed)};
-}
-
-// Returns the string field NAME of BODY, or nothing when it is absent and
-// not REQUIRED. Errors: invalidArgument naming the field.
-Result<std::optional<std::string>> stringField(const json& body, const std::string& name,
-                                               bool required) {
-  auto found = body.find(name);
-  if (found == body.end() || found->is_null()) {
-    if (required) {
-      return Status::invalidArgument("field '" + name + "' is missing");
-    }
-    return std::optional<std::string>();
-  }
-  if (!found->is_string()) {
-    return Status::invalidArgument("field '" + name + "' must be a string");
-  }
-  return std::optional<std::string>(found->get<std::string>());
-}
-
-Result<std::optional<bool>> boolField(const json& body, const std::string& name) {
-  auto found = body.find(name);
-  if (found == body.end() || found->is_null()) {
-    return std::optional<bool>();
-  }
-  if (!found->is_boolean()) {
-    return Status::invalidArgument("field '" + name + "' must be true or false");
-  }
-  return std::optional<bool>(found->get<bool>());
 }
 
 // Prefixes a validation error from below with the field it concerns, unless
@@ -138,7 +95,7 @@ std::string_view newUserField(const Status& status) {
 // Creates the user of REQUEST's body in TENANT and returns 201 with it.
 Response createUserResponse(accounts::Accounts& accounts, const Request& request,
                             const std::string& tenant, std::string default_role) {
-  JsonBody body = parseBody(request);
+  JsonBody body = parseJsonObject(request);
   if (body.error) {
     return std::move(*body.error);
   }
@@ -156,7 +113,7 @@ Response createUserResponse(accounts::Accounts& accounts, const Request& request
 }
 
 Response signIn(const Services& services, const Request& request) {
-  JsonBody body = parseBody(request);
+  JsonBody body = parseJsonObject(request);
   if (body.error) {
     return std::move(*body.error);
   }
@@ -250,7 +207,7 @@ Response listUsers(const Services& services, const Request& request, const Princ
 }
 
 Response updateUser(const Services& services, const Request& request, const Principal& principal) {
-  JsonBody body = parseBody(request);
+  JsonBody body = parseJsonObject(request);
   if (body.error) {
     return std::move(*body.error);
   }
@@ -282,7 +239,7 @@ Response listApiKeys(const Services& services, const Request& request, const Pri
 
 Response createApiKey(const Services& services, const Request& request,
                       const Principal& principal) {
-  JsonBody body = parseBody(request);
+  JsonBody body = parseJsonObject(request);
   if (body.error) {
     return std::move(*body.error);
   }
@@ -326,7 +283,7 @@ Response listTenants(const Services& services, const Request& request) {
 }
 
 Response createTenant(const Services& services, const Request& request) {
-  JsonBody body = parseBody(request);
+  JsonBody body = parseJsonObject(request);
   if (body.error) {
     return std::move(*body.error);
   }

@@ -44,6 +44,17 @@ Result<std::optional<std::string>> stringField(const json& body, const std::stri
   return std::optional<std::string>(found->get<std::string>());
 }
 
+Result<std::optional<bool>> boolField(const json& body, const std::string& name) {
+  auto found = body.find(name);
+  if (found == body.end() || found->is_null()) {
+    return std::optional<bool>();
+  }
+  if (!found->is_boolean()) {
+    return Status::invalidArgument("field '" + name + "' must be true or false");
+  }
+  return std::optional<bool>(found->get<bool>());
+}
+
 Result<std::optional<std::int64_t>> integerField(const json& body, const std::string& name,
                                                  bool required, std::int64_t min,
                                                  std::int64_t max) {

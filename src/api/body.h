@@ -34,6 +34,10 @@ JsonBody parseJsonObject(const Request& request, bool empty_is_object = false);
 Result<std::optional<std::string>> stringField(const nlohmann::json& body, const std::string& name,
                                                bool required);
 
+// Returns the boolean field NAME of BODY, or nothing when it is absent or
+// null. Errors: invalidArgument naming the field.
+Result<std::optional<bool>> boolField(const nlohmann::json& body, const std::string& name);
+
 // Returns the integer field NAME of BODY, between MIN and MAX. Errors:
 // invalidArgument naming the field and the range.
 Result<std::optional<std::int64_t>> integerField(const nlohmann::json& body,

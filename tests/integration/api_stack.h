@@ -30,6 +30,9 @@
 #include "broker/broker.h"
 #include "broker/events.h"
 #include "campaigns/campaign_store.h"
+#include "content/asset_store.h"
+#include "content/brand_kit_store.h"
+#include "content/template_store.h"
 #include "credits/credits.h"
 #include "jobs/job_store.h"
 #include "metrics/registry.h"
@@ -73,6 +76,9 @@ class ApiStackTest : public BackendTest {
     accounts_ = std::make_unique<accounts::Accounts>(*db_, pool_.get());
     auth_ = std::make_unique<api::AccountsAuthenticator>(*accounts_);
     campaigns_ = std::make_unique<campaigns::CampaignStore>(*db_, storage_);
+    assets_ = std::make_unique<content::AssetStore>(*db_, storage_);
+    brand_kits_ = std::make_unique<content::BrandKitStore>(*db_, storage_);
+    templates_ = std::make_unique<content::TemplateStore>(*db_, storage_);
     webhooks_ = std::make_unique<webhooks::WebhookStore>(
         *db_, webhooks::WebhookStoreOptions{.allow_http = webhook_allow_http_});
     api::addRoutes(router_, {.db = db_.get(),
@@ -85,6 +91,9 @@ class ApiStackTest : public BackendTest {
                              .credits = credits_.get(),
                              .webhooks = webhooks_.get(),
                              .campaigns = campaigns_.get(),
+                             .assets = assets_.get(),
+                             .brand_kits = brand_kits_.get(),
+                             .templates = templates_.get(),
                              .events = events_.get(),
                              .storage = storage_,
                              .preview_timeout = preview_timeout_});
@@ -262,6 +271,9 @@ class ApiStackTest : public BackendTest {
   std::unique_ptr<accounts::Accounts> accounts_;
   std::unique_ptr<api::AccountsAuthenticator> auth_;
   std::unique_ptr<campaigns::CampaignStore> campaigns_;
+  std::unique_ptr<content::AssetStore> assets_;
+  std::unique_ptr<content::BrandKitStore> brand_kits_;
+  std::unique_ptr<content::TemplateStore> templates_;
   std::unique_ptr<webhooks::WebhookStore> webhooks_;
   // Whether webhook URLs may be http; a fixture may set it before SetUp() runs.
   bool webhook_allow_http_ = false;

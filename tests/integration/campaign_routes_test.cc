@@ -339,6 +339,47 @@ TEST_P(CampaignRoutesTest, GenerateAllRendersStreamsEventsAndDownloads) {
   EXPECT_LE(usage[6]["cache_hit_rate"].get<double>(), 1.0);
 }
 
+// The morning through the API alone: a logo uploaded, a brand kit and a
+// template saved by the content routes, rows uploaded, Generate all, videos.
+TEST_P(CampaignRoutesTest, ContentMadeThroughTheApiRendersVideos) {
+  HttpClient editor = signedIn("acme", "editor");
+  ensureTenant("acme", 10);
+  HttpReply logo = editor.post("/api/v1/assets?name=logo.svg",
+                               readText("tests/testdata/golden/brand/logo.svg"), "image/svg+xml");
+  ASSERT_EQ(logo.status, 201) << logo.body;
+  HttpReply kit = editor.post(
+      "/api/v1/brand-kits",
+      json{{"name", "Acme Sports"},
+           {"colors", {{"primary", "#0B1D51"}}},
+           {"fonts", {{"display", {{"family", "Bebas Neue"}}}}},
+           {"logo_asset_id", logo.json()["id"]}}
+          .dump());
+  ASSERT_EQ(kit.status, 201) << kit.body;
+  HttpReply saved = editor.post(
+      "/api/v1/templates",
+      json{{"name", "Fixture card"}, {"body", json::parse(readText(kTemplate))}}.dump());
+  ASSERT_EQ(saved.status, 201) << saved.body;
+  HttpReply created = editor.post("/api/v1/campaigns", json{{"name", "Derby"},
+                                                            {"template_id", saved.json()["id"]},
+                                                            {"brand_kit_id", kit.json()["id"]}}
+                                                           .dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string id = created.json()["id"];
+  ASSERT_EQ(editor
+                .request("PUT", "/api/v1/campaigns/" + id + "/rows",
+                         "home,away\nLeeds,Hull\nBolton,Wigan\n", "text/csv")
+                .status,
+            200);
+
+  HttpReply generated = generate(editor, id, "api-only");
+  ASSERT_EQ(generated.status, 202) << generated.body;
+  std::string batch = generated.json()["batch_id"];
+  startWorker(2);
+  json done = waitForBatch(editor, batch);
+  ASSERT_EQ(done["counts"]["completed"], 2) << done.dump() << workerLogs();
+  EXPECT_EQ(editor.get("/api/v1/batches/" + batch + "/videos/2").body.substr(4, 4), "ftyp");
+}
+
 TEST_P(CampaignRoutesTest, AnotherTenantGetsNotFoundOnEveryId) {
   HttpClient owner = signedIn("acme", "owner");
   ensureTenant("acme", 10);
