@@ -24,6 +24,7 @@
 #include "broker/previews.h"
 #include "campaigns/campaign_store.h"
 #include "common/engine_version.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "redis/connection.h"
 #include "template/parser.h"
@@ -286,7 +287,7 @@ Response createPreview(const Services& services, const Request& request,
     return pngResponse(png, "hit");
   }
 
-  broker::PreviewRequest job{.id = campaigns::randomId("pv-"),
+  broker::PreviewRequest job{.id = randomId("pv-"),
                              .tenant = principal.tenant,
                              .template_path = inputs->template_path.string(),
                              .brand_dir = inputs->brand_dir,

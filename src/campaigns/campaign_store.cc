@@ -12,6 +12,7 @@
 
 #include "common/diagnostics.h"
 #include "common/files.h"
+#include "common/ids.h"
 #include "template/parser.h"
 
 namespace smmhub::campaigns {
@@ -182,15 +183,6 @@ std::string rowJson(const templates::DataTable& table, const std::map<std::strin
 }
 
 }  // namespace
-
-std::string randomId(std::string_view prefix) {
-  thread_local std::mt19937_64 random = [] {
-    std::random_device device;
-    std::seed_seq seed{device(), device(), device(), device()};
-    return std::mt19937_64(seed);
-  }();
-  return fmt::format("{}{:016x}", prefix, random());
-}
 
 CampaignStore::CampaignStore(store::Database& db, fs::path storage)
     : db_(db), storage_(std::move(storage)) {}

@@ -145,7 +145,4 @@ class CampaignStore {
   std::filesystem::path storage_;
 };
 
-// Returns PREFIX and 16 random hex digits.
-std::string randomId(std::string_view prefix);
-
 }  // namespace smmhub::campaigns

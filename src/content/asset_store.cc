@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/ids.h"
 #include "common/log.h"
 #include "content/internal.h"
 
@@ -58,7 +59,7 @@ Result<Asset> AssetStore::create(const std::string& tenant, const AssetUpload& u
   SMMHUB_RETURN_IF_ERROR(internal::checkTenant(tenant));
   SMMHUB_ASSIGN_OR_RETURN(CheckedAsset checked, checkAsset(upload, limits_, rejection));
 
-  Asset asset{.id = internal::randomId("ast_"),
+  Asset asset{.id = randomId("ast_"),
               .tenant = tenant,
               .name = upload.name,
               .media_type = std::string(mediaTypeName(checked.media.type)),

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "common/ids.h"
 #include "common/log.h"
 #include "content/internal.h"
 #include "content/media.h"
@@ -394,7 +395,7 @@ Result<fs::path> BrandKitStore::buildFolder(const std::string& tenant, const jso
                                    "; first: " + checker.first());
   }
 
-  fs::path folder = storage_ / tenant / "brand-kits" / (".tmp-" + internal::randomId(""));
+  fs::path folder = storage_ / tenant / "brand-kits" / (".tmp-" + randomId(""));
   std::error_code error;
   fs::create_directories(folder / "files", error);
   if (error) {
@@ -432,7 +433,7 @@ Result<BrandKitRecord> BrandKitStore::create(const std::string& tenant, const js
                                              Diagnostics* problems) {
   SMMHUB_RETURN_IF_ERROR(internal::checkTenant(tenant));
   SMMHUB_ASSIGN_OR_RETURN(fs::path folder, buildFolder(tenant, spec, problems));
-  BrandKitRecord kit{.id = internal::randomId("bk_"),
+  BrandKitRecord kit{.id = randomId("bk_"),
                      .tenant = tenant,
                      .name = spec.at("name").get<std::string>(),
                      .spec = spec,

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "common/ids.h"
 #include "common/tenant.h"
 
 namespace smmhub::content::internal {
@@ -39,15 +40,6 @@ bool writeAll(int fd, std::string_view bytes) {
 }
 
 }  // namespace
-
-std::string randomId(std::string_view prefix) {
-  thread_local std::mt19937_64 random = [] {
-    std::random_device device;
-    std::seed_seq seed{device(), device(), device(), device()};
-    return std::mt19937_64(seed);
-  }();
-  return fmt::format("{}{:016x}", prefix, random());
-}
 
 std::int64_t nowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -15,9 +15,6 @@ class session;
 
 namespace smmhub::content::internal {
 
-// Returns PREFIX and 16 random hexadecimal digits, such as "ast_3f9c...".
-std::string randomId(std::string_view prefix);
-
 // Milliseconds since the Unix epoch.
 std::int64_t nowMillis();
 

@@ -2,6 +2,7 @@
 
 #include <soci/soci.h>
 
+#include "common/ids.h"
 #include "common/log.h"
 #include "content/internal.h"
 #include "template/parser.h"
@@ -136,7 +137,7 @@ Result<TemplateRecord> TemplateStore::create(const std::string& tenant, const st
   SMMHUB_RETURN_IF_ERROR(checkTemplateName(name));
   SMMHUB_RETURN_IF_ERROR(validateTemplateBody(body, problems));
 
-  TemplateRecord record{.id = internal::randomId("tpl_"),
+  TemplateRecord record{.id = randomId("tpl_"),
                         .tenant = tenant,
                         .name = name,
                         .created_at_ms = internal::nowMillis()};

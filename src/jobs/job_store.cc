@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/tenant.h"
 #include "jobs/internal.h"
@@ -35,17 +36,6 @@ std::int64_t systemMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Returns PREFIX and 16 random hex digits. With 64 random bits, two ids of
-// one table collide with odds of about n^2 / 2^65.
-std::string randomId(std::string_view prefix) {
-  thread_local std::mt19937_64 random = [] {
-    std::random_device device;
-    std::seed_seq seed{device(), device(), device(), device()};
-    return std::mt19937_64(seed);
-  }();
-  return fmt::format("{}{:016x}", prefix, random());
 }
 
 bool contains(std::span<const JobState> states, JobState state) {
@@ -551,9 +541,9 @@ Status JobStore::complete(const std::string& job_id, std::int64_t token,
 Status JobStore::recordRenderStats(const std::string& job_id, std::int64_t token,
                                    RenderStats stats) {
   if (stats.render_ms < 0 || stats.cache_hits < 0 || stats.cache_hits > stats.cache_lookups) {
-    return Status::invalidArgument(fmt::format(
-        "job {}: invalid render figures: {} ms, {} cache hits of {} lookups", job_id,
-        stats.render_ms, stats.cache_hits, stats.cache_lookups));
+    return Status::invalidArgument(
+        fmt::format("job {}: invalid render figures: {} ms, {} cache hits of {} lookups", job_id,
+                    stats.render_ms, stats.cache_hits, stats.cache_lookups));
   }
   return db_.write([&](soci::session& sql) -> Status {
     std::int64_t stored_token = 0;
@@ -563,8 +553,8 @@ Status JobStore::recordRenderStats(const std::string& job_id, std::int64_t token
       return Status::notFound("job " + job_id + ": not found");
     }
     if (stored_token != token) {
-      return Status::failedPrecondition(fmt::format(
-          "job {}: token {} is not the job's token {}", job_id, token, stored_token));
+      return Status::failedPrecondition(
+          fmt::format("job {}: token {} is not the job's token {}", job_id, token, stored_token));
     }
     sql << "UPDATE jobs SET render_ms = :ms, cache_hits = :hits, cache_lookups = :lookups "
            "WHERE id = :id",

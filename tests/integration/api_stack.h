@@ -30,6 +30,7 @@
 #include "broker/broker.h"
 #include "broker/events.h"
 #include "campaigns/campaign_store.h"
+#include "common/ids.h"
 #include "content/asset_store.h"
 #include "content/brand_kit_store.h"
 #include "content/template_store.h"
@@ -189,7 +190,7 @@ class ApiStackTest : public BackendTest {
   // Stores TEMPLATE_FILE as version 1 of a template of TENANT, as the
   // template routes do, and returns its id.
   std::string addTemplate(const std::string& tenant, const std::filesystem::path& template_file) {
-    std::string id = campaigns::randomId("t-");
+    std::string id = randomId("t-");
     std::filesystem::path path = storage_ / tenant / "templates" / id / "v1.json";
     std::filesystem::create_directories(path.parent_path());
     std::filesystem::copy_file(template_file, path);
@@ -216,7 +217,7 @@ class ApiStackTest : public BackendTest {
   // Copies the brand kit folder SOURCE into TENANT's storage, as the brand
   // kit routes do, and returns its id.
   std::string addBrandKit(const std::string& tenant, const std::filesystem::path& source) {
-    std::string id = campaigns::randomId("k-");
+    std::string id = randomId("k-");
     std::filesystem::path dir = storage_ / tenant / "brand-kits" / id;
     std::filesystem::create_directories(dir);
     std::filesystem::copy(source, dir, std::filesystem::copy_options::recursive);
