@@ -28,7 +28,9 @@
 // only repeats steps 1, 2, 4 and 5. A heartbeat thread renews every lease,
 // and when one fails, the job's render stops at its next frame. Another
 // thread runs the broker's upkeep (due retries, expired leases, re-drive
-// after Redis lost data), the ledger writer and the credit reaper.
+// after Redis lost data), the ledger writer and the credit reaper. One more
+// thread renders preview frames for the admin API from the preview queue
+// (broker/previews.h), so that previews never wait behind a job.
 //
 // On stop, slots claim no more jobs. Jobs in progress have the grace period
 // to finish, and are then stopped at their next frame and handed back.
