@@ -5,6 +5,9 @@
 // cached as STORAGE/TENANT/previews/KEY.png, where KEY is the SHA-256 of
 // everything that decides the frame, so that a repeated request needs no
 // worker.
+//
+// TODO: nothing removes cached frames yet, so STORAGE/TENANT/previews grows
+// until an operator clears it; deleting its files is always safe.
 #include <soci/soci.h>
 #include <sodium.h>
 
