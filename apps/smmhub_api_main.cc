@@ -192,7 +192,9 @@ int main(int argc, char** argv) {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   smmhub::logger("api")->info("stopping signal={}", signal);
-  (*dispatcher)->stop();
+  // The server stops first, so that requests in progress learn at once that
+  // their connection closes; the dispatcher may still be waiting on Redis.
   (*server)->stop();
+  (*dispatcher)->stop();
   return 0;
 }
