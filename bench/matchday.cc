@@ -17,12 +17,10 @@
 //        build/bin/smmhub-worker next to build/bench)
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -34,12 +32,15 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "process.h"
 #include "render/batch.h"
 #include "testing/local_redis.h"
 
-extern char** environ;
-
 namespace {
+
+using smmhub::bench::runCommand;
+using smmhub::bench::seconds;
+using smmhub::bench::spawn;
 
 struct Figures {
   double wall_s = 0;
@@ -48,10 +49,6 @@ struct Figures {
   int videos = 0;
   int failed = 0;
 };
-
-double seconds(const timeval& tv) {
-  return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-}
 
 // Renders the batch in this process and prints one line of figures.
 int runChild(const std::string& rows, int jobs, const std::string& out, bool reuse) {
@@ -82,51 +79,6 @@ int runChild(const std::string& rows, int jobs, const std::string& out, bool reu
              seconds(usage.ru_utime) + seconds(usage.ru_stime), usage.ru_maxrss / 1024.0,
              report->succeeded(), report->failed());
   return report->failed() == 0 ? 0 : 1;
-}
-
-// Starts ARGS[0] with ARGS, its stdout to OUT_FD and stderr to ERR_FD when
-// they are not -1. Returns the pid, or -1.
-pid_t spawn(std::vector<std::string> args, int out_fd, int err_fd) {
-  std::vector<char*> argv;
-  for (auto& arg : args) {
-    argv.push_back(arg.data());
-  }
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (out_fd >= 0) {
-    posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
-  }
-  if (err_fd >= 0) {
-    posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
-  }
-  pid_t pid = -1;
-  if (posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), environ) != 0) {
-    pid = -1;
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-// Runs ARGS to the end and returns its exit status and standard output.
-std::pair<int, std::string> runCommand(const std::vector<std::string>& args, int err_fd) {
-  int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) {
-    return {-1, ""};
-  }
-  pid_t pid = spawn(args, pipe_fds[1], err_fd);
-  close(pipe_fds[1]);
-  std::string output;
-  std::array<char, 512> buffer{};
-  for (ssize_t n; (n = read(pipe_fds[0], buffer.data(), buffer.size())) > 0;) {
-    output.append(buffer.data(), static_cast<size_t>(n));
-  }
-  close(pipe_fds[0]);
-  int status = 0;
-  if (pid < 0 || waitpid(pid, &status, 0) != pid) {
-    return {-1, output};
-  }
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
 }
 
 // Runs this executable as a child in MODE and parses its figures line.

@@ -236,6 +236,31 @@ class ApiStackTest : public BackendTest {
     return id;
   }
 
+  // Returns a campaign of TENANT made through the API with TEMPLATE_ID (the
+  // card template of tests/testdata/api when empty), the golden brand kit
+  // and the three fixture rows, mapped onto the template's fields.
+  std::string readyCampaign(HttpClient& client, const std::string& tenant,
+                            std::string template_id = "") {
+    if (template_id.empty()) {
+      template_id = addTemplate(tenant, "tests/testdata/api/card.json");
+    }
+    std::string kit = addBrandKit(tenant, "tests/testdata/golden/brand");
+    HttpReply created = client.post(
+        "/api/v1/campaigns",
+        nlohmann::json{{"name", "Match Day"}, {"template_id", template_id}, {"brand_kit_id", kit}}
+            .dump());
+    EXPECT_EQ(created.status, 201) << created.body;
+    std::string id = created.json().value("id", "");
+    HttpReply rows = client.request("PUT", "/api/v1/campaigns/" + id + "/rows",
+                                    readText("tests/testdata/api/fixtures.csv"), "text/csv");
+    EXPECT_EQ(rows.status, 200) << rows.body;
+    HttpReply mapped = client.put(
+        "/api/v1/campaigns/" + id + "/mapping",
+        nlohmann::json{{"mapping", {{"home", "Home team"}, {"away", "Away team"}}}}.dump());
+    EXPECT_EQ(mapped.status, 200) << mapped.body;
+    return id;
+  }
+
   // Starts a smmhub-worker on this stack's Redis, database and storage.
   void startWorker(int concurrency = 1) {
     int index = static_cast<int>(workers_.size());

@@ -25,26 +25,6 @@ const std::filesystem::path kBrand = "tests/testdata/golden/brand";
 
 class CampaignRoutesTest : public ApiStackTest {
  protected:
-  // A campaign of TENANT with the card template, the golden brand kit and
-  // the three fixtures rows, mapped onto the template's fields.
-  std::string readyCampaign(HttpClient& client, const std::string& tenant) {
-    std::string template_id = addTemplate(tenant, kTemplate);
-    std::string kit = addBrandKit(tenant, kBrand);
-    HttpReply created = client.post(
-        "/api/v1/campaigns",
-        json{{"name", "Match Day"}, {"template_id", template_id}, {"brand_kit_id", kit}}.dump());
-    EXPECT_EQ(created.status, 201) << created.body;
-    std::string id = created.json().value("id", "");
-    HttpReply rows = client.request("PUT", "/api/v1/campaigns/" + id + "/rows",
-                                    readText("tests/testdata/api/fixtures.csv"), "text/csv");
-    EXPECT_EQ(rows.status, 200) << rows.body;
-    HttpReply mapped =
-        client.put("/api/v1/campaigns/" + id + "/mapping",
-                   json{{"mapping", {{"home", "Home team"}, {"away", "Away team"}}}}.dump());
-    EXPECT_EQ(mapped.status, 200) << mapped.body;
-    return id;
-  }
-
   HttpReply generate(HttpClient& client, const std::string& campaign, const std::string& key) {
     return client.request("POST", "/api/v1/campaigns/" + campaign + "/generate", "{}",
                           "application/json", {{"Idempotency-Key", key}});
@@ -347,13 +327,12 @@ TEST_P(CampaignRoutesTest, ContentMadeThroughTheApiRendersVideos) {
   HttpReply logo = editor.post("/api/v1/assets?name=logo.svg",
                                readText("tests/testdata/golden/brand/logo.svg"), "image/svg+xml");
   ASSERT_EQ(logo.status, 201) << logo.body;
-  HttpReply kit = editor.post(
-      "/api/v1/brand-kits",
-      json{{"name", "Acme Sports"},
-           {"colors", {{"primary", "#0B1D51"}}},
-           {"fonts", {{"display", {{"family", "Bebas Neue"}}}}},
-           {"logo_asset_id", logo.json()["id"]}}
-          .dump());
+  HttpReply kit =
+      editor.post("/api/v1/brand-kits", json{{"name", "Acme Sports"},
+                                             {"colors", {{"primary", "#0B1D51"}}},
+                                             {"fonts", {{"display", {{"family", "Bebas Neue"}}}}},
+                                             {"logo_asset_id", logo.json()["id"]}}
+                                            .dump());
   ASSERT_EQ(kit.status, 201) << kit.body;
   HttpReply saved = editor.post(
       "/api/v1/templates",

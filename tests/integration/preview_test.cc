@@ -53,26 +53,6 @@ class PreviewTest : public ApiStackTest {
     return raster.ok() ? *raster : render::Raster{};
   }
 
-  // A campaign of TENANT with the card template, the golden brand kit and
-  // the three fixtures rows, mapped onto the template's fields.
-  std::string readyCampaign(HttpClient& client, const std::string& tenant,
-                            const std::string& template_id) {
-    std::string kit = addBrandKit(tenant, kBrand);
-    HttpReply created = client.post(
-        "/api/v1/campaigns",
-        json{{"name", "Match Day"}, {"template_id", template_id}, {"brand_kit_id", kit}}.dump());
-    EXPECT_EQ(created.status, 201) << created.body;
-    std::string id = created.json().value("id", "");
-    HttpReply rows = client.request("PUT", "/api/v1/campaigns/" + id + "/rows",
-                                    readText("tests/testdata/api/fixtures.csv"), "text/csv");
-    EXPECT_EQ(rows.status, 200) << rows.body;
-    HttpReply mapped =
-        client.put("/api/v1/campaigns/" + id + "/mapping",
-                   json{{"mapping", {{"home", "Home team"}, {"away", "Away team"}}}}.dump());
-    EXPECT_EQ(mapped.status, 200) << mapped.body;
-    return id;
-  }
-
   std::string redisCommand(const std::vector<std::string_view>& args) {
     Result<redis::Pool::Lease> connection = pool_->acquire();
     EXPECT_TRUE(connection.ok());

@@ -80,26 +80,6 @@ class WebhookDeliveryTest : public ApiStackTest {
     dispatcher_->start();
   }
 
-  // A campaign of TENANT with the card template, the golden brand kit and
-  // the three fixture rows.
-  std::string readyCampaign(HttpClient& client, const std::string& tenant) {
-    std::string template_id = addTemplate(tenant, kTemplate);
-    std::string kit = addBrandKit(tenant, kBrand);
-    HttpReply created = client.post(
-        "/api/v1/campaigns",
-        json{{"name", "Match Day"}, {"template_id", template_id}, {"brand_kit_id", kit}}.dump());
-    EXPECT_EQ(created.status, 201) << created.body;
-    std::string id = created.json().value("id", "");
-    HttpReply rows = client.request("PUT", "/api/v1/campaigns/" + id + "/rows",
-                                    readText("tests/testdata/api/fixtures.csv"), "text/csv");
-    EXPECT_EQ(rows.status, 200) << rows.body;
-    HttpReply mapped =
-        client.put("/api/v1/campaigns/" + id + "/mapping",
-                   json{{"mapping", {{"home", "Home team"}, {"away", "Away team"}}}}.dump());
-    EXPECT_EQ(mapped.status, 200) << mapped.body;
-    return id;
-  }
-
   std::unique_ptr<webhooks::Dispatcher> dispatcher_;
 };
 
