@@ -342,14 +342,17 @@ Status countStates(soci::session& sql, const std::string& batch_id, BatchSummary
   SMMHUB_RETURN_IF_ERROR(findBatch(sql, batch_id));
   std::string state;
   std::int64_t count = 0;
+  std::int64_t tokens = 0;
   soci::statement select =
-      (sql.prepare << "SELECT state, COUNT(*) FROM jobs WHERE batch_id = :batch_id GROUP BY state",
-       soci::into(state), soci::into(count), soci::use(batch_id));
+      (sql.prepare << "SELECT state, COUNT(*), SUM(fencing_token) FROM jobs WHERE batch_id = "
+                      ":batch_id GROUP BY state",
+       soci::into(state), soci::into(count), soci::into(tokens), soci::use(batch_id));
   select.execute();
   while (select.fetch()) {
     SMMHUB_ASSIGN_OR_RETURN(JobState parsed, parseJobState(state));
     counterFor(summary, parsed) = static_cast<int>(count);
     summary.total += static_cast<int>(count);
+    summary.token_sum += tokens;
   }
   return okStatus();
 }

@@ -155,6 +155,10 @@ struct BatchSummary {
   int failed = 0;
   int retrying = 0;
   int cancelled = 0;
+  // The sum of the jobs' fencing tokens. Every claim raises a job's token,
+  // so two ends of a batch that a retry separates have different sums even
+  // when their counts are the same.
+  std::int64_t token_sum = 0;
 };
 
 // What rendering one job cost; see JobStore::recordRenderStats().

@@ -323,8 +323,8 @@ TEST_P(JobStoreTest, RecordsRenderStatsUnderTheClaimsToken) {
   claim(id, 4);
   ASSERT_TRUE(store_->complete(id, 4, "out/matchday/video-1.mp4").ok());
 
-  Status recorded = store_->recordRenderStats(
-      id, 4, {.render_ms = 1'250, .cache_hits = 30, .cache_lookups = 40});
+  Status recorded =
+      store_->recordRenderStats(id, 4, {.render_ms = 1'250, .cache_hits = 30, .cache_lookups = 40});
   Status stale = store_->recordRenderStats(id, 3, {.render_ms = 9, .cache_lookups = 1});
   Status invalid = store_->recordRenderStats(id, 4, {.cache_hits = 5, .cache_lookups = 4});
   Status unknown = store_->recordRenderStats("j-none", 4, {});
@@ -339,10 +339,10 @@ TEST_P(JobStoreTest, RecordsRenderStatsUnderTheClaimsToken) {
   std::int64_t lookups = 0;
   ASSERT_TRUE(db_->read([&](soci::session& sql) {
                    sql << "SELECT render_ms, cache_hits, cache_lookups FROM jobs WHERE id = :id",
-                       soci::into(render_ms), soci::into(hits), soci::into(lookups),
-                       soci::use(id);
+                       soci::into(render_ms), soci::into(hits), soci::into(lookups), soci::use(id);
                    return okStatus();
-                 }).ok());
+                 })
+                  .ok());
   EXPECT_EQ(render_ms, 1'250);
   EXPECT_EQ(hits, 30);
   EXPECT_EQ(lookups, 40);
@@ -558,6 +558,28 @@ TEST_P(JobStoreTest, CancelBatchCancelsRunningJobsAndReturnsActive) {
   EXPECT_EQ(summary->total, 4);
   EXPECT_EQ(summary->cancelled, 3);
   EXPECT_EQ(summary->completed, 1);
+}
+
+TEST_P(JobStoreTest, SummaryTokenSumGrowsWithEveryClaim) {
+  CreatedBatch batch = create(2);
+  const std::vector<std::string>& ids = batch.job_ids;
+  claim(ids[0], 3);
+  ASSERT_TRUE(store_->complete(ids[0], 3, "out/matchday/video-1.mp4").ok());
+  claim(ids[1], 4);
+  ASSERT_TRUE(store_->fail(ids[1], 4, "final", std::nullopt).ok());
+  Result<BatchSummary> ended = store_->batchSummary(batch.batch_id);
+
+  ASSERT_TRUE(store_->retryFailed(batch.batch_id).ok());
+  claim(ids[1], 9);
+  ASSERT_TRUE(store_->fail(ids[1], 9, "final again", std::nullopt).ok());
+  Result<BatchSummary> ended_again = store_->batchSummary(batch.batch_id);
+
+  ASSERT_TRUE(ended.ok()) << ended.status().toString();
+  ASSERT_TRUE(ended_again.ok()) << ended_again.status().toString();
+  EXPECT_EQ(ended->token_sum, 7);
+  EXPECT_EQ(ended_again->token_sum, 12);
+  EXPECT_EQ(ended_again->failed, ended->failed);
+  EXPECT_EQ(ended_again->completed, ended->completed);
 }
 
 TEST_P(JobStoreTest, UnfinishedListsQueuedActiveAndRetryingJobs) {

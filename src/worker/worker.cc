@@ -874,13 +874,13 @@ class WorkerImpl final : public Worker {
       return;
     }
     removeTree(fs::path(options_.storage_dir) / tenant / batch_id / ".work");
-    Result<credits::Receipt> released =
-        credits_->release({.tenant = tenant,
-                           .key = fmt::format("end:{}:{}:{}:{}", batch_id, summary->completed,
-                                              summary->failed, summary->cancelled),
-                           .job = batch_id,
-                           .actor = options_.id,
-                           .all = true});
+    Result<credits::Receipt> released = credits_->release(
+        {.tenant = tenant,
+         .key = fmt::format("end:{}:{}:{}:{}:{}", batch_id, summary->completed, summary->failed,
+                            summary->cancelled, summary->token_sum),
+         .job = batch_id,
+         .actor = options_.id,
+         .all = true});
     if (released.ok()) {
       logger("worker")->info("batch done batch={} completed={} failed={} cancelled={} released={}",
                              batch_id, summary->completed, summary->failed, summary->cancelled,

@@ -359,6 +359,55 @@ TEST_P(CampaignRoutesTest, ContentMadeThroughTheApiRendersVideos) {
   EXPECT_EQ(editor.get("/api/v1/batches/" + batch + "/videos/2").body.substr(4, 4), "ftyp");
 }
 
+// Rows that name files outside the tenant's folder fail for good, with a
+// message, and are not charged; a retry holds their credits and runs them
+// again.
+TEST_P(CampaignRoutesTest, RowsNamingOtherFilesFailAndRetry) {
+  HttpClient editor = signedIn("acme", "editor");
+  ensureTenant("acme", 10);
+  std::string template_id = addTemplate("acme", "tests/testdata/cli/mini.json");
+  std::string kit = addBrandKit("acme", kBrand);
+  std::string id =
+      editor
+          .post("/api/v1/campaigns",
+                json{{"name", "Leak"}, {"template_id", template_id}, {"brand_kit_id", kit}}.dump())
+          .json()["id"];
+  std::string other_tenant_file = (storage_ / "rival" / "secret.svg").string();
+  std::filesystem::create_directories(storage_ / "rival");
+  std::filesystem::copy_file("tests/testdata/cli/crests/good.svg", other_tenant_file);
+  ASSERT_EQ(editor
+                .request("PUT", "/api/v1/campaigns/" + id + "/rows",
+                         "home,crest\nArsenal FC," + other_tenant_file +
+                             "\nFulham FC,../../../rival/secret.svg\n",
+                         "text/csv")
+                .status,
+            200);
+  std::string batch = generate(editor, id, "leak").json()["batch_id"];
+  startWorker(1);
+
+  json failed = waitForBatch(editor, batch);
+  ASSERT_EQ(failed["counts"]["failed"], 2) << failed.dump() << workerLogs();
+  for (const json& job : failed["jobs"]) {
+    EXPECT_NE(job["error"].get<std::string>().find("names a file outside the ones this batch "
+                                                   "may read"),
+              std::string::npos)
+        << job.dump();
+    EXPECT_EQ(job["attempts"], 1);
+  }
+  waitUntil([&] { return editor.get("/api/v1/credits").json()["held"] == 0; }, 10s);
+  EXPECT_EQ(editor.get("/api/v1/credits").json()["available"], 10);
+
+  HttpReply retried = editor.request("POST", "/api/v1/batches/" + batch + "/retry", "",
+                                     "application/json", {{"Idempotency-Key", "again"}});
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(retried.json()["retried"], 2);
+  EXPECT_EQ(retried.json()["credits_held"], 2);
+  json again = waitForBatch(editor, batch);
+  EXPECT_EQ(again["counts"]["failed"], 2);
+  waitUntil([&] { return editor.get("/api/v1/credits").json()["held"] == 0; }, 10s);
+  EXPECT_EQ(editor.get("/api/v1/credits").json()["available"], 10);
+}
+
 TEST_P(CampaignRoutesTest, AnotherTenantGetsNotFoundOnEveryId) {
   HttpClient owner = signedIn("acme", "owner");
   ensureTenant("acme", 10);
