@@ -122,6 +122,7 @@ Result<Retried> retryBatch(const Submission& submission, const std::string& batc
   retried.available = hold.available;
   if (hold.outcome != credits::Outcome::kDone) {
     retried.outcome = SubmitOutcome::kShort;
+    retried.jobs = summary.failed;
     retried.shortfall = hold.shortfall;
     return retried;
   }

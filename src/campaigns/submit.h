@@ -60,7 +60,9 @@ Result<Submitted> submitBatch(const Submission& submission, const jobs::BatchSpe
 
 struct Retried {
   SubmitOutcome outcome = SubmitOutcome::kQueued;
-  int jobs = 0;  // failed jobs queued again
+  // The failed jobs queued again; for kShort, the failed jobs that needed
+  // the credits.
+  int jobs = 0;
   std::int64_t needed = 0;
   std::int64_t available = 0;
   std::int64_t shortfall = 0;

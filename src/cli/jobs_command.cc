@@ -236,9 +236,9 @@ int runRetry(const JobsArgs& args) {
   if (retried->outcome == campaigns::SubmitOutcome::kShort) {
     Result<jobs::Batch> batch = services->store->batch(args.batch_id);
     fmt::print(stderr,
-               "smmhub jobs retry: tenant {} has {} credits available and the failed jobs "
+               "smmhub jobs retry: tenant {} has {} credits available and the {} failed jobs "
                "need {}: short by {}; nothing retried\n",
-               batch.ok() ? batch->tenant : "?", retried->available, retried->needed,
+               batch.ok() ? batch->tenant : "?", retried->available, retried->jobs, retried->needed,
                retried->shortfall);
     return kExitCreditsShort;
   }
