@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/files.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "content/internal.h"
@@ -74,7 +75,7 @@ Result<Asset> AssetStore::create(const std::string& tenant, const AssetUpload& u
 
   // The file goes first, so that a row never names a missing file; a failed
   // insert removes it again.
-  SMMHUB_RETURN_IF_ERROR(internal::writeFileAtomically(filePath(asset), upload.bytes));
+  SMMHUB_RETURN_IF_ERROR(writeFileAtomically(filePath(asset), upload.bytes));
   // NOTE: two uploads of one name at the same time on PostgreSQL can both
   // pass the check; UNIQUE (tenant, name) then fails the second as unavailable.
   Status inserted = db_.write([&](soci::session& sql) {

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "common/files.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "content/internal.h"
@@ -408,7 +409,7 @@ Result<fs::path> BrandKitStore::buildFolder(const std::string& tenant, const jso
       return placed;
     }
   }
-  if (Status written = internal::writeFileAtomically(folder / "brand.json", brand.dump(2));
+  if (Status written = writeFileAtomically(folder / "brand.json", brand.dump(2));
       !written.ok()) {
     removeQuietly(folder);
     return written;

@@ -1,45 +1,16 @@
 #include "content/internal.h"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <fstream>
-#include <random>
 
 #include <fmt/format.h>
 
-#include "common/ids.h"
 #include "common/tenant.h"
 
 namespace smmhub::content::internal {
-namespace {
-
 namespace fs = std::filesystem;
-
-Status osError(const std::string& action, const fs::path& path, int error) {
-  return Status::unavailable(action + " " + path.string() + " failed: " + std::strerror(error));
-}
-
-// Writes all of BYTES to FD, continuing after short writes.
-bool writeAll(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return false;
-    }
-    bytes.remove_prefix(static_cast<size_t>(written));
-  }
-  return true;
-}
-
-}  // namespace
 
 std::int64_t nowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -56,42 +27,6 @@ std::string sha256Hex(std::string_view bytes) {
     hex += fmt::format("{:02x}", byte);
   }
   return hex;
-}
-
-Status writeFileAtomically(const fs::path& path, std::string_view bytes) {
-  std::error_code error;
-  fs::create_directories(path.parent_path(), error);
-  if (error) {
-    return Status::unavailable("creating folder " + path.parent_path().string() +
-                               " failed: " + error.message());
-  }
-
-  fs::path temporary = path;
-  temporary += ".tmp-" + randomId("");
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return osError("creating", temporary, errno);
-  }
-  bool written = writeAll(fd, bytes) && ::fsync(fd) == 0;
-  int write_error = errno;
-  ::close(fd);
-  if (!written) {
-    ::unlink(temporary.c_str());
-    return osError("writing", temporary, write_error);
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    int rename_error = errno;
-    ::unlink(temporary.c_str());
-    return osError("renaming to", path, rename_error);
-  }
-
-  // The folder's fsync makes the rename itself survive a crash.
-  int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
-  return okStatus();
 }
 
 Result<std::string> readFile(const fs::path& path) {

@@ -21,12 +21,6 @@ std::int64_t nowMillis();
 // Returns the SHA-256 of BYTES as 64 lowercase hexadecimal digits.
 std::string sha256Hex(std::string_view bytes);
 
-// Writes BYTES to PATH so that readers see either no file or all of it: a
-// temporary file in the same folder, fsync, rename, fsync of the folder.
-// Creates missing folders. Errors: unavailable naming the path and the OS
-// error.
-Status writeFileAtomically(const std::filesystem::path& path, std::string_view bytes);
-
 // Reads the whole file at PATH. Errors: notFound or unavailable naming it.
 Result<std::string> readFile(const std::filesystem::path& path);
 

@@ -2,6 +2,7 @@
 
 #include <soci/soci.h>
 
+#include "common/files.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "content/internal.h"
@@ -120,7 +121,7 @@ Result<TemplateVersion> TemplateStore::insertVersion(soci::session& sql,
   // The file is written before the row commits, so that a committed version
   // always has its file. A rolled-back attempt leaves a file that the next
   // save of the same number replaces.
-  SMMHUB_RETURN_IF_ERROR(internal::writeFileAtomically(filePath(version), body));
+  SMMHUB_RETURN_IF_ERROR(writeFileAtomically(filePath(version), body));
   sql << "INSERT INTO template_versions (template_id, version, tenant, body, path, created_by, "
          "created_at_ms) VALUES (:template_id, :version, :tenant, :body, :path, :created_by, "
          ":created_at_ms)",
