@@ -126,8 +126,8 @@ struct LatencyFigures {
 
 // Sends the dashboard call at a steady RATE per second for SECONDS, as
 // agents polling their dashboards do, and returns the latency percentiles.
-// Unlike wrk, which sends as fast as the server answers and so measures a
-// saturated machine, this measures what one user waits for.
+// Unlike wrk, which sends as fast as the server responds and so measures a
+// saturated machine, this measures the time one user waits.
 LatencyFigures measureLatency(HttpClient& client, int rate, int seconds) {
   std::vector<double> samples;
   auto interval = std::chrono::microseconds(1'000'000 / rate);

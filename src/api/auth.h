@@ -14,7 +14,7 @@
 //   - an API key: "Authorization: Bearer smk_...". API keys need no CSRF
 //     token, because browsers never send them on their own.
 //
-// The wrappers answer, before the handler runs:
+// The wrappers return, before the handler runs:
 //   401 unauthenticated   no credentials, or unknown, expired or revoked ones
 //   403 csrf_failed       a cookie session without the right X-CSRF-Token
 //   403 forbidden         the role is below the route's minimum

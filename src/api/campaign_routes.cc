@@ -163,7 +163,7 @@ Response updateCampaign(const Services& services, const Request& request,
 }
 
 // PUT /api/v1/campaigns/{id}/rows: CSV (text/csv) or JSON rows
-// (application/json), told apart by the Content-Type.
+// (application/json), chosen by the Content-Type.
 Response uploadRows(const Services& services, const Request& request, const Principal& principal) {
   std::string_view type = header(request, "content-type");
   std::string_view media = type.substr(0, type.find(';'));

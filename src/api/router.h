@@ -49,7 +49,7 @@ std::string_view header(const Request& request, std::string_view name);
 // Returns the value of the cookie NAME in REQUEST's Cookie header, or "".
 std::string_view cookie(const Request& request, std::string_view name);
 
-// What a streamed response's producer writes through.
+// The channel a streamed response's producer writes through.
 class StreamWriter {
  public:
   virtual ~StreamWriter() = default;

@@ -75,7 +75,7 @@ struct PlannedRow {
   std::string data_path;  // the rows file, whose folder relative paths are relative to
 };
 
-// What "Generate all" needs to submit a batch.
+// The batch and jobs that "Generate all" submits.
 struct Plan {
   jobs::BatchSpec spec;
   std::vector<jobs::JobSpec> jobs;

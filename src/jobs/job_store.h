@@ -161,7 +161,7 @@ struct BatchSummary {
   std::int64_t token_sum = 0;
 };
 
-// What rendering one job cost; see JobStore::recordRenderStats().
+// The cost of rendering one job; see JobStore::recordRenderStats().
 struct RenderStats {
   std::int64_t render_ms = 0;
   std::int64_t cache_hits = 0;
