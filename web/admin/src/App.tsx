@@ -1,0 +1,172 @@
+// The app's frame: sign-in when nobody is signed in, else the navigation and
+// the page of the current address. Pages load on first visit, so that the
+// first screen downloads only what it shows.
+import { AppShell, Burger, Button, Group, NavLink, ScrollArea, Stack, Text } from "@mantine/core";
+import { useDisclosure } from "@mantine/hooks";
+import { Suspense, lazy, useEffect } from "react";
+import type { ComponentType, LazyExoticComponent } from "react";
+import { Link, Redirect, Route, Switch, useLocation } from "wouter";
+
+import { canAct } from "./api/session";
+import type { Me, Role } from "./api/session";
+import { Loading } from "./components/states";
+import { SignInPage } from "./pages/SignIn";
+import { useSession } from "./session";
+
+interface Section {
+  path: string;
+  label: string;
+  page: LazyExoticComponent<ComponentType>;
+  role?: Role; // the least tenant role that sees it
+  platformAdmin?: boolean;
+  nested?: boolean; // also serves PATH/:id
+}
+
+const sections: Section[] = [
+  { path: "/", label: "Dashboard", page: lazy(() => import("./pages/Dashboard")), role: "viewer" },
+  { path: "/campaigns", label: "Campaigns", page: lazy(() => import("./pages/Campaigns")), role: "viewer", nested: true },
+  { path: "/templates", label: "Templates", page: lazy(() => import("./pages/Templates")), role: "viewer", nested: true },
+  { path: "/brand-kits", label: "Brand kits", page: lazy(() => import("./pages/BrandKits")), role: "viewer", nested: true },
+  { path: "/assets", label: "Assets", page: lazy(() => import("./pages/Assets")), role: "viewer" },
+  { path: "/usage", label: "Usage", page: lazy(() => import("./pages/Usage")), role: "viewer" },
+  { path: "/team", label: "Team", page: lazy(() => import("./pages/Team")), role: "owner" },
+  { path: "/api-keys", label: "API keys", page: lazy(() => import("./pages/ApiKeys")), role: "owner" },
+  { path: "/webhooks", label: "Webhooks", page: lazy(() => import("./pages/Webhooks")), role: "owner" },
+  { path: "/admin/tenants", label: "Tenants", page: lazy(() => import("./pages/AdminTenants")), platformAdmin: true, nested: true },
+];
+
+function visible(me: Me, section: Section): boolean {
+  if (section.platformAdmin) {
+    return me.platform_admin;
+  }
+  return me.tenant !== null && canAct(me, section.role ?? "viewer");
+}
+
+function isCurrent(location: string, section: Section): boolean {
+  if (section.path === "/") {
+    return location === "/";
+  }
+  return location === section.path || location.startsWith(section.path + "/");
+}
+
+function Navigation({ me, onNavigate }: { me: Me; onNavigate: () => void }) {
+  const [location] = useLocation();
+  return (
+    <Stack gap={2} component="nav" aria-label="Main">
+      {sections
+        .filter((section) => visible(me, section))
+        .map((section) => (
+          <NavLink
+            key={section.path}
+            component={Link}
+            href={section.path}
+            label={section.label}
+            active={isCurrent(location, section)}
+            aria-current={isCurrent(location, section) ? "page" : undefined}
+            onClick={onNavigate}
+          />
+        ))}
+    </Stack>
+  );
+}
+
+function Pages({ me }: { me: Me }) {
+  const allowed = sections.filter((section) => visible(me, section));
+  const home = allowed[0]?.path ?? "/";
+  return (
+    <Suspense fallback={<Loading />}>
+      <Switch>
+        {allowed.flatMap((section) => {
+          const routes = [<Route key={section.path} path={section.path} component={section.page} />];
+          if (section.nested) {
+            routes.push(
+              <Route key={section.path + "/:id"} path={section.path + "/:id"} component={section.page} />,
+            );
+          }
+          return routes;
+        })}
+        <Route path="/sign-in">
+          <Redirect to={home} replace />
+        </Route>
+        <Route>
+          {allowed.some((section) => section.path === "/") ? (
+            <NotFound />
+          ) : (
+            <Redirect to={home} replace />
+          )}
+        </Route>
+      </Switch>
+    </Suspense>
+  );
+}
+
+function NotFound() {
+  return (
+    <Stack gap="sm">
+      <Text fw={600}>This page does not exist.</Text>
+      <Text c="dimmed" size="sm">
+        The address may be mistyped, or the page may belong to another role.{" "}
+        <Link href="/">Go to the dashboard</Link>.
+      </Text>
+    </Stack>
+  );
+}
+
+export function App() {
+  const { me, loading, signOut } = useSession();
+  const [opened, { toggle, close }] = useDisclosure();
+  const [location, navigate] = useLocation();
+
+  useEffect(() => {
+    if (!loading && me === null && location !== "/sign-in") {
+      navigate("/sign-in", { replace: true });
+    }
+  }, [loading, me, location, navigate]);
+
+  if (loading) {
+    return <Loading label="Starting" />;
+  }
+  if (me === null) {
+    return <SignInPage />;
+  }
+
+  return (
+    <AppShell
+      header={{ height: 56 }}
+      navbar={{ width: 220, breakpoint: "sm", collapsed: { mobile: !opened } }}
+      padding="md"
+    >
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Group gap="sm" wrap="nowrap">
+            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Menu" />
+            <Text fw={700} size="lg">
+              smmhub
+            </Text>
+            {me.tenant ? (
+              <Text c="dimmed" size="sm" visibleFrom="xs" data-testid="tenant-name">
+                {me.tenant.name}
+              </Text>
+            ) : null}
+          </Group>
+          <Group gap="sm" wrap="nowrap">
+            <Text size="sm" c="dimmed" visibleFrom="sm">
+              {me.user?.email ?? me.actor}
+            </Text>
+            <Button variant="subtle" size="xs" onClick={() => void signOut()}>
+              Sign out
+            </Button>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs">
+        <ScrollArea>
+          <Navigation me={me} onNavigate={close} />
+        </ScrollArea>
+      </AppShell.Navbar>
+      <AppShell.Main>
+        <Pages me={me} />
+      </AppShell.Main>
+    </AppShell>
+  );
+}

@@ -1,0 +1,5 @@
+import { PageHeader } from "../components/states";
+
+export default function BrandKitsPage() {
+  return <PageHeader title="Brand kits" />;
+}
