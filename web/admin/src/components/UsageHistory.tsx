@@ -1,0 +1,179 @@
+// The tenant's credit ledger, newest first, in pages: top-ups, holds for
+// batches, charges and releases, with the balance after each.
+import { Badge, Button, Group, Stack, Table, Text, Title } from "@mantine/core";
+import { useEffect, useRef, useState } from "react";
+
+import { historyPath, maxHistoryLimit } from "../api/account";
+import type { LedgerEntry, LedgerKind } from "../api/account";
+import { formatCount, formatTime } from "./format";
+import { useResource } from "./resource";
+import { EmptyState, ErrorAlert, Loading } from "./states";
+
+const pageSize = 25;
+
+const kinds: Record<LedgerKind, { label: string; color: string; meaning: string }> = {
+  topup: { label: "Top-up", color: "teal", meaning: "added to the available credits" },
+  reserve: { label: "Hold", color: "blue", meaning: "held for a batch until its videos end" },
+  charge: { label: "Charge", color: "indigo", meaning: "spent from a hold on finished videos" },
+  release: { label: "Release", color: "gray", meaning: "returned from a hold to available" },
+  adjustment: { label: "Adjustment", color: "orange", meaning: "changed by hand" },
+};
+
+// The actor as people read it: "user:ID" and "key:ID" keep their kind.
+function describeActor(actor: string): string {
+  if (actor.startsWith("user:")) {
+    return `user ${actor.slice(5)}`;
+  }
+  if (actor.startsWith("key:")) {
+    return `API key ${actor.slice(4)}`;
+  }
+  return actor || "—";
+}
+
+export function UsageHistory({ refreshKey }: { refreshKey: number }) {
+  const [page, setPage] = useState(0);
+  // One more entry than the page needs shows whether a next page exists.
+  const limit = Math.min((page + 1) * pageSize + 1, maxHistoryLimit);
+  const history = useResource<{ entries: LedgerEntry[] }>(historyPath(limit));
+  const { reload } = history;
+  const handledKey = useRef(refreshKey);
+  useEffect(() => {
+    if (refreshKey !== handledKey.current) {
+      handledKey.current = refreshKey;
+      void reload();
+    }
+  }, [refreshKey, reload]);
+  // The previous page stays on screen while the next one loads.
+  const lastEntries = useRef<LedgerEntry[] | undefined>(undefined);
+  if (history.data) {
+    lastEntries.current = history.data.entries;
+  }
+  const entries = lastEntries.current;
+
+  let body;
+  if (entries === undefined) {
+    body = history.error ? (
+      <ErrorAlert
+        error={history.error}
+        title="Could not load the credit history"
+        onRetry={() => void history.reload()}
+      />
+    ) : (
+      <Loading label="Loading the credit history" />
+    );
+  } else if (entries.length === 0) {
+    body = (
+      <EmptyState title="No credit changes yet">
+        A platform administrator adds credits to your agency. Each batch then holds credits, and
+        each finished video is charged from that hold.
+      </EmptyState>
+    );
+  } else if (entries.length <= page * pageSize && history.loading) {
+    body = <Loading label="Loading older entries" />;
+  } else {
+    const first = page * pageSize;
+    const rows = entries.slice(first, first + pageSize);
+    const hasNext = entries.length > first + pageSize && first + pageSize < maxHistoryLimit;
+    const atCap = entries.length >= maxHistoryLimit && !hasNext;
+    body = (
+      <Stack gap="sm">
+        {history.error ? (
+          <ErrorAlert error={history.error} title="Could not load more of the credit history" />
+        ) : null}
+        <Table.ScrollContainer minWidth={760}>
+          <Table striped highlightOnHover aria-label="Credit history">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th scope="col">Time</Table.Th>
+                <Table.Th scope="col">Kind</Table.Th>
+                <Table.Th scope="col" ta="right">
+                  Amount
+                </Table.Th>
+                <Table.Th scope="col" ta="right">
+                  Available after
+                </Table.Th>
+                <Table.Th scope="col" ta="right">
+                  Held after
+                </Table.Th>
+                <Table.Th scope="col">Batch</Table.Th>
+                <Table.Th scope="col">By</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {rows.map((entry) => {
+                const kind = kinds[entry.kind] ?? {
+                  label: entry.kind,
+                  color: "gray",
+                  meaning: entry.kind,
+                };
+                return (
+                  <Table.Tr key={entry.id} data-testid="usage-history-row">
+                    <Table.Td style={{ whiteSpace: "nowrap" }}>
+                      {formatTime(entry.created_at_ms)}
+                    </Table.Td>
+                    <Table.Td>
+                      <Badge color={kind.color} variant="light" title={kind.meaning}>
+                        {kind.label}
+                      </Badge>
+                    </Table.Td>
+                    <Table.Td ta="right">{formatCount(entry.amount)}</Table.Td>
+                    <Table.Td ta="right">{formatCount(entry.available_after)}</Table.Td>
+                    <Table.Td ta="right">{formatCount(entry.held_after)}</Table.Td>
+                    <Table.Td>
+                      {entry.job_id ? (
+                        <code>{entry.job_id}</code>
+                      ) : (
+                        <Text span c="dimmed">
+                          —
+                        </Text>
+                      )}
+                    </Table.Td>
+                    <Table.Td>{describeActor(entry.actor)}</Table.Td>
+                  </Table.Tr>
+                );
+              })}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+        <Group justify="space-between" wrap="wrap" gap="sm">
+          <Text size="sm" c="dimmed" aria-live="polite">
+            Entries {formatCount(first + 1)} to {formatCount(first + rows.length)}
+            {atCap ? `; the server returns at most the newest ${formatCount(maxHistoryLimit)}` : ""}
+          </Text>
+          <Group gap="xs">
+            <Button
+              variant="default"
+              size="xs"
+              disabled={page === 0}
+              onClick={() => setPage(page - 1)}
+            >
+              Newer
+            </Button>
+            <Button
+              variant="default"
+              size="xs"
+              disabled={!hasNext}
+              loading={history.loading}
+              onClick={() => setPage(page + 1)}
+            >
+              Older
+            </Button>
+          </Group>
+        </Group>
+      </Stack>
+    );
+  }
+
+  return (
+    <Stack gap="sm" data-testid="usage-history" component="section" aria-labelledby="usage-history">
+      <Title order={2} size="h4" id="usage-history">
+        Credit history
+      </Title>
+      <Text size="sm" c="dimmed">
+        A batch holds credits when it starts; each finished video is charged from the hold, and
+        the rest is released when the batch ends.
+      </Text>
+      {body}
+    </Stack>
+  );
+}
