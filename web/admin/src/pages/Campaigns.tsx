@@ -1,5 +1,584 @@
-import { PageHeader } from "../components/states";
+// Campaigns: the list at /campaigns, and at /campaigns/:id one campaign as
+// five steps (settings, rows, mapping, check, generate) above its batches.
+import { Anchor, Button, Group, List, Modal, Stack, Table, Text, Title } from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { useCallback, useState } from "react";
+import { Link, useLocation, useParams } from "wouter";
+
+import { describeError } from "../api/client";
+import { deleteCampaign, paths } from "../api/campaigns";
+import type {
+  Batch,
+  BrandKitSummary,
+  Campaign,
+  TemplateBody,
+  TemplateSummary,
+} from "../api/campaigns";
+import { canAct } from "../api/session";
+import { BatchStateBadge, plural } from "../components/BatchStatus";
+import { BatchView } from "../components/BatchView";
+import { CampaignGenerate } from "../components/CampaignGenerate";
+import { CampaignMapping } from "../components/CampaignMapping";
+import type { MappingStatus } from "../components/CampaignMapping";
+import { CampaignPreflight, summarize } from "../components/CampaignPreflight";
+import type { PreflightRun } from "../components/CampaignPreflight";
+import { CampaignRows } from "../components/CampaignRows";
+import { CampaignSettings } from "../components/CampaignSettings";
+import { CampaignStep } from "../components/CampaignStep";
+import type { StepStatus } from "../components/CampaignStep";
+import { formatCount, formatTime } from "../components/format";
+import { useResource } from "../components/resource";
+import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
+import { useSession } from "../session";
 
 export default function CampaignsPage() {
-  return <PageHeader title="Campaigns" />;
+  const params = useParams<{ id?: string }>();
+  if (!params.id) {
+    return <CampaignList />;
+  }
+  if (params.id === "new") {
+    return <NewCampaign />;
+  }
+  return <CampaignDetail id={params.id} />;
+}
+
+function useCanEdit(): boolean {
+  const { me } = useSession();
+  return canAct(me, "editor");
+}
+
+function useTemplatesAndKits() {
+  const templates = useResource<{ templates: TemplateSummary[] }>(paths.templates);
+  const kits = useResource<{ brand_kits: BrandKitSummary[] }>(paths.brandKits);
+  return { templates, kits };
+}
+
+function CampaignList() {
+  const canEdit = useCanEdit();
+  const campaigns = useResource<{ campaigns: Campaign[] }>(paths.campaigns);
+  const { templates, kits } = useTemplatesAndKits();
+  // Newest first, so the first batch seen of a campaign is its last one.
+  const batches = useResource<{ batches: Batch[] }>(paths.batches({ limit: 500 }));
+
+  const templateNames = new Map(templates.data?.templates.map((item) => [item.id, item.name]));
+  const kitNames = new Map(kits.data?.brand_kits.map((kit) => [kit.id, kit.name]));
+  const lastBatch = new Map<string, Batch>();
+  for (const batch of batches.data?.batches ?? []) {
+    if (!lastBatch.has(batch.campaign_id)) {
+      lastBatch.set(batch.campaign_id, batch);
+    }
+  }
+
+  const header = (
+    <PageHeader
+      title="Campaigns"
+      description="Each campaign turns a table of rows into one video per row."
+      actions={
+        canEdit ? (
+          <Button component={Link} href="/campaigns/new" data-testid="campaigns-new">
+            New campaign
+          </Button>
+        ) : null
+      }
+    />
+  );
+
+  if (campaigns.error) {
+    return (
+      <>
+        {header}
+        <ErrorAlert
+          error={campaigns.error}
+          title="Could not load the campaigns"
+          onRetry={campaigns.reload}
+        />
+      </>
+    );
+  }
+  if (!campaigns.data) {
+    return (
+      <>
+        {header}
+        <Loading label="Loading campaigns" />
+      </>
+    );
+  }
+
+  const list = campaigns.data.campaigns;
+  if (list.length === 0) {
+    const noTemplates = templates.data?.templates.length === 0;
+    const noKits = kits.data?.brand_kits.length === 0;
+    return (
+      <>
+        {header}
+        <EmptyState
+          title="No campaigns yet"
+          action={
+            <List type="ordered" size="sm" spacing={4} maw={480} data-testid="campaigns-steps">
+              <List.Item>
+                A template: the video's scenes and the fields each row fills.{" "}
+                {noTemplates ? (
+                  <Anchor component={Link} href="/templates">
+                    Create one first.
+                  </Anchor>
+                ) : null}
+              </List.Item>
+              <List.Item>
+                A brand kit: colours, fonts and logo.{" "}
+                {noKits ? (
+                  <Anchor component={Link} href="/brand-kits">
+                    Create one first.
+                  </Anchor>
+                ) : null}
+              </List.Item>
+              <List.Item>Rows: a CSV file with one line per video.</List.Item>
+            </List>
+          }
+        >
+          A campaign needs three things, and then Generate all makes one video per row.
+          {canEdit ? " Start with New campaign." : " Editors of your agency create them."}
+        </EmptyState>
+      </>
+    );
+  }
+
+  return (
+    <>
+      {header}
+      <Table.ScrollContainer minWidth={720}>
+        <Table
+          highlightOnHover
+          verticalSpacing="sm"
+          data-testid="campaigns-list"
+          aria-label="Campaigns"
+        >
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th scope="col">Name</Table.Th>
+              <Table.Th scope="col">Template</Table.Th>
+              <Table.Th scope="col">Brand kit</Table.Th>
+              <Table.Th scope="col" ta="right">
+                Rows
+              </Table.Th>
+              <Table.Th scope="col">Last batch</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {list.map((campaign) => {
+              const batch = lastBatch.get(campaign.id);
+              return (
+                <Table.Tr key={campaign.id} data-testid={`campaigns-row-${campaign.id}`}>
+                  <Table.Td>
+                    <Anchor component={Link} href={`/campaigns/${campaign.id}`} fw={600}>
+                      {campaign.name}
+                    </Anchor>
+                  </Table.Td>
+                  <Table.Td>
+                    {campaign.template_id ? (
+                      <>
+                        {templateNames.get(campaign.template_id) ?? campaign.template_id}
+                        <Text span c="dimmed" size="sm">
+                          {campaign.template_version > 0
+                            ? ` v${campaign.template_version}`
+                            : " (latest)"}
+                        </Text>
+                      </>
+                    ) : (
+                      <Text span c="dimmed" size="sm">
+                        Not chosen
+                      </Text>
+                    )}
+                  </Table.Td>
+                  <Table.Td>
+                    {campaign.brand_kit_id ? (
+                      (kitNames.get(campaign.brand_kit_id) ?? campaign.brand_kit_id)
+                    ) : (
+                      <Text span c="dimmed" size="sm">
+                        Not chosen
+                      </Text>
+                    )}
+                  </Table.Td>
+                  <Table.Td ta="right">{formatCount(campaign.row_count)}</Table.Td>
+                  <Table.Td>
+                    {batch ? (
+                      <Group gap="xs" wrap="nowrap">
+                        <BatchStateBadge batch={batch} />
+                        <Text size="xs" c="dimmed">
+                          {formatTime(batch.created_at_ms ?? 0)}
+                        </Text>
+                      </Group>
+                    ) : (
+                      <Text span c="dimmed" size="sm">
+                        None yet
+                      </Text>
+                    )}
+                  </Table.Td>
+                </Table.Tr>
+              );
+            })}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+      {batches.error ? (
+        <Text size="sm" c="red" mt="sm">
+          Could not load the batches: {describeError(batches.error)}
+        </Text>
+      ) : null}
+    </>
+  );
+}
+
+function NewCampaign() {
+  const canEdit = useCanEdit();
+  const [, navigate] = useLocation();
+  const { templates, kits } = useTemplatesAndKits();
+
+  const back = (
+    <Button component={Link} href="/campaigns" variant="default">
+      All campaigns
+    </Button>
+  );
+  if (!canEdit) {
+    return (
+      <>
+        <PageHeader title="New campaign" actions={back} />
+        <Text size="sm" c="dimmed">
+          Creating campaigns needs the editor role. An owner of your agency can give it to you.
+        </Text>
+      </>
+    );
+  }
+  const loadError = templates.error ?? kits.error;
+  return (
+    <>
+      <PageHeader
+        title="New campaign"
+        description="Name it and choose its template and brand kit; the rows come next."
+        actions={back}
+      />
+      <Stack gap="md">
+        {loadError ? (
+          <ErrorAlert
+            error={loadError}
+            title="Could not load the templates and brand kits"
+            onRetry={() => {
+              void templates.reload();
+              void kits.reload();
+            }}
+          />
+        ) : null}
+        <CampaignStep number={1} title="Settings" status="todo">
+          <CampaignSettings
+            campaign={null}
+            templates={templates.data?.templates}
+            brandKits={kits.data?.brand_kits}
+            canEdit
+            onSaved={(campaign) => {
+              notifications.show({
+                color: "teal",
+                message: `Campaign “${campaign.name}” created.`,
+              });
+              navigate(`/campaigns/${campaign.id}`, { replace: true });
+            }}
+          />
+        </CampaignStep>
+        {["Rows", "Mapping", "Check rows", "Generate all"].map((title, index) => (
+          <CampaignStep
+            key={title}
+            number={index + 2}
+            title={title}
+            status="blocked"
+            blockedReason="Create the campaign first."
+          />
+        ))}
+      </Stack>
+    </>
+  );
+}
+
+function templatePath(campaign: Campaign | undefined): string | null {
+  if (!campaign?.template_id) {
+    return null;
+  }
+  return campaign.template_version > 0
+    ? paths.templateVersion(campaign.template_id, campaign.template_version)
+    : `${paths.templates}/${encodeURIComponent(campaign.template_id)}`;
+}
+
+// Width over height of the template's canvas, for the posters in the grid.
+function canvasRatio(body: TemplateBody | undefined): number {
+  const canvas = body?.canvas as { width?: number; height?: number } | undefined;
+  const width = canvas?.width ?? 1080;
+  const height = canvas?.height ?? 1920;
+  return width > 0 && height > 0 ? width / height : 9 / 16;
+}
+
+function CampaignDetail({ id }: { id: string }) {
+  const canEdit = useCanEdit();
+  const [, navigate] = useLocation();
+  const resource = useResource<Campaign>(paths.campaign(id));
+  const { templates, kits } = useTemplatesAndKits();
+  const campaign = resource.data;
+  const template = useResource<{ body?: TemplateBody }>(templatePath(campaign));
+
+  const [mapping, setMapping] = useState<MappingStatus | null>(null);
+  const [preflightRun, setPreflightRun] = useState<PreflightRun | null>(null);
+  const [rowsRevision, setRowsRevision] = useState(0);
+  const [selectedBatch, setSelectedBatch] = useState<string | null>(null);
+  const [batchesRevision, setBatchesRevision] = useState(0);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [deleting, setDeleting] = useState(false);
+
+  const setCampaign = resource.setData;
+  const onMappingStatus = useCallback((status: MappingStatus) => setMapping(status), []);
+
+  if (resource.error && !campaign) {
+    return (
+      <>
+        <PageHeader title="Campaign" />
+        <ErrorAlert
+          error={resource.error}
+          title="Could not load the campaign"
+          onRetry={resource.reload}
+        />
+        <Text size="sm" mt="sm">
+          <Anchor component={Link} href="/campaigns">
+            Back to all campaigns
+          </Anchor>
+        </Text>
+      </>
+    );
+  }
+  if (!campaign) {
+    return <Loading label="Loading the campaign" />;
+  }
+
+  const fields = template.data?.body?.fields;
+  const settingsDone = campaign.template_id !== "" && campaign.brand_kit_id !== "";
+  const rowsDone = campaign.row_count > 0;
+  const mappingDone =
+    mapping !== null &&
+    !mapping.dirty &&
+    mapping.missingRequired.length === 0 &&
+    fields !== undefined;
+  const mappingBlocked = !rowsDone
+    ? "Upload the rows first."
+    : !campaign.template_id
+      ? "Choose a template first."
+      : "";
+  let mappingStatus: StepStatus = mappingDone ? "done" : "todo";
+  if (mappingBlocked) {
+    mappingStatus = "blocked";
+  }
+  let readyReason = "";
+  if (!settingsDone) {
+    readyReason = "Choose a template and a brand kit first.";
+  } else if (!rowsDone) {
+    readyReason = "Upload the rows first.";
+  } else if (mapping?.dirty) {
+    readyReason = "Save the mapping first.";
+  }
+  const preflightFresh =
+    preflightRun !== null && preflightRun.revision === (campaign.updated_at_ms ?? 0);
+  const preflightClean =
+    preflightFresh &&
+    preflightRun.result.template_valid &&
+    preflightRun.result.rows_with_errors === 0;
+  const preflightStatus: StepStatus = !settingsDone || !rowsDone
+    ? "blocked"
+    : preflightClean
+      ? "done"
+      : preflightFresh
+        ? "attention"
+        : "todo";
+  const generateWarning =
+    mapping && mapping.missingRequired.length > 0
+      ? `No column fills ${mapping.missingRequired.join(", ")}, so every row would fail.`
+      : preflightFresh && !preflightClean
+        ? `The check found problems: ${summarize(preflightRun.result)}`
+        : "";
+
+  async function remove() {
+    setDeleting(true);
+    try {
+      await deleteCampaign(id);
+      notifications.show({ color: "teal", message: `Campaign “${campaign?.name}” deleted.` });
+      navigate("/campaigns", { replace: true });
+    } catch (caught) {
+      setDeleting(false);
+      setConfirmDelete(false);
+      notifications.show({
+        color: "red",
+        title: "Could not delete the campaign",
+        message: describeError(caught),
+      });
+    }
+  }
+
+  return (
+    <>
+      <PageHeader
+        title={campaign.name}
+        description={
+          `Campaign with ${plural(campaign.row_count, "row")}. ` +
+          "Work through the steps from top to bottom."
+        }
+        actions={
+          <>
+            <Button component={Link} href="/campaigns" variant="default">
+              All campaigns
+            </Button>
+            {canEdit ? (
+              <Button variant="subtle" color="red" onClick={() => setConfirmDelete(true)}>
+                Delete
+              </Button>
+            ) : null}
+          </>
+        }
+      />
+      <Stack gap="md">
+        <CampaignStep
+          number={1}
+          title="Settings"
+          description={
+            "The template sets the scenes and fields. The brand kit sets colours, fonts and logo."
+          }
+          status={settingsDone ? "done" : "todo"}
+        >
+          <CampaignSettings
+            key={campaign.id}
+            campaign={campaign}
+            templates={templates.data?.templates}
+            brandKits={kits.data?.brand_kits}
+            canEdit={canEdit}
+            onSaved={(saved) => {
+              setCampaign(saved);
+              notifications.show({ color: "teal", message: "Settings saved." });
+            }}
+          />
+        </CampaignStep>
+
+        <CampaignStep
+          number={2}
+          title="Rows"
+          description="One line of the CSV file per video."
+          status={rowsDone ? "done" : "todo"}
+        >
+          <CampaignRows
+            campaign={campaign}
+            canEdit={canEdit}
+            onUploaded={(saved) => {
+              setCampaign(saved);
+              setRowsRevision((value) => value + 1);
+            }}
+          />
+        </CampaignStep>
+
+        <CampaignStep
+          number={3}
+          title="Mapping"
+          description="Which column fills each field of the template."
+          status={mappingStatus}
+          blockedReason={mappingBlocked}
+        >
+          {template.error ? (
+            <ErrorAlert
+              error={template.error}
+              title="Could not load the template"
+              onRetry={template.reload}
+            />
+          ) : fields === undefined && template.loading ? (
+            <Loading label="Loading the template's fields" />
+          ) : (
+            <CampaignMapping
+              key={`${campaign.template_id}:${campaign.template_version}:${rowsRevision}`}
+              campaign={campaign}
+              fields={fields ?? {}}
+              canEdit={canEdit}
+              onSaved={(saved) => {
+                setCampaign(saved);
+                notifications.show({ color: "teal", message: "Mapping saved." });
+              }}
+              onStatus={onMappingStatus}
+            />
+          )}
+        </CampaignStep>
+
+        <CampaignStep
+          number={4}
+          title="Check rows"
+          description={
+            "Optional, and worth it: finds the rows that would fail before they cost anything."
+          }
+          status={preflightStatus}
+          blockedReason={readyReason}
+        >
+          <CampaignPreflight
+            campaign={campaign}
+            canEdit={canEdit}
+            blockedReason={readyReason}
+            run={preflightRun}
+            onRun={setPreflightRun}
+          />
+        </CampaignStep>
+
+        <CampaignStep
+          number={5}
+          title="Generate all"
+          status={!settingsDone || !rowsDone ? "blocked" : "todo"}
+          blockedReason={readyReason}
+        >
+          <CampaignGenerate
+            campaign={campaign}
+            canEdit={canEdit}
+            blockedReason={readyReason}
+            warning={generateWarning}
+            onGenerated={(batchId) => {
+              setSelectedBatch(batchId);
+              setBatchesRevision((value) => value + 1);
+              document
+                .getElementById("campaign-videos")
+                ?.scrollIntoView({ behavior: "smooth", block: "start" });
+            }}
+          />
+        </CampaignStep>
+
+        <Stack gap="sm" component="section" aria-labelledby="campaign-videos" mt="md">
+          <Title order={2} size="h4" id="campaign-videos">
+            Videos
+          </Title>
+          <BatchView
+            campaignId={campaign.id}
+            selected={selectedBatch}
+            onSelect={setSelectedBatch}
+            listRevision={batchesRevision}
+            canEdit={canEdit}
+            ratio={canvasRatio(template.data?.body)}
+          />
+        </Stack>
+      </Stack>
+
+      <Modal
+        opened={confirmDelete}
+        onClose={() => (deleting ? undefined : setConfirmDelete(false))}
+        title="Delete this campaign?"
+        centered
+      >
+        <Stack gap="md">
+          <Text size="sm">
+            “{campaign.name}” and its rows go away. Its batches and videos stay, and the
+            dashboard still lists them.
+          </Text>
+          <Group justify="flex-end" gap="sm">
+            <Button variant="default" onClick={() => setConfirmDelete(false)} data-autofocus>
+              Keep it
+            </Button>
+            <Button color="red" loading={deleting} onClick={() => void remove()}>
+              Delete campaign
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </>
+  );
 }

@@ -1,0 +1,250 @@
+// Step 3 of a campaign: which CSV column fills each template field, with the
+// first rows shown as they map so that the user sees what goes where.
+import { Badge, Button, Group, Select, Stack, Table, Text } from "@mantine/core";
+import { useEffect, useMemo, useState } from "react";
+import type { FormEvent } from "react";
+
+import { paths, saveMapping } from "../api/campaigns";
+import type { Campaign, RowsPage, TemplateField } from "../api/campaigns";
+import { useResource } from "./resource";
+import { ErrorAlert } from "./states";
+
+const previewRows = 3;
+
+export interface MappingStatus {
+  dirty: boolean;
+  missingRequired: string[];
+}
+
+// The column the server uses for FIELD: the saved entry, else the column of
+// the field's own name, else none ("").
+function serverColumn(field: string, campaign: Campaign): string {
+  const saved = campaign.mapping[field];
+  if (saved !== undefined) {
+    return saved;
+  }
+  return campaign.columns.includes(field) ? field : "";
+}
+
+// The column the form starts with: the saved one while it is still in the
+// rows, else the column of the field's own name.
+function initialColumn(field: string, campaign: Campaign): string {
+  const saved = campaign.mapping[field];
+  if (saved !== undefined && campaign.columns.includes(saved)) {
+    return saved;
+  }
+  return campaign.columns.includes(field) ? field : "";
+}
+
+function initialMapping(
+  fields: Record<string, TemplateField>,
+  campaign: Campaign,
+): Record<string, string> {
+  const mapping: Record<string, string> = {};
+  for (const field of Object.keys(fields)) {
+    mapping[field] = initialColumn(field, campaign);
+  }
+  return mapping;
+}
+
+export function mappingStatus(
+  fields: Record<string, TemplateField>,
+  campaign: Campaign,
+  mapping: Record<string, string>,
+): MappingStatus {
+  const names = Object.keys(fields);
+  return {
+    dirty: names.some((field) => (mapping[field] ?? "") !== serverColumn(field, campaign)),
+    missingRequired: names.filter(
+      (field) => fields[field].required && fields[field].default === undefined && !mapping[field],
+    ),
+  };
+}
+
+export function CampaignMapping({
+  campaign,
+  fields,
+  canEdit,
+  onSaved,
+  onStatus,
+}: {
+  campaign: Campaign;
+  fields: Record<string, TemplateField>;
+  canEdit: boolean;
+  onSaved: (campaign: Campaign) => void;
+  onStatus: (status: MappingStatus) => void;
+}) {
+  const [mapping, setMapping] = useState(() => initialMapping(fields, campaign));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const rows = useResource<RowsPage>(paths.rows(campaign.id, 0, previewRows));
+
+  // New rows or a new template change the choices: start again from what
+  // the server has.
+  const columnsKey = campaign.columns.join("\u0000");
+  const fieldsKey = Object.keys(fields).join("\u0000");
+  useEffect(() => {
+    setMapping(initialMapping(fields, campaign));
+  }, [columnsKey, fieldsKey, campaign.id]);
+
+  const status = useMemo(
+    () => mappingStatus(fields, campaign, mapping),
+    [fields, campaign, mapping],
+  );
+  useEffect(() => onStatus(status), [status, onStatus]);
+
+  const columnOptions = campaign.columns.map((column) => ({ value: column, label: column }));
+  const sample = rows.data?.rows ?? [];
+  const columnIndex = new Map(campaign.columns.map((column, index) => [column, index]));
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const body: Record<string, string> = {};
+    for (const [field, column] of Object.entries(mapping)) {
+      if (column) {
+        body[field] = column;
+      }
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      onSaved(await saveMapping(campaign.id, body));
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const names = Object.keys(fields);
+  if (names.length === 0) {
+    return (
+      <Text size="sm" c="dimmed">
+        The template has no fields, so every row makes the same video.
+      </Text>
+    );
+  }
+
+  return (
+    <Stack gap="md" component="form" onSubmit={submit} data-testid="campaign-mapping">
+      {error ? <ErrorAlert error={error} title="Could not save the mapping" /> : null}
+      {rows.error ? (
+        <Text size="sm" c="red">
+          Could not load the first rows to show their values.
+        </Text>
+      ) : null}
+      <Table.ScrollContainer minWidth={560}>
+        <Table withTableBorder verticalSpacing="xs" aria-label="Fields and columns">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th scope="col">Template field</Table.Th>
+              <Table.Th scope="col">CSV column</Table.Th>
+              {sample.map((row) => (
+                <Table.Th scope="col" key={row.number}>
+                  Row {row.number}
+                </Table.Th>
+              ))}
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {names.map((field) => {
+              const spec = fields[field];
+              const column = mapping[field] ?? "";
+              const index = column ? columnIndex.get(column) : undefined;
+              const sameNameExists = campaign.columns.includes(field);
+              return (
+                <Table.Tr key={field} data-testid={`campaign-mapping-field-${field}`}>
+                  <Table.Td>
+                    <Stack gap={2}>
+                      <Text size="sm" fw={600} ff="monospace">
+                        {field}
+                      </Text>
+                      <Group gap={4}>
+                        <Badge size="xs" variant="light" color="gray">
+                          {spec.type ?? "text"}
+                        </Badge>
+                        {spec.required ? (
+                          <Badge size="xs" variant="light" color="indigo">
+                            required
+                          </Badge>
+                        ) : null}
+                      </Group>
+                    </Stack>
+                  </Table.Td>
+                  <Table.Td miw={180}>
+                    <Select
+                      aria-label={`Column for ${field}`}
+                      placeholder="No column"
+                      data={columnOptions}
+                      value={column || null}
+                      onChange={(value) => setMapping({ ...mapping, [field]: value ?? "" })}
+                      clearable={!sameNameExists}
+                      allowDeselect={!sameNameExists}
+                      disabled={!canEdit}
+                      error={
+                        !column && spec.required && spec.default === undefined
+                          ? "Required: choose a column"
+                          : undefined
+                      }
+                      data-testid={`campaign-mapping-${field}`}
+                    />
+                  </Table.Td>
+                  {sample.map((row) => (
+                    <Table.Td key={row.number}>
+                      <MappedValue
+                        value={index === undefined ? undefined : row.values[index]}
+                        spec={spec}
+                      />
+                    </Table.Td>
+                  ))}
+                </Table.Tr>
+              );
+            })}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+      {canEdit ? (
+        <Group>
+          <Button
+            type="submit"
+            loading={busy}
+            disabled={!status.dirty}
+            data-testid="campaign-mapping-save"
+          >
+            Save mapping
+          </Button>
+          <Text size="sm" c="dimmed">
+            {status.dirty
+              ? "Unsaved changes: save them before you check or generate."
+              : "The campaign uses this mapping."}
+          </Text>
+        </Group>
+      ) : null}
+    </Stack>
+  );
+}
+
+function MappedValue({ value, spec }: { value: string | undefined; spec: TemplateField }) {
+  if (value) {
+    return <Text size="sm">{value}</Text>;
+  }
+  if (spec.default !== undefined) {
+    return (
+      <Text size="sm" c="dimmed" fs="italic">
+        {spec.default === "" ? "empty (default)" : `${spec.default} (default)`}
+      </Text>
+    );
+  }
+  if (spec.required) {
+    return (
+      <Text size="sm" c="red">
+        missing
+      </Text>
+    );
+  }
+  return (
+    <Text size="sm" c="dimmed">
+      empty
+    </Text>
+  );
+}
