@@ -271,7 +271,9 @@ function BatchPanel({
         color: "teal",
         title: "Cancelled",
         message:
-          result.stopping > 0
+          result.cancelled === 0
+            ? "Nothing was left to cancel: every video had finished."
+            : result.stopping > 0
             ? `${plural(result.cancelled, "video")} cancelled. ` +
               `${formatCount(result.stopping)} stop at their next frame.`
             : `${plural(result.cancelled, "video")} cancelled.`,
@@ -301,6 +303,8 @@ function BatchPanel({
   const unfinished = counts.total - finished;
   const failures = rows.map((row) => jobs.get(row)).filter((job) => job?.state === "failed");
   const playingJob = playing === null ? undefined : jobs.get(playing);
+  // NOTE: the batch has no charged total of its own, so this assumes that
+  // exactly the completed videos were charged, each at the batch's price.
   const charged = counts.completed * batch.video_price;
 
   return (

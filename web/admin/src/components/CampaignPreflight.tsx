@@ -29,6 +29,9 @@ function preflightError(error: unknown): { title: string; error: unknown } {
       ),
     };
   }
+  if (error instanceof ApiError && error.code === "campaign_incomplete") {
+    return { title: "The campaign is not ready to check", error };
+  }
   if (error instanceof ApiError && error.status === 404 && error.message.startsWith("no route")) {
     return {
       title: "This server cannot check rows",
@@ -109,7 +112,7 @@ export function CampaignPreflight({
         <Text size="sm" c="dimmed">
           {blockedReason ||
             (canEdit
-              ? "A worker renders nothing but checks every row, so this takes seconds."
+              ? "A worker checks every row as Generate all would render it, and renders nothing."
               : "Checking rows needs the editor role.")}
         </Text>
       </Group>
@@ -153,7 +156,7 @@ export function CampaignPreflight({
                 <Table.Tbody>
                   {visible.map((problem, index) => (
                     <Table.Tr key={index}>
-                      <Table.Td>{problem.row ?? "All"}</Table.Td>
+                      <Table.Td>{problem.row ?? "—"}</Table.Td>
                       <Table.Td>{problem.place}</Table.Td>
                       <Table.Td>{problem.message}</Table.Td>
                       <Table.Td>

@@ -123,7 +123,13 @@ export function CampaignSettings({
       <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="md">
         <Select
           label="Template"
-          placeholder={noTemplates ? "No templates yet" : "Choose a template"}
+          placeholder={
+            templates === undefined
+              ? "Loading templates…"
+              : noTemplates
+                ? "No templates yet"
+                : "Choose a template"
+          }
           required
           searchable
           data={templateOptions}
@@ -132,7 +138,7 @@ export function CampaignSettings({
             setTemplateId(value ?? "");
             setVersion("0");
           }}
-          disabled={!canEdit}
+          disabled={!canEdit || templates === undefined}
           nothingFoundMessage="No template has that name"
           data-testid="campaign-template"
         />
@@ -148,13 +154,19 @@ export function CampaignSettings({
         />
         <Select
           label="Brand kit"
-          placeholder={noKits ? "No brand kits yet" : "Choose a brand kit"}
+          placeholder={
+            brandKits === undefined
+              ? "Loading brand kits…"
+              : noKits
+                ? "No brand kits yet"
+                : "Choose a brand kit"
+          }
           required
           searchable
           data={kitOptions}
           value={brandKitId || null}
           onChange={(value) => setBrandKitId(value ?? "")}
-          disabled={!canEdit}
+          disabled={!canEdit || brandKits === undefined}
           nothingFoundMessage="No brand kit has that name"
           data-testid="campaign-brand-kit"
         />

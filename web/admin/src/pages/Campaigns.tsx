@@ -420,8 +420,8 @@ function CampaignDetail({ id }: { id: string }) {
       <PageHeader
         title={campaign.name}
         description={
-          `Campaign with ${plural(campaign.row_count, "row")}. ` +
-          "Work through the steps from top to bottom."
+          `Campaign with ${plural(campaign.row_count, "row")}.` +
+          (canEdit ? " Work through the steps from top to bottom." : "")
         }
         actions={
           <>

@@ -38,7 +38,17 @@ import { useSession } from "../session";
 const statusIntervalMs = 5000;
 const usageDays = 7;
 
-// Calls RELOAD every INTERVAL ms while the page is visible, and once at once
+function formatDuration(seconds: number): string {
+  if (seconds < 120) {
+    return `${Math.round(seconds)} s`;
+  }
+  if (seconds < 2 * 3600) {
+    return `${formatCount(Math.round(seconds / 60))} min`;
+  }
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+// Calls RELOAD every INTERVAL ms while the page is visible, and right away
 // when it becomes visible again.
 function usePolling(reload: () => Promise<void>, interval: number) {
   useEffect(() => {
@@ -269,7 +279,7 @@ function UsageCard() {
           <Figure label="Credits charged" value={formatCount(total.credits)} />
           <Figure
             label="Render time"
-            value={`${formatCount(Math.round(total.seconds / 60))} min`}
+            value={formatDuration(total.seconds)}
             hint={
               total.videos > 0
                 ? `${(total.seconds / total.videos).toFixed(1)} s per video`
