@@ -56,6 +56,7 @@ interface Confirmation {
   title: string;
   message: ReactNode;
   confirmLabel: string;
+  errorTitle: string;
   color?: string;
   action: () => Promise<void> | void;
 }
@@ -110,6 +111,9 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
   const [, navigate] = useLocation();
   const isNew = id === "new";
 
+  // Read once per mount: effects may run twice in development, and the second
+  // run must still find the hand-off that the first one cleared.
+  const [handoff] = useState(() => (justCreated?.template.id === id ? justCreated : null));
   const [template, setTemplate] = useState<Template | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [loaded, setLoaded] = useState(false);
@@ -154,8 +158,8 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
       setLoaded(true);
       return;
     }
-    if (justCreated?.template.id === id) {
-      show(justCreated.template, justCreated.text);
+    if (handoff) {
+      show(handoff.template, handoff.text);
       justCreated = null;
       setLoaded(true);
       return;
@@ -167,7 +171,7 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
     } catch (error) {
       setLoadError(error);
     }
-  }, [id, isNew, example, show]);
+  }, [id, isNew, example, show, handoff]);
 
   useEffect(() => {
     void load();
@@ -208,10 +212,16 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
     };
   }, [check, loaded]);
 
-  const problems = useMemo(
-    () => [...check.problems, ...placeServerProblems(check, serverDetails)],
-    [check, serverDetails],
-  );
+  // The server applies the schema too, with better messages, so a schema
+  // problem at the place of a server problem is shown once, as the server's.
+  const problems = useMemo(() => {
+    const fromServer = placeServerProblems(check, serverDetails);
+    const places = new Set(fromServer.map((problem) => problem.from));
+    const local = check.problems.filter(
+      (problem) => problem.source !== "schema" || !places.has(problem.from),
+    );
+    return [...local, ...fromServer];
+  }, [check, serverDetails]);
 
   const ask = useCallback(
     (href: string) =>
@@ -219,6 +229,7 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
         title: "Leave without saving?",
         message: "Your changes to this template are not saved and will be lost.",
         confirmLabel: "Leave",
+        errorTitle: "Could not leave the page",
         color: "red",
         action: () => navigate(href),
       }),
@@ -303,11 +314,8 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
         error instanceof ApiError &&
         (error.code === "conflict" || error.details.some((detail) => detail.pointer === "/name"))
       ) {
-        setNameError(
-          error.code === "conflict"
-            ? `${error.message}. Choose another name.`
-            : error.message,
-        );
+        // The server's message names the taken or invalid name and what to do.
+        setNameError(error.message);
         nameInput.current?.focus();
       } else {
         notifications.show({ color: "red", title: "Not saved", message: describeError(error) });
@@ -353,6 +361,7 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
         ? `Its body becomes version ${next}. Your unsaved changes will be lost.`
         : `Its body becomes version ${next}; the versions in between stay.`,
       confirmLabel: "Restore",
+      errorTitle: "Could not restore the version",
       action: run,
     });
   }
@@ -367,6 +376,7 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
         "Its versions go too, and this cannot be undone. Videos already rendered stay. " +
         "A template that a campaign uses cannot be deleted.",
       confirmLabel: "Delete",
+      errorTitle: "Could not delete the template",
       color: "red",
       action: async () => {
         await deleteTemplate(template.id);
@@ -435,11 +445,6 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
     : example
       ? "Starting from the Match Day example; save it to make it yours."
       : "Not saved yet";
-
-  const confirmDetails =
-    confirmError instanceof ApiError && confirmError.status === 409
-      ? "Point the campaign at another template, or delete the campaign, then try again."
-      : "";
 
   return (
     <Stack gap="md">
@@ -513,7 +518,8 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
               <Alert color="yellow" variant="light" title={`Version ${viewing.version}, read-only`}>
                 <Stack gap="xs">
                   <Text size="sm">
-                    Saved {formatTime(viewing.created_at_ms)} by {viewing.created_by}.
+                    Saved {formatTime(viewing.created_at_ms)} by{" "}
+                    {viewing.created_by === me?.actor ? "you" : viewing.created_by}.
                     {dirty ? " Your unsaved changes are kept in the draft." : ""}
                   </Text>
                   <Group gap="xs">
@@ -603,9 +609,8 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
         <Stack gap="md">
           <Text size="sm">{confirmation?.message}</Text>
           {confirmError ? (
-            <ErrorAlert error={confirmError} title="That did not work" />
+            <ErrorAlert error={confirmError} title={confirmation?.errorTitle} />
           ) : null}
-          {confirmDetails ? <Text size="sm">{confirmDetails}</Text> : null}
           <Group justify="flex-end" gap="sm">
             <Button variant="default" onClick={closeConfirmation}>
               Cancel

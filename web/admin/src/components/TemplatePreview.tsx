@@ -22,7 +22,7 @@ import {
   Title,
 } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link } from "wouter";
 
 import { ApiError, describeError } from "../api/client";
@@ -60,9 +60,8 @@ function previewProblem(error: unknown): { title: string; text: string } {
       return {
         title: "No worker answered",
         text:
-          `${error.message}. No render worker is running, or all are busy: start one ` +
-          "(smmhub-worker; scripts/serve starts two) and the preview tries again when you " +
-          "change the time or press Try again.",
+          `${error.message}. No render worker is running, or all are busy. Start one ` +
+          "(smmhub-worker, or scripts/serve, which starts two), then press Try again.",
       };
     case "preview_failed":
       return {
@@ -189,7 +188,7 @@ function CampaignRowPicker({
         />
         <NumberInput
           size="xs"
-          label="Row"
+          label="Row number"
           w={110}
           min={1}
           max={Math.max(1, chosen?.row_count ?? 1)}
@@ -244,6 +243,18 @@ export function TemplatePreview({
   const [row, setRow] = useState(1);
   const [frame, setFrame] = useState(0);
   const [attempt, setAttempt] = useState(0);
+
+  const chooseCampaign = useCallback((campaign: CampaignSummary | null) => {
+    setCampaignId(campaign?.id ?? null);
+    setRow(1);
+  }, []);
+
+  // A campaign row uses the campaign's own brand kit unless another is picked.
+  function chooseSource(next: RowSource) {
+    setSource(next);
+    const kits = brandKits.data?.brand_kits ?? [];
+    setBrandKitId(next === "campaign" ? noBrandKit : (kits[0]?.id ?? noBrandKit));
+  }
 
   const [image, setImage] = useState<{ url: string; label: string } | null>(null);
   const [loading, setLoading] = useState(false);
@@ -305,7 +316,16 @@ export function TemplatePreview({
     values,
   ]);
 
-  const requestKey = request ? `${JSON.stringify(request)}#${attempt}` : "";
+  // Required fields that are still empty: the worker would only reject the row.
+  const missingFields =
+    source === "values"
+      ? Object.entries(timeline.fields)
+          .filter(([name, field]) => field.required && !(values[name] ?? "").trim())
+          .map(([name]) => name)
+      : [];
+
+  const requestKey =
+    request && missingFields.length === 0 ? `${JSON.stringify(request)}#${attempt}` : "";
   const [debouncedKey] = useDebouncedValue(requestKey, 250);
 
   useEffect(() => {
@@ -395,7 +415,14 @@ export function TemplatePreview({
   const scene = sceneAt(timeline, frame);
   const kits = brandKits.data?.brand_kits ?? [];
   const problem = error ? previewProblem(error) : null;
-  const waitingForCampaign = source === "campaign" && campaignId === null;
+  let placeholderText = "The frame appears here.";
+  if (loading) {
+    placeholderText = "A worker is rendering the frame…";
+  } else if (source === "campaign" && campaignId === null) {
+    placeholderText = "Pick a campaign to preview one of its rows.";
+  } else if (missingFields.length > 0) {
+    placeholderText = "Fill in the required fields below to see the frame.";
+  }
 
   return (
     <Paper withBorder p="md" radius="md" component="section" aria-label="Preview">
@@ -430,16 +457,18 @@ export function TemplatePreview({
                   src={image.url}
                   alt={image.label}
                   data-testid="template-preview-image"
-                  style={{ width: "100%", height: "100%", objectFit: "contain", display: "block" }}
+                  style={{
+                    width: "100%",
+                    height: "100%",
+                    objectFit: "contain",
+                    display: "block",
+                    opacity: error ? 0.45 : 1,
+                  }}
                 />
               ) : (
                 <Center h="100%" p="md">
                   <Text size="sm" c="dimmed" ta="center">
-                    {loading
-                      ? "A worker is rendering the frame…"
-                      : waitingForCampaign
-                        ? "Pick a campaign to preview one of its rows."
-                        : "The frame appears here."}
+                    {placeholderText}
                   </Text>
                 </Center>
               )}
@@ -480,7 +509,7 @@ export function TemplatePreview({
                 step={1}
                 value={Math.min(frame, lastFrame)}
                 onChange={setFrame}
-                label={(value) => formatSeconds(value / timeline.fps)}
+                label={null}
                 marks={timeline.scenes.map((item) => ({ value: item.startFrame }))}
               />
               <Group gap={4} wrap="wrap" mt={4} aria-label="Scenes">
@@ -557,12 +586,17 @@ export function TemplatePreview({
             size="xs"
             aria-label="Row source"
             value={source}
-            onChange={(value) => setSource(value as RowSource)}
+            onChange={(value) => chooseSource(value as RowSource)}
             data={[
               { value: "values", label: "Type values" },
               { value: "campaign", label: "Campaign row" },
             ]}
           />
+          {missingFields.length > 0 ? (
+            <Text size="xs" c="dimmed" role="status">
+              Required for the frame: {missingFields.join(", ")}.
+            </Text>
+          ) : null}
           {source === "values" ? (
             <ValuesForm
               timeline={timeline}
@@ -574,10 +608,7 @@ export function TemplatePreview({
               templateId={templateId}
               campaignId={campaignId}
               row={row}
-              onCampaign={(campaign) => {
-                setCampaignId(campaign?.id ?? null);
-                setRow(1);
-              }}
+              onCampaign={chooseCampaign}
               onRow={setRow}
             />
           )}

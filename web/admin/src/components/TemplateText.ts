@@ -43,6 +43,7 @@ const topOrder = [
 const sceneOrder = ["id", "duration", "background", "transition", "layers"];
 const layerOrder = ["id", "kind", "shape", "content", "src", "x", "y", "width", "height", "anchor"];
 const canvasOrder = ["width", "height", "fps", "background"];
+const fieldOrder = ["type", "required", "default", "description"];
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -65,6 +66,15 @@ function orderKeys(body: TemplateBody): TemplateBody {
   const top = ordered(body, topOrder);
   if (isObject(top.canvas)) {
     top.canvas = ordered(top.canvas, canvasOrder);
+  }
+  if (isObject(top.fields)) {
+    const fields = top.fields;
+    top.fields = Object.fromEntries(
+      Object.keys(fields).map((name) => {
+        const field = fields[name];
+        return [name, isObject(field) ? ordered(field, fieldOrder) : field];
+      }),
+    );
   }
   top.audio = Array.isArray(top.audio) ? orderLayers(top.audio) : top.audio;
   if (Array.isArray(top.scenes)) {

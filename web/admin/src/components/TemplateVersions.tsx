@@ -4,6 +4,7 @@ import { Badge, Button, Drawer, Group, Paper, Stack, Text } from "@mantine/core"
 import { useEffect, useState } from "react";
 
 import { getVersion } from "../api/templates";
+import { useSession } from "../session";
 import type { TemplateVersion } from "../api/templates";
 import { formatTime } from "./format";
 import { useResource } from "./resource";
@@ -28,6 +29,7 @@ export function TemplateVersions({
   onView: (version: TemplateVersion) => void;
   onRestore: (version: TemplateVersion) => void;
 }) {
+  const { me } = useSession();
   const path = opened ? `/api/v1/templates/${encodeURIComponent(templateId)}/versions` : null;
   const versions = useResource<{ versions: TemplateVersion[] }>(path);
   const [opening, setOpening] = useState(""); // "view:N" or "restore:N" while loading
@@ -101,7 +103,8 @@ export function TemplateVersions({
                       ) : null}
                     </Group>
                     <Text size="xs" c="dimmed">
-                      {formatTime(item.created_at_ms)} by {item.created_by}
+                      {formatTime(item.created_at_ms)} by{" "}
+                      {item.created_by === me?.actor ? "you" : item.created_by}
                     </Text>
                   </Stack>
                   <Group gap="xs">
