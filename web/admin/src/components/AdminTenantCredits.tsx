@@ -136,7 +136,7 @@ export function AdminTenantCredits({ tenant }: { tenant: Tenant }) {
           <Group align="flex-end" gap="sm" wrap="wrap">
             <NumberInput
               label="Credits to add"
-              description="Each video costs the tenant's price per video."
+              description={`Whole credits, up to ${formatCount(maxTopUp)} at a time.`}
               min={1}
               max={maxTopUp}
               allowDecimal={false}

@@ -30,7 +30,8 @@ Chart.register(
 
 export interface UsageSeries {
   labels: string[]; // one per day, oldest first
-  values: number[];
+  // null where the day has no value, such as a hit rate on a day without renders.
+  values: (number | null)[];
 }
 
 export function UsageChart({
@@ -40,6 +41,7 @@ export function UsageChart({
   color,
   summary,
   formatValue,
+  formatTick = formatValue,
   axisMax,
   integer = false,
   testId,
@@ -51,11 +53,13 @@ export function UsageChart({
   summary: ReactNode;
   // The text of one value in the tooltip, the axis and the table.
   formatValue: (value: number) => string;
+  formatTick?: (value: number) => string;
   axisMax?: number;
   integer?: boolean;
   testId: string;
 }) {
   const [asTable, setAsTable] = useState(false);
+  const describeValue = (value: number | null) => (value === null ? "—" : formatValue(value));
   const canvas = useRef<HTMLCanvasElement | null>(null);
   const headingId = useId();
   const summaryId = useId();
@@ -75,9 +79,9 @@ export function UsageChart({
             backgroundColor: color,
             borderColor: color,
             borderWidth: type === "line" ? 2 : 0,
-            pointRadius: series.values.length > 31 ? 0 : 3,
+            pointRadius: series.values.length > 31 ? 2 : 3,
             pointHoverRadius: 4,
-            tension: 0.25,
+            tension: 0,
           },
         ],
       },
@@ -98,14 +102,14 @@ export function UsageChart({
             max: axisMax,
             ticks: {
               precision: integer ? 0 : undefined,
-              callback: (value) => formatValue(Number(value)),
+              callback: (value) => formatTick(Number(value)),
             },
           },
         },
       },
     });
     return () => chart.destroy();
-  }, [asTable, type, series, color, title, formatValue, axisMax, integer]);
+  }, [asTable, type, series, color, title, formatValue, formatTick, axisMax, integer]);
 
   return (
     <Card withBorder radius="md" padding="md" data-testid={testId} aria-labelledby={headingId}>
@@ -140,7 +144,7 @@ export function UsageChart({
                 {series.labels.map((label, index) => (
                   <Table.Tr key={label}>
                     <Table.Td>{label}</Table.Td>
-                    <Table.Td ta="right">{formatValue(series.values[index])}</Table.Td>
+                    <Table.Td ta="right">{describeValue(series.values[index])}</Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>

@@ -111,8 +111,13 @@ export function UsageHistory({ refreshKey }: { refreshKey: number }) {
                     <Table.Td style={{ whiteSpace: "nowrap" }}>
                       {formatTime(entry.created_at_ms)}
                     </Table.Td>
-                    <Table.Td>
-                      <Badge color={kind.color} variant="light" title={kind.meaning}>
+                    <Table.Td style={{ whiteSpace: "nowrap" }}>
+                      <Badge
+                        color={kind.color}
+                        variant="light"
+                        miw="fit-content"
+                        title={kind.meaning}
+                      >
                         {kind.label}
                       </Badge>
                     </Table.Td>

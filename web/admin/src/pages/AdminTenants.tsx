@@ -149,11 +149,11 @@ function TenantList() {
                 </Table.Td>
                 <Table.Td>
                   {tenant.disabled ? (
-                    <Badge color="gray" variant="light">
+                    <Badge color="gray" variant="light" miw="fit-content">
                       Disabled
                     </Badge>
                   ) : (
-                    <Badge color="teal" variant="light">
+                    <Badge color="teal" variant="light" miw="fit-content">
                       Active
                     </Badge>
                   )}
@@ -188,7 +188,7 @@ function TenantList() {
 
 function UserRows({ users }: { users: User[] }) {
   return (
-    <Table.ScrollContainer minWidth={520}>
+    <Table.ScrollContainer minWidth={420}>
       <Table striped aria-label="Users of the tenant" data-testid="admin-tenant-users">
         <Table.Thead>
           <Table.Tr>

@@ -168,11 +168,11 @@ function KeyTable({ keys, onRevoke }: { keys: ApiKey[]; onRevoke: (key: ApiKey) 
               </Table.Td>
               <Table.Td>
                 {key.revoked ? (
-                  <Badge color="gray" variant="light" title={formatTime(key.revoked_at_ms)}>
+                  <Badge color="gray" variant="light" miw="fit-content">
                     Revoked {formatTime(key.revoked_at_ms)}
                   </Badge>
                 ) : (
-                  <Badge color="teal" variant="light">
+                  <Badge color="teal" variant="light" miw="fit-content">
                     Active
                   </Badge>
                 )}

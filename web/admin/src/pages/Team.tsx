@@ -141,11 +141,11 @@ function UserTable({
               </Table.Td>
               <Table.Td>
                 {user.disabled ? (
-                  <Badge color="gray" variant="light">
+                  <Badge color="gray" variant="light" miw="fit-content">
                     Disabled
                   </Badge>
                 ) : (
-                  <Badge color="teal" variant="light">
+                  <Badge color="teal" variant="light" miw="fit-content">
                     Active
                   </Badge>
                 )}

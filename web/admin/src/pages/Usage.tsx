@@ -1,6 +1,7 @@
 // Usage: the credit balance, charts per UTC day of videos, credits charged,
 // render time, cache hit rate and failures, and the credit history.
 import {
+  Anchor,
   Button,
   Card,
   Group,
@@ -68,10 +69,10 @@ function dayLabel(date: string): string {
 const formatInteger = (value: number) => formatCount(Math.round(value));
 const formatPercent = (value: number) => `${Math.round(value)}%`;
 
-// Render time as people read it: "42 s", "12 min 5 s", "3 h 20 min".
+// Render time as people read it: "0.31 s", "4.2 s", "12 min 5 s", "3 h 20 min".
 function formatDuration(seconds: number): string {
   if (seconds < 60) {
-    return `${seconds < 10 && seconds > 0 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+    return `${Number(seconds.toPrecision(seconds < 1 ? 2 : 3))} s`;
   }
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) {
@@ -83,29 +84,34 @@ function formatDuration(seconds: number): string {
   return rest > 0 ? `${hours} h ${rest} min` : `${hours} h`;
 }
 
+// Axis ticks of the render time chart, in one unit so that steps stay distinct.
+const formatSecondsTick = (seconds: number) => `${Number(seconds.toPrecision(3))} s`;
+const formatMinutesTick = (seconds: number) => `${Number((seconds / 60).toPrecision(3))} min`;
+
 function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);
 }
 
-// The day with the highest VALUES entry, as "Dec 3 (12)", or null when all are 0.
-function busiestDay(labels: string[], values: number[], format: (value: number) => string) {
-  let best = -1;
-  values.forEach((value, index) => {
-    if (value > 0 && (best < 0 || value > values[best])) {
-      best = index;
+// The day with the most videos, as "Dec 3 (12)", or null when there were none.
+function busiestDay(days: DayUsage[]): string | null {
+  let best: DayUsage | null = null;
+  for (const day of days) {
+    if (day.videos > 0 && (best === null || day.videos > best.videos)) {
+      best = day;
     }
-  });
-  return best < 0 ? null : `${labels[best]} (${format(values[best])})`;
+  }
+  return best === null ? null : `${dayLabel(best.date)} (${formatCount(best.videos)})`;
 }
 
 function Balance({ credits }: { credits: Credits }) {
+  const price = credits.video_price;
   const items = [
     { label: "Available credits", value: formatCount(credits.available) },
-    { label: "Held for running batches", value: formatCount(credits.held) },
-    { label: "Price per video", value: `${formatCount(credits.video_price)} credits` },
+    { label: "Held by batches", value: formatCount(credits.held) },
+    { label: "Price per video", value: `${formatCount(price)} credit${price === 1 ? "" : "s"}` },
   ];
   return (
-    <SimpleGrid cols={{ base: 1, xs: 3 }} spacing="sm" data-testid="usage-balance">
+    <SimpleGrid cols={3} spacing="xs" data-testid="usage-balance">
       {items.map((item) => (
         <Card withBorder radius="md" padding="sm" key={item.label}>
           <Text size="xs" c="dimmed">
@@ -124,27 +130,29 @@ function Charts({ days, range }: { days: DayUsage[]; range: number }) {
   const theme = useMantineTheme();
   const series = useMemo(() => {
     const labels = days.map((day) => dayLabel(day.date));
-    const of = (values: number[]): UsageSeries => ({ labels, values });
+    const of = (values: (number | null)[]): UsageSeries => ({ labels, values });
     return {
-      labels,
       videos: of(days.map((day) => day.videos)),
       credits: of(days.map((day) => day.credits)),
       render: of(days.map((day) => day.render_seconds)),
-      cache: of(days.map((day) => day.cache_hit_rate * 100)),
+      // A day without renders has no hit rate, so the line has a gap there.
+      cache: of(days.map((day) => (day.videos > 0 ? day.cache_hit_rate * 100 : null))),
       failures: of(days.map((day) => day.failures)),
     };
   }, [days]);
 
-  const videos = sum(series.videos.values);
-  const failures = sum(series.failures.values);
-  const credits = sum(series.credits.values);
-  const renderSeconds = sum(series.render.values);
+  const videos = sum(days.map((day) => day.videos));
+  const failures = sum(days.map((day) => day.failures));
+  const credits = sum(days.map((day) => day.credits));
+  const renderSeconds = sum(days.map((day) => day.render_seconds));
+  const maxRenderSeconds = Math.max(...days.map((day) => day.render_seconds));
+  const formatRenderTick = maxRenderSeconds >= 120 ? formatMinutesTick : formatSecondsTick;
   // The server returns each day's rate, not its lookups, so days are
   // weighted by their completed videos.
   const cacheRate =
     videos > 0 ? sum(days.map((day) => day.cache_hit_rate * day.videos)) / videos : 0;
   const period = `in the last ${range} days`;
-  const busiest = busiestDay(series.labels, series.videos.values, formatInteger);
+  const busiest = busiestDay(days);
 
   return (
     <SimpleGrid cols={{ base: 1, lg: 2 }} spacing="md">
@@ -184,6 +192,7 @@ function Charts({ days, range }: { days: DayUsage[]; range: number }) {
         series={series.render}
         color={theme.colors.violet[6]}
         formatValue={formatDuration}
+        formatTick={formatRenderTick}
         testId="usage-chart-render"
         summary={
           <>
@@ -265,7 +274,9 @@ export default function UsagePage() {
     charts = (
       <EmptyState title={`No videos in the last ${range} days`}>
         Charts appear once a batch renders. Open a campaign under{" "}
-        <Link href="/campaigns">Campaigns</Link> and generate its videos, or pick a longer range.
+        <Anchor component={Link} href="/campaigns" inherit>
+          Campaigns
+        </Anchor> and generate its videos, or pick a longer range.
       </EmptyState>
     );
   } else {

@@ -13,8 +13,6 @@ import {
   Text,
   TextInput,
   Title,
-  Tooltip,
-  VisuallyHidden,
 } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useEffect, useRef, useState } from "react";
@@ -222,7 +220,7 @@ function Deliveries({ webhook, reloadKey }: { webhook: Webhook; reloadKey: numbe
     );
   } else {
     body = (
-      <Table.ScrollContainer minWidth={860}>
+      <Table.ScrollContainer minWidth={1080}>
         <Table
           striped
           aria-label={`Deliveries to ${webhook.url}`}
@@ -253,13 +251,17 @@ function Deliveries({ webhook, reloadKey }: { webhook: Webhook; reloadKey: numbe
                   </Text>
                 </Table.Td>
                 <Table.Td>
-                  <Badge color={stateColors[delivery.state] ?? "gray"} variant="light">
+                  <Badge
+                    color={stateColors[delivery.state] ?? "gray"}
+                    variant="light"
+                    miw="fit-content"
+                  >
                     {delivery.state}
                   </Badge>
                 </Table.Td>
                 <Table.Td ta="right">{formatCount(delivery.attempts)}</Table.Td>
                 <Table.Td ta="right">{describeStatus(delivery)}</Table.Td>
-                <Table.Td maw={320} style={{ wordBreak: "break-word" }}>
+                <Table.Td miw={260} maw={360} style={{ wordBreak: "break-word" }}>
                   {delivery.last_error || "—"}
                 </Table.Td>
                 <Table.Td style={{ whiteSpace: "nowrap" }}>
@@ -317,16 +319,13 @@ function WebhookTable({
   onDelete: (webhook: Webhook) => void;
 }) {
   return (
-    <Table.ScrollContainer minWidth={760}>
+    <Table.ScrollContainer minWidth={520}>
       <Table highlightOnHover data-testid="webhooks-list" aria-label="Webhooks">
         <Table.Thead>
           <Table.Tr>
-            <Table.Th scope="col">URL</Table.Th>
+            <Table.Th scope="col">URL and actions</Table.Th>
             <Table.Th scope="col">Events</Table.Th>
             <Table.Th scope="col">Created</Table.Th>
-            <Table.Th scope="col">
-              <VisuallyHidden>Actions</VisuallyHidden>
-            </Table.Th>
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -340,13 +339,7 @@ function WebhookTable({
                 <Text size="sm" fw={500}>
                   {webhook.url}
                 </Text>
-              </Table.Td>
-              <Table.Td>{describeEvents(webhook.events)}</Table.Td>
-              <Table.Td style={{ whiteSpace: "nowrap" }}>
-                {formatTime(webhook.created_at_ms)}
-              </Table.Td>
-              <Table.Td>
-                <Group gap={4} justify="flex-end" wrap="nowrap">
+                <Group gap={4} wrap="wrap" ml={-10} mt={2}>
                   <Button
                     size="xs"
                     variant={selected === webhook.id ? "light" : "subtle"}
@@ -356,18 +349,16 @@ function WebhookTable({
                   >
                     Deliveries
                   </Button>
-                  <Tooltip label="Queues a ping event to this URL">
-                    <Button
-                      size="xs"
-                      variant="subtle"
-                      loading={testing === webhook.id}
-                      aria-label={`Send a test event to ${webhook.url}`}
-                      onClick={() => onTest(webhook)}
-                      data-testid="webhooks-test"
-                    >
-                      Send test
-                    </Button>
-                  </Tooltip>
+                  <Button
+                    size="xs"
+                    variant="subtle"
+                    loading={testing === webhook.id}
+                    aria-label={`Send a test event to ${webhook.url}`}
+                    onClick={() => onTest(webhook)}
+                    data-testid="webhooks-test"
+                  >
+                    Send test
+                  </Button>
                   <Button
                     size="xs"
                     variant="subtle"
@@ -378,6 +369,10 @@ function WebhookTable({
                     Delete
                   </Button>
                 </Group>
+              </Table.Td>
+              <Table.Td>{describeEvents(webhook.events)}</Table.Td>
+              <Table.Td style={{ whiteSpace: "nowrap" }}>
+                {formatTime(webhook.created_at_ms)}
               </Table.Td>
             </Table.Tr>
           ))}
