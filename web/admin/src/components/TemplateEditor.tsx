@@ -179,7 +179,7 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
 
   const dirty = loaded && (text !== savedText || name.trim() !== savedName);
 
-  // Local checks follow typing closely; the server check waits for a pause.
+  // Local checks follow typing closely, and the server check waits for a pause.
   const [checkedText] = useDebouncedValue(text, 150);
   const check = useMemo(() => checkTemplateText(checkedText), [checkedText]);
   const schemaError = useMemo(() => schemaCheckError(), []);

@@ -1,6 +1,7 @@
 // The live frame preview of a saved template: a brand kit, a row (typed values
 // or a campaign's row) and a time give one PNG that a worker renders through
-// POST /api/v1/previews. Stale requests are cancelled; the last frame stays.
+// POST /api/v1/previews. Stale requests are cancelled, and the last frame stays
+// on screen until the next one arrives.
 import {
   Alert,
   Anchor,

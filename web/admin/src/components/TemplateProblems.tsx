@@ -1,6 +1,6 @@
 // The list of a template's problems under the editor: each names its line and
 // where it comes from, and choosing one moves the editor's cursor there.
-import { Badge, Group, Loader, Paper, Stack, Text, UnstyledButton } from "@mantine/core";
+import { Badge, Group, Loader, NavLink, Paper, Stack, Text } from "@mantine/core";
 
 import type { TemplateProblem } from "./TemplateValidation";
 
@@ -88,31 +88,41 @@ export function TemplateProblems({
           >
             {sorted.map((problem, index) => (
               <li key={`${problem.source}-${problem.from}-${index}`}>
-                <UnstyledButton
+                <NavLink
+                  component="button"
                   onClick={() => onSelect(problem)}
-                  w="100%"
-                  p={6}
                   data-testid="template-problem"
-                  style={{ borderRadius: "var(--mantine-radius-sm)" }}
-                >
-                  <Group gap="xs" wrap="nowrap" align="flex-start">
-                    <Text size="xs" c="dimmed" miw={52} style={{ whiteSpace: "nowrap" }}>
-                      Line {problem.line}
-                    </Text>
-                    <Badge size="xs" variant="light" color={sourceColors[problem.source]} miw={56}>
-                      {sourceLabels[problem.source]}
-                    </Badge>
+                  py={6}
+                  px={6}
+                  style={{ borderRadius: "var(--mantine-radius-sm)", alignItems: "flex-start" }}
+                  leftSection={
+                    <Group gap="xs" wrap="nowrap">
+                      <Text size="xs" c="dimmed" miw={52} style={{ whiteSpace: "nowrap" }}>
+                        Line {problem.line}
+                      </Text>
+                      <Badge
+                        size="xs"
+                        variant="light"
+                        color={sourceColors[problem.source]}
+                        miw={56}
+                      >
+                        {sourceLabels[problem.source]}
+                      </Badge>
+                    </Group>
+                  }
+                  label={
                     <Text size="sm" style={{ wordBreak: "break-word" }}>
                       {problem.message}
-                      {problem.pointer ? (
-                        <Text span size="xs" c="dimmed" ff="monospace">
-                          {" "}
-                          {problem.pointer}
-                        </Text>
-                      ) : null}
                     </Text>
-                  </Group>
-                </UnstyledButton>
+                  }
+                  description={
+                    problem.pointer ? (
+                      <Text span size="xs" c="dimmed" ff="monospace">
+                        {problem.pointer}
+                      </Text>
+                    ) : undefined
+                  }
+                />
               </li>
             ))}
           </Stack>

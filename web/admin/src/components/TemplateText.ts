@@ -28,8 +28,8 @@ export const skeletonText = `{
 }
 `;
 
-// The server stores bodies with their keys sorted; these orders put the keys
-// back where docs/templates.md introduces them. Other keys follow in their order.
+// The server stores bodies with their keys sorted. These orders put the keys
+// back where docs/templates.md introduces them, and other keys follow.
 const topOrder = [
   "version",
   "name",
