@@ -18,6 +18,7 @@
 #include "api/auth.h"
 #include "api/routes.h"
 #include "api/server.h"
+#include "api/web_files.h"
 #include "broker/broker.h"
 #include "broker/events.h"
 #include "campaigns/campaign_store.h"
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   std::string redis_url;
   std::string db_url;
   std::string storage_dir;
+  std::string web_root;
   std::string log_level = "info";
   int health_timeout_ms = 1'000;
   int idle_timeout_ms = 30'000;
@@ -91,6 +93,10 @@ int main(int argc, char** argv) {
                  "How long a preview request waits for a worker's frame, in milliseconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 600'000));
+  app.add_option("--web-root", web_root,
+                 "Folder of the admin UI's build (web/admin/dist) to serve beside the API")
+      ->envname("SMMHUB_WEB_ROOT")
+      ->check(CLI::ExistingDirectory);
   app.add_flag("--secure-cookies", secure_cookies,
                "Mark session cookies Secure, for a server that clients reach over HTTPS");
   app.add_option("--webhook-allow", webhook_allow,
@@ -161,6 +167,14 @@ int main(int argc, char** argv) {
                                   .storage = storage,
                                   .secure_cookies = secure_cookies,
                                   .preview_timeout = milliseconds(preview_timeout_ms)});
+  if (!web_root.empty()) {
+    auto files = smmhub::api::webFiles(web_root);
+    if (!files.ok()) {
+      fmt::print(stderr, "smmhub-api: --web-root: {}\n", files.status().message());
+      return 2;
+    }
+    router.setFallback(*std::move(files));
+  }
   server_options.router = &router;
   server_options.registry = &registry;
 

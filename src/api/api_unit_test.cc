@@ -89,6 +89,24 @@ TEST(RouterTest, OtherMethodIsNotAllowed) {
   EXPECT_EQ(router.match("DELETE", "/api/v1/batches/42").kind, RouteMatch::kFound);
 }
 
+TEST(RouterTest, FallbackTakesOnlyGetsOfUnknownPaths) {
+  Router router = sampleRouter();
+  router.setFallback(named("files"));
+
+  RouteMatch page = router.match("GET", "/campaigns/c-1");
+  RouteMatch post = router.match("POST", "/campaigns/c-1");
+  RouteMatch known = router.match("GET", "/healthz");
+  RouteMatch other_method = router.match("POST", "/healthz");
+
+  EXPECT_EQ(page.kind, RouteMatch::kFound);
+  EXPECT_EQ(handlerName(page), "files");
+  EXPECT_EQ(page.route->pattern, "/{file}");
+  EXPECT_EQ(post.kind, RouteMatch::kNotFound);
+  EXPECT_EQ(handlerName(known), "healthz");
+  EXPECT_EQ(other_method.kind, RouteMatch::kMethodNotAllowed);
+  EXPECT_EQ(router.routes().size(), 5u);
+}
+
 TEST(RouterTest, MalformedPatternsThrow) {
   Router router;
 
@@ -98,6 +116,40 @@ TEST(RouterTest, MalformedPatternsThrow) {
   EXPECT_THROW(router.add("GET", "/a/x{id}", named("x")), std::invalid_argument);
   router.add("GET", "/a/{id}", named("x"));
   EXPECT_THROW(router.add("GET", "/a/{id}", named("y")), std::invalid_argument);
+}
+
+TEST(ByteRangeTest, SingleRangesAreServed) {
+  ByteRange closed = parseByteRange("bytes=0-99", 1000);
+  ByteRange open = parseByteRange("bytes=500-", 1000);
+  ByteRange suffix = parseByteRange("bytes=-100", 1000);
+  ByteRange past_end = parseByteRange("bytes=900-5000", 1000);
+  ByteRange longer_suffix = parseByteRange("bytes=-5000", 1000);
+
+  EXPECT_EQ(closed.kind, ByteRange::kPart);
+  EXPECT_EQ(closed.first, 0u);
+  EXPECT_EQ(closed.last, 99u);
+  EXPECT_EQ(open.first, 500u);
+  EXPECT_EQ(open.last, 999u);
+  EXPECT_EQ(suffix.first, 900u);
+  EXPECT_EQ(suffix.last, 999u);
+  EXPECT_EQ(past_end.last, 999u);
+  EXPECT_EQ(longer_suffix.first, 0u);
+  EXPECT_EQ(longer_suffix.last, 999u);
+}
+
+TEST(ByteRangeTest, RangesPastTheEndAreUnsatisfiable) {
+  EXPECT_EQ(parseByteRange("bytes=1000-", 1000).kind, ByteRange::kUnsatisfiable);
+  EXPECT_EQ(parseByteRange("bytes=1000-1200", 1000).kind, ByteRange::kUnsatisfiable);
+  EXPECT_EQ(parseByteRange("bytes=-0", 1000).kind, ByteRange::kUnsatisfiable);
+  EXPECT_EQ(parseByteRange("bytes=0-", 0).kind, ByteRange::kUnsatisfiable);
+}
+
+TEST(ByteRangeTest, OtherHeadersGiveTheWholeFile) {
+  for (const char* value :
+       {"", "bytes=", "bytes=-", "bytes=5-2", "bytes=0-1,5-6", "items=0-1", "bytes=a-b",
+        "bytes= 0-1", "bytes=0-1x", "bytes=99999999999999999999-"}) {
+    EXPECT_EQ(parseByteRange(value, 1000).kind, ByteRange::kWhole) << value;
+  }
 }
 
 TEST(RequestIdTest, ValidationFollowsTheRules) {

@@ -1,5 +1,9 @@
 #include "api/router.h"
 
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <random>
 #include <stdexcept>
 
@@ -86,6 +90,10 @@ void Router::add(std::string method, std::string pattern, Handler handler, Route
   routes_.push_back({std::move(method), std::move(pattern), std::move(handler), options});
 }
 
+void Router::setFallback(Handler handler, std::string label) {
+  fallback_ = Route{.method = "GET", .pattern = std::move(label), .handler = std::move(handler)};
+}
+
 RouteMatch Router::match(std::string_view method, std::string_view path) const {
   std::vector<std::string_view> segments = splitPath(path);
   RouteMatch result;
@@ -115,6 +123,11 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
   if (best != nullptr) {
     result.kind = RouteMatch::kFound;
     result.route = best;
+    return result;
+  }
+  if (methods.empty() && fallback_ && method == "GET") {
+    result.kind = RouteMatch::kFound;
+    result.route = &*fallback_;
     return result;
   }
   if (methods.empty()) {
@@ -175,6 +188,58 @@ std::string percentDecode(std::string_view text, bool form) {
     }
   }
   return decoded;
+}
+
+namespace {
+
+// Parses the decimal digits of TEXT, which must be all digits.
+std::optional<std::uint64_t> parseOffset(std::string_view text) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [parsed_end, error] = std::from_chars(text.data(), end, value);
+  if (text.empty() || error != std::errc() || parsed_end != end) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace
+
+ByteRange parseByteRange(std::string_view value, std::uint64_t size) {
+  constexpr std::string_view kUnit = "bytes=";
+  if (!value.starts_with(kUnit) || value.find(',') != std::string_view::npos) {
+    return {};
+  }
+  std::string_view spec = value.substr(kUnit.size());
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) {
+    return {};
+  }
+
+  // "bytes=-N" asks for the last N bytes.
+  if (dash == 0) {
+    std::optional<std::uint64_t> suffix = parseOffset(spec.substr(1));
+    if (!suffix) {
+      return {};
+    }
+    if (*suffix == 0 || size == 0) {
+      return {.kind = ByteRange::kUnsatisfiable};
+    }
+    std::uint64_t length = std::min(*suffix, size);
+    return {.kind = ByteRange::kPart, .first = size - length, .last = size - 1};
+  }
+
+  std::optional<std::uint64_t> first = parseOffset(spec.substr(0, dash));
+  std::string_view last_text = spec.substr(dash + 1);
+  std::optional<std::uint64_t> last =
+      last_text.empty() ? std::optional<std::uint64_t>(UINT64_MAX) : parseOffset(last_text);
+  if (!first || !last || *last < *first) {
+    return {};
+  }
+  if (*first >= size) {
+    return {.kind = ByteRange::kUnsatisfiable};
+  }
+  return {.kind = ByteRange::kPart, .first = *first, .last = std::min(*last, size - 1)};
 }
 
 bool isValidRequestId(std::string_view value) {

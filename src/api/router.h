@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -111,14 +112,21 @@ class Router {
   // PATTERN are already registered: these are programming errors.
   void add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
 
-  // Finds the route for METHOD and PATH (without the query).
+  // Sets the handler of GET requests whose path no route has, such as the
+  // files of the web UI. Its pattern, the metrics label, is LABEL.
+  void setFallback(Handler handler, std::string label = "/{file}");
+
+  // Finds the route for METHOD and PATH (without the query). A GET of a
+  // path no route has finds the fallback, when one is set.
   RouteMatch match(std::string_view method, std::string_view path) const;
 
-  // The route table in registration order, for documentation checks.
+  // The route table in registration order, for documentation checks. The
+  // fallback is not part of it.
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
   std::vector<Route> routes_;
+  std::optional<Route> fallback_;
 };
 
 // Splits "/a/b" into {"a", "b"}. "/" gives one empty segment.
@@ -127,6 +135,23 @@ std::vector<std::string_view> splitPath(std::string_view path);
 // Decodes %XX escapes in TEXT, and '+' as a space when FORM (a query
 // value). An escape that is not two hexadecimal digits stays as written.
 std::string percentDecode(std::string_view text, bool form);
+
+// The part of a file that a Range header asks for (RFC 9110 section 14).
+struct ByteRange {
+  enum Kind {
+    kWhole,          // no Range header, or one the server ignores: send the whole file
+    kPart,           // send bytes FIRST to LAST, both included, with 206
+    kUnsatisfiable,  // 416: the range starts past the end of the file
+  };
+  Kind kind = kWhole;
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+};
+
+// Reads the Range header VALUE for a file of SIZE bytes. One range of the
+// form "bytes=A-B", "bytes=A-" or "bytes=-N" is served; a malformed header,
+// another unit or several ranges give kWhole, which RFC 9110 allows.
+ByteRange parseByteRange(std::string_view value, std::uint64_t size);
 
 // Whether VALUE can be echoed as an X-Request-Id: 1 to 64 characters, each
 // visible ASCII (0x21 to 0x7E).

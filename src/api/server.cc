@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <condition_variable>
+#include <filesystem>
 #include <list>
 #include <mutex>
 #include <string_view>
@@ -255,13 +256,71 @@ asio::awaitable<bool> send(ServerState& state, Connection& connection, const Exc
   co_return !error;
 }
 
+// A file as the part of it that a response sends: size() is the part's
+// length, and reads start at its first byte. It meets Beast's File
+// concept, so that http::basic_file_body streams the part from disk.
+class FileWindow {
+ public:
+  using native_handle_type = beast::file::native_handle_type;
+
+  bool is_open() const { return file_.is_open(); }
+  void close(boost::system::error_code& error) { file_.close(error); }
+  void open(const char* path, beast::file_mode mode, boost::system::error_code& error) {
+    file_.open(path, mode, error);
+    length_ = error ? 0 : file_.size(error);
+  }
+  std::uint64_t size(boost::system::error_code& error) const {
+    error = {};
+    return length_;
+  }
+  std::uint64_t pos(boost::system::error_code& error) const { return file_.pos(error) - first_; }
+  void seek(std::uint64_t offset, boost::system::error_code& error) {
+    file_.seek(first_ + offset, error);
+  }
+  size_t read(void* buffer, size_t bytes, boost::system::error_code& error) {
+    return file_.read(buffer, bytes, error);
+  }
+  size_t write(const void*, size_t, boost::system::error_code& error) {
+    error = make_error_code(boost::system::errc::operation_not_supported);
+    return 0;
+  }
+
+  // Limits the window to bytes FIRST to LAST of the open file.
+  void select(std::uint64_t first, std::uint64_t last, boost::system::error_code& error) {
+    first_ = first;
+    length_ = last - first + 1;
+    file_.seek(first, error);
+  }
+
+ private:
+  beast::file file_;
+  std::uint64_t first_ = 0;
+  std::uint64_t length_ = 0;
+};
+
+// The validator of a file's current content: its size and modification
+// time, which change whenever the file is replaced.
+std::string fileTag(const std::filesystem::path& path) {
+  std::error_code error;
+  std::uintmax_t size = std::filesystem::file_size(path, error);
+  auto modified = std::filesystem::last_write_time(path, error);
+  return fmt::format("\"{:x}-{:x}\"", size,
+                     static_cast<std::uint64_t>(modified.time_since_epoch().count()));
+}
+
 // Writes a response whose body is RESPONSE.file, records it and returns
 // whether the write succeeded. A file that cannot be opened gets a 404.
+// For a 200 it answers conditional and range requests: 304 when
+// If-None-Match names the file's tag, 206 with the part that RANGE asks for
+// (unless If-Range names another version), 416 for a range past the end.
 asio::awaitable<bool> sendFile(ServerState& state, Connection& connection, const Exchange& exchange,
-                               Response response, bool keep_alive) {
-  http::response<http::file_body> message(static_cast<http::status>(response.status), 11);
+                               Response response, const http::request<http::string_body>& request,
+                               bool keep_alive) {
+  http::response<http::basic_file_body<FileWindow>> message(
+      static_cast<http::status>(response.status), 11);
   boost::system::error_code error;
-  message.body().open(response.file.c_str(), beast::file_mode::scan, error);
+  FileWindow file;
+  file.open(response.file.c_str(), beast::file_mode::scan, error);
   if (error) {
     logger("api")->warn("response file unreadable id={} file={} error={}", exchange.request_id,
                         response.file.string(), error.message());
@@ -275,10 +334,51 @@ asio::awaitable<bool> sendFile(ServerState& state, Connection& connection, const
   for (auto& [name, value] : response.headers) {
     message.insert(name, value);
   }
+
+  if (response.status == 200) {
+    std::string tag = fileTag(response.file);
+    std::uint64_t size = file.size(error);
+    message.set(http::field::etag, tag);
+    message.set(http::field::accept_ranges, "bytes");
+    if (request[http::field::if_none_match] == tag) {
+      Response not_modified{.status = 304, .content_type = response.content_type};
+      not_modified.headers = std::move(response.headers);
+      not_modified.headers.emplace_back("ETag", tag);
+      co_return co_await send(state, connection, exchange, std::move(not_modified), keep_alive);
+    }
+    std::string_view if_range = request[http::field::if_range];
+    ByteRange range = parseByteRange(request[http::field::range], size);
+    if (!if_range.empty() && if_range != tag) {
+      range = {};
+    }
+    if (range.kind == ByteRange::kUnsatisfiable) {
+      Response unsatisfiable =
+          errorResponse(416, "range_not_satisfiable",
+                        fmt::format("the range {} is outside the file's {} bytes",
+                                    std::string(request[http::field::range]), size),
+                        exchange.request_id);
+      unsatisfiable.headers.emplace_back("Content-Range", fmt::format("bytes */{}", size));
+      co_return co_await send(state, connection, exchange, std::move(unsatisfiable), keep_alive);
+    }
+    if (range.kind == ByteRange::kPart) {
+      file.select(range.first, range.last, error);
+      if (error) {
+        co_return co_await send(
+            state, connection, exchange,
+            errorResponse(500, "internal", "the file could not be read", exchange.request_id),
+            keep_alive);
+      }
+      message.result(http::status::partial_content);
+      message.set(http::field::content_range,
+                  fmt::format("bytes {}-{}/{}", range.first, range.last, size));
+    }
+  }
+
+  message.body().reset(std::move(file), error);
   message.keep_alive(keep_alive);
   message.prepare_payload();
   size_t bytes = message.body().size();
-  recordExchange(state, exchange, response.status, bytes);
+  recordExchange(state, exchange, message.result_int(), bytes);
   connection.stream.expires_after(state.options.idle_timeout);
   auto [write_error, written] = co_await http::async_write(connection.stream, message, kTuple);
   co_return !write_error;
@@ -518,7 +618,8 @@ asio::awaitable<void> serveConnection(ServerState& state, std::shared_ptr<Connec
     if (response.stream) {
       sent = co_await sendStream(state, *connection, exchange, std::move(response));
     } else if (!response.file.empty()) {
-      sent = co_await sendFile(state, *connection, exchange, std::move(response), keep_alive);
+      sent = co_await sendFile(state, *connection, exchange, std::move(response), parser.get(),
+                               keep_alive);
     } else {
       sent = co_await send(state, *connection, exchange, std::move(response), keep_alive);
     }

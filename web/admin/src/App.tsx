@@ -52,7 +52,7 @@ function isCurrent(location: string, section: Section): boolean {
 function Navigation({ me, onNavigate }: { me: Me; onNavigate: () => void }) {
   const [location] = useLocation();
   return (
-    <Stack gap={2} component="nav" aria-label="Main">
+    <Stack gap={2}>
       {sections
         .filter((section) => visible(me, section))
         .map((section) => (
@@ -159,7 +159,7 @@ export function App() {
           </Group>
         </Group>
       </AppShell.Header>
-      <AppShell.Navbar p="xs">
+      <AppShell.Navbar p="xs" aria-label="Main">
         <ScrollArea>
           <Navigation me={me} onNavigate={close} />
         </ScrollArea>
