@@ -107,7 +107,7 @@ export interface BrandKitChange {
   colors?: Record<string, string>; // colour name to "#RRGGBB"
   fonts?: Record<string, BrandFont>; // role, such as display or body, to its font
   logo_asset_id?: string; // an image asset
-  assets?: Record<string, string>; // name, as templates reach it with {{brand.NAME}}, to an asset id
+  assets?: Record<string, string>; // name, as {{brand.NAME}} reaches it, to an asset id
   // Library name to a map of names, as a row's column gives them, to image
   // asset ids. A template looks a value up with {{home|asset:crests}}.
   libraries?: Record<string, Record<string, string>>;

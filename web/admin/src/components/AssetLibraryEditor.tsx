@@ -92,12 +92,21 @@ export function AssetLibraryEditor({
   function changeEntry(key: string, change: Partial<LibraryEntryRow>) {
     onChange((current) => ({
       ...current,
-      entries: current.entries.map((entry) => (entry.key === key ? { ...entry, ...change } : entry)),
+      entries: current.entries.map((entry) =>
+        entry.key === key ? { ...entry, ...change } : entry,
+      ),
     }));
   }
 
   return (
-    <Paper withBorder p="md" radius="md" data-testid="brandkit-library" aria-label={`Library ${title}`}>
+    <Paper
+      component="section"
+      withBorder
+      p="md"
+      radius="md"
+      data-testid="brandkit-library"
+      aria-label={`Library ${title}`}
+    >
       <Stack gap="md">
         <Group align="flex-end" justify="space-between" gap="sm" wrap="wrap">
           <TextInput
@@ -118,7 +127,12 @@ export function AssetLibraryEditor({
             data-testid="brandkit-library-name"
             style={{ flex: "1 1 260px" }}
           />
-          <Button variant="subtle" color="red" onClick={onRemove} aria-label={`Remove library ${title}`}>
+          <Button
+            variant="subtle"
+            color="red"
+            onClick={onRemove}
+            aria-label={`Remove library ${title}`}
+          >
             Remove library
           </Button>
         </Group>

@@ -6,7 +6,7 @@ import { useState } from "react";
 
 import { ACCEPTED_IMAGE_FILES } from "../api/content";
 import type { Asset } from "../api/content";
-import { AssetDropZone, runLimited, uploadErrorLines, uploadFile } from "./AssetUpload";
+import { AssetDropZone, runLimited, uploadErrorLines, uploadOrReuse } from "./AssetUpload";
 
 const PARALLEL_UPLOADS = 3;
 
@@ -53,16 +53,6 @@ async function readIndex(file: File): Promise<Record<string, string>> {
     throw new IndexError(`${file.name} names no files`);
   }
   return index;
-}
-
-// The SHA-256 of FILE in hex, as the API reports it, or null where the
-// browser offers no Web Crypto (pages served over plain HTTP to another host).
-async function sha256Hex(file: File): Promise<string | null> {
-  if (!globalThis.crypto?.subtle) {
-    return null;
-  }
-  const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 // Chooses the index among FILES: the only .json file, or the one called index.json.
@@ -120,7 +110,6 @@ export async function importLibrary(
   }
   const unused = images.filter((file) => !namesByFile.has(file)).map((file) => file.name);
 
-  const bySha = new Map(existing.map((asset) => [asset.sha256.toLowerCase(), asset]));
   const entries: Record<string, string> = {};
   const failed: LibraryImportReport["failed"] = [];
   let reused = 0;
@@ -130,12 +119,10 @@ export async function importLibrary(
 
   await runLimited(queue, PARALLEL_UPLOADS, async ([file, names]) => {
     try {
-      const sha = await sha256Hex(file);
-      let asset = sha ? bySha.get(sha) : undefined;
-      if (asset) {
+      const { asset, reused: wasReused } = await uploadOrReuse(file, existing);
+      if (wasReused) {
         reused += 1;
       } else {
-        asset = await uploadFile(file);
         onUploaded(asset);
       }
       for (const name of names) {
@@ -160,6 +147,16 @@ export async function importLibrary(
       unused,
     },
   };
+}
+
+function reusedNote(reused: number): string {
+  if (reused === 0) {
+    return "";
+  }
+  if (reused === 1) {
+    return "1 image was already uploaded and is reused. ";
+  }
+  return `${reused} images were already uploaded and are reused. `;
 }
 
 function ReportList({ title, items }: { title: string; items: string[] }) {
@@ -266,13 +263,14 @@ export function AssetLibraryImport({
           <Stack gap="xs">
             <Group gap="xs">
               <Text size="sm">
-                {report.reused > 0
-                  ? `${report.reused} images were already uploaded and are reused. `
-                  : ""}
+                {reusedNote(report.reused)}
                 Save the brand kit to keep the library.
               </Text>
             </Group>
-            <ReportList title="Names without a file among the chosen files" items={report.missing} />
+            <ReportList
+              title="Names without a file among the chosen files"
+              items={report.missing}
+            />
             <ReportList
               title="Files that failed to upload"
               items={report.failed.map(

@@ -6,14 +6,15 @@ import type { ReactNode } from "react";
 
 import { assetKind, assetTypeLabel } from "../api/content";
 import type { Asset, AssetKind } from "../api/content";
-import { AssetFileButton, uploadErrorLines, uploadFile } from "./AssetUpload";
+import { AssetFileButton, uploadErrorLines, uploadOrReuse } from "./AssetUpload";
 import { AssetPreview } from "./AssetPreview";
 
 export interface AssetPickerUpload {
   label: string;
   accept?: string;
   testId?: string;
-  // Receives the stored asset, which the picker then selects.
+  // Receives a newly stored asset, which the picker then selects. A file whose
+  // bytes match a listed asset selects that asset and uploads nothing.
   onUploaded: (asset: Asset) => void;
 }
 
@@ -74,8 +75,10 @@ export function AssetPicker({
     setUploading(true);
     setUploadError(null);
     try {
-      const asset = await uploadFile(files[0]);
-      upload.onUploaded(asset);
+      const { asset, reused } = await uploadOrReuse(files[0], assets);
+      if (!reused) {
+        upload.onUploaded(asset);
+      }
       onChange(asset.id);
     } catch (caught) {
       setUploadError(caught);

@@ -197,6 +197,31 @@ export function uploadFile(file: File, signal?: AbortSignal): Promise<Asset> {
   return uploadAsset(file, file.name, signal);
 }
 
+// The SHA-256 of FILE in hex, as the API reports it, or null where the
+// browser offers no Web Crypto (pages served over plain HTTP to another host).
+export async function sha256Hex(file: Blob): Promise<string | null> {
+  if (!globalThis.crypto?.subtle) {
+    return null;
+  }
+  const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+  const bytes = Array.from(new Uint8Array(digest));
+  return bytes.map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+// Returns the asset among EXISTING with FILE's bytes, else uploads FILE. Asset
+// names are unique, so uploading the same file again would fail with 409.
+export async function uploadOrReuse(
+  file: File,
+  existing: Asset[],
+): Promise<{ asset: Asset; reused: boolean }> {
+  const sha = await sha256Hex(file);
+  const match = sha ? existing.find((asset) => asset.sha256.toLowerCase() === sha) : undefined;
+  if (match) {
+    return { asset: match, reused: true };
+  }
+  return { asset: await uploadFile(file), reused: false };
+}
+
 // Runs WORK on each of ITEMS with at most LIMIT running at once.
 export async function runLimited<T>(
   items: T[],
@@ -215,15 +240,18 @@ export async function runLimited<T>(
 }
 
 // The lines of an upload's error: the server's message, then each detail
-// (an SVG problem with its line, or the field it concerns).
+// (an SVG problem with its line) that the message does not already contain.
 export function uploadErrorLines(error: unknown): { message: string; details: string[] } {
+  const message = describeError(error);
   const details =
     error instanceof ApiError
-      ? error.details.map((detail) =>
-          detail.line ? `line ${detail.line}: ${detail.message}` : detail.message,
-        )
+      ? error.details
+          .filter((detail) => !message.includes(detail.message))
+          .map((detail) =>
+            detail.line ? `line ${detail.line}: ${detail.message}` : detail.message,
+          )
       : [];
-  return { message: describeError(error), details };
+  return { message, details };
 }
 
 export type UploadStatus = "waiting" | "uploading" | "done" | "failed";
@@ -329,7 +357,13 @@ function UploadRow({ item }: { item: UploadItem }) {
           </Group>
         </Group>
         {item.status === "uploading" ? (
-          <Progress value={100} animated striped size="sm" aria-label={`Uploading ${item.file.name}`} />
+          <Progress
+            value={100}
+            animated
+            striped
+            size="sm"
+            aria-label={`Uploading ${item.file.name}`}
+          />
         ) : null}
         {failure ? (
           <Stack gap={2}>

@@ -61,7 +61,15 @@ function AssetCard({
 }) {
   const size = pixelSize(asset);
   return (
-    <Card withBorder padding="sm" radius="md" data-testid="asset-card" data-asset-id={asset.id}>
+    <Card
+      withBorder
+      padding="sm"
+      radius="md"
+      role="listitem"
+      aria-label={asset.name}
+      data-testid="asset-card"
+      data-asset-id={asset.id}
+    >
       <Card.Section>
         <AssetPreview asset={asset} height={140} />
       </Card.Section>
@@ -159,7 +167,12 @@ function DeleteAssetModal({
           <Button variant="default" onClick={close}>
             Cancel
           </Button>
-          <Button color="red" onClick={() => void confirm()} loading={busy} data-testid="asset-delete-confirm">
+          <Button
+            color="red"
+            onClick={() => void confirm()}
+            loading={busy}
+            data-testid="asset-delete-confirm"
+          >
             Delete
           </Button>
         </Group>
@@ -218,12 +231,14 @@ export default function AssetsPage() {
   if (loading && data === undefined) {
     body = <Loading label="Loading assets" />;
   } else if (error && data === undefined) {
-    body = <ErrorAlert error={error} title="Could not load the assets" onRetry={() => void reload()} />;
+    body = (
+      <ErrorAlert error={error} title="Could not load the assets" onRetry={() => void reload()} />
+    );
   } else if (assets.length === 0) {
     body = (
       <EmptyState title="No assets yet">
         {canEdit
-          ? `Upload your agency's logos, team crests, backgrounds and fonts. ${uploadHint}`
+          ? "Upload your agency's logos, team crests, backgrounds and fonts with the area above."
           : "An editor of your agency uploads logos, crests and fonts here."}
       </EmptyState>
     );
@@ -279,6 +294,7 @@ export default function AssetsPage() {
             cols={{ base: 1, xs: 2, sm: 3, lg: 4 }}
             spacing="md"
             data-testid="assets-grid"
+            role="list"
             aria-label="Assets"
           >
             {matching.map((asset) => (
@@ -321,7 +337,11 @@ export default function AssetsPage() {
         ) : null}
         <AssetUploadList uploads={uploads} />
         {error && data !== undefined ? (
-          <ErrorAlert error={error} title="Could not refresh the assets" onRetry={() => void reload()} />
+          <ErrorAlert
+            error={error}
+            title="Could not refresh the assets"
+            onRetry={() => void reload()}
+          />
         ) : null}
         {body}
       </Stack>

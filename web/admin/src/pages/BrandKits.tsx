@@ -7,370 +7,58 @@ import {
   Box,
   Button,
   Card,
-  ColorInput,
   ColorSwatch,
   Fieldset,
   Group,
   Image,
   Modal,
   Paper,
-  Select,
   SimpleGrid,
   Stack,
   Text,
   TextInput,
-  Title,
   UnstyledButton,
 } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import type { FormEvent, ReactNode, RefObject } from "react";
+import type { FormEvent, RefObject } from "react";
 import { Link, useLocation, useParams } from "wouter";
 
-import { ApiError, describeError } from "../api/client";
+import { ApiError } from "../api/client";
 import {
-  ACCEPTED_FONT_FILES,
   ACCEPTED_IMAGE_FILES,
   assetContentUrl,
   brandKitPath,
   createBrandKit,
   deleteBrandKit,
-  pointerTokens,
   updateBrandKit,
 } from "../api/content";
-import type { Asset, AssetList, BrandKit, BrandKitChange, BrandKitList } from "../api/content";
+import type { Asset, AssetList, BrandKit, BrandKitList } from "../api/content";
 import { canAct } from "../api/session";
 import { AssetLibraryEditor, newRowKey } from "../components/AssetLibraryEditor";
 import type { FieldLookup, LibraryRow } from "../components/AssetLibraryEditor";
 import { AssetPicker } from "../components/AssetPicker";
+import {
+  changeFromForm,
+  checkForm,
+  domId,
+  emptyForm,
+  formFromKit,
+  orderFontRoles,
+  problemsOfError,
+} from "../components/BrandKitModel";
+import type { KitForm, Problem } from "../components/BrandKitModel";
+import {
+  ColorsSection,
+  FontsSection,
+  NamedAssetsSection,
+  SectionError,
+  SectionTitle,
+} from "../components/BrandKitSections";
 import { formatTime } from "../components/format";
 import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
 import { useSession } from "../session";
-
-// ---------------------------------------------------------------------------
-// The form model: rows with stable keys, so that inputs keep focus while a
-// name changes, and conversions to and from the API's maps.
-
-interface ColorRow {
-  key: string;
-  name: string;
-  value: string;
-}
-
-interface FontRow {
-  key: string;
-  role: string;
-  family: string;
-  weight: string; // "" for the family's default
-  assetId: string;
-}
-
-interface NamedAssetRow {
-  key: string;
-  name: string;
-  assetId: string;
-}
-
-interface KitForm {
-  name: string;
-  handle: string;
-  colors: ColorRow[];
-  fonts: FontRow[];
-  logo: string;
-  assets: NamedAssetRow[];
-  libraries: LibraryRow[];
-}
-
-function emptyForm(): KitForm {
-  return {
-    name: "",
-    handle: "",
-    colors: [
-      { key: newRowKey(), name: "primary", value: "" },
-      { key: newRowKey(), name: "secondary", value: "" },
-    ],
-    fonts: [
-      { key: newRowKey(), role: "display", family: "", weight: "", assetId: "" },
-      { key: newRowKey(), role: "body", family: "", weight: "", assetId: "" },
-    ],
-    logo: "",
-    assets: [],
-    libraries: [],
-  };
-}
-
-function formFromKit(kit: BrandKit): KitForm {
-  return {
-    name: kit.name,
-    handle: kit.handle ?? "",
-    colors: Object.entries(kit.colors ?? {}).map(([name, value]) => ({
-      key: newRowKey(),
-      name,
-      value,
-    })),
-    fonts: Object.entries(kit.fonts ?? {}).map(([role, font]) => ({
-      key: newRowKey(),
-      role,
-      family: font.family,
-      weight: font.weight ? String(font.weight) : "",
-      assetId: font.asset_id ?? "",
-    })),
-    logo: kit.logo_asset_id ?? "",
-    assets: Object.entries(kit.assets ?? {}).map(([name, assetId]) => ({
-      key: newRowKey(),
-      name,
-      assetId,
-    })),
-    libraries: Object.entries(kit.libraries ?? {}).map(([name, entries]) => ({
-      key: newRowKey(),
-      name,
-      entries: Object.entries(entries).map(([entry, assetId]) => ({
-        key: newRowKey(),
-        name: entry,
-        assetId,
-      })),
-    })),
-  };
-}
-
-// The request body of FORM. Empty optional maps are left out, so that a kit
-// without libraries also saves on servers that predate them.
-function changeFromForm(form: KitForm): BrandKitChange {
-  const change: BrandKitChange = { name: form.name.trim() };
-  if (form.handle.trim()) {
-    change.handle = form.handle.trim();
-  }
-  if (form.colors.length > 0) {
-    change.colors = Object.fromEntries(
-      form.colors.map((row) => [row.name.trim(), row.value.trim()]),
-    );
-  }
-  if (form.fonts.length > 0) {
-    change.fonts = Object.fromEntries(
-      form.fonts.map((row) => [
-        row.role.trim(),
-        {
-          family: row.family.trim(),
-          ...(row.weight ? { weight: Number(row.weight) } : {}),
-          ...(row.assetId ? { asset_id: row.assetId } : {}),
-        },
-      ]),
-    );
-  }
-  if (form.logo) {
-    change.logo_asset_id = form.logo;
-  }
-  if (form.assets.length > 0) {
-    change.assets = Object.fromEntries(form.assets.map((row) => [row.name.trim(), row.assetId]));
-  }
-  if (form.libraries.length > 0) {
-    change.libraries = Object.fromEntries(
-      form.libraries.map((library) => [
-        library.name.trim(),
-        Object.fromEntries(library.entries.map((entry) => [entry.name.trim(), entry.assetId])),
-      ]),
-    );
-  }
-  return change;
-}
-
-// A problem to show: FIELD is the input it belongs to (null: none matches),
-// WHERE names the place for the summary list.
-interface Problem {
-  field: string | null;
-  where: string;
-  message: string;
-}
-
-// Adds a problem for each empty or repeated name among ROWS.
-function checkNames<T extends { key: string }>(
-  rows: T[],
-  nameOf: (row: T) => string,
-  field: (row: T) => string,
-  where: (row: T, index: number) => string,
-  thing: string,
-  problems: Problem[],
-) {
-  const seen = new Set<string>();
-  rows.forEach((row, index) => {
-    const name = nameOf(row).trim();
-    if (name === "") {
-      problems.push({ field: field(row), where: where(row, index), message: `Enter the ${thing}` });
-    } else if (seen.has(name)) {
-      problems.push({
-        field: field(row),
-        where: where(row, index),
-        message: `Another row already uses the ${thing} “${name}”`,
-      });
-    }
-    seen.add(name);
-  });
-}
-
-// Checks what the browser can check before saving: required values and
-// names that would collide as JSON keys. The server checks the rest.
-function checkForm(form: KitForm): Problem[] {
-  const problems: Problem[] = [];
-  if (form.name.trim() === "") {
-    problems.push({ field: "name", where: "Name", message: "Enter the brand kit's name" });
-  }
-  checkNames(
-    form.colors,
-    (row) => row.name,
-    (row) => `color:${row.key}:name`,
-    (_, index) => `Colour ${index + 1}`,
-    "colour name",
-    problems,
-  );
-  form.colors.forEach((row, index) => {
-    if (row.value.trim() === "") {
-      problems.push({
-        field: `color:${row.key}`,
-        where: `Colour ${row.name.trim() || index + 1}`,
-        message: "Enter a colour such as #0B1D51, or remove the row",
-      });
-    }
-  });
-  checkNames(
-    form.fonts,
-    (row) => row.role,
-    (row) => `font:${row.key}:role`,
-    (_, index) => `Font ${index + 1}`,
-    "font role",
-    problems,
-  );
-  form.fonts.forEach((row, index) => {
-    if (row.family.trim() === "") {
-      problems.push({
-        field: `font:${row.key}:family`,
-        where: `Font ${row.role.trim() || index + 1}`,
-        message: "Enter the font family, such as Inter, or remove the font",
-      });
-    }
-  });
-  checkNames(
-    form.assets,
-    (row) => row.name,
-    (row) => `asset:${row.key}:name`,
-    (_, index) => `Named asset ${index + 1}`,
-    "asset name",
-    problems,
-  );
-  form.assets.forEach((row, index) => {
-    if (!row.assetId) {
-      problems.push({
-        field: `asset:${row.key}`,
-        where: `Named asset ${row.name.trim() || index + 1}`,
-        message: "Choose or upload an asset, or remove the row",
-      });
-    }
-  });
-  checkNames(
-    form.libraries,
-    (row) => row.name,
-    (row) => `library:${row.key}`,
-    (_, index) => `Library ${index + 1}`,
-    "library name",
-    problems,
-  );
-  for (const library of form.libraries) {
-    const libraryName = library.name.trim() || "without a name";
-    checkNames(
-      library.entries,
-      (entry) => entry.name,
-      (entry) => `entry:${library.key}:${entry.key}:name`,
-      (_, index) => `Library ${libraryName}, entry ${index + 1}`,
-      "entry name",
-      problems,
-    );
-    for (const entry of library.entries) {
-      if (!entry.assetId) {
-        problems.push({
-          field: `entry:${library.key}:${entry.key}`,
-          where: `Library ${libraryName}, ${entry.name.trim() || "entry without a name"}`,
-          message: "Choose an image, or remove the entry",
-        });
-      }
-    }
-  }
-  return problems;
-}
-
-// Maps a 422 detail's JSON pointer to the input it concerns, by the names
-// in the form now: /colors/primary is the colour row called primary.
-function fieldOfPointer(pointer: string, form: KitForm): string | null {
-  const [section, name, member] = pointerTokens(pointer);
-  const byName = <T,>(rows: T[], nameOf: (row: T) => string) =>
-    rows.find((row) => nameOf(row).trim() === name);
-  switch (section) {
-    case "name":
-      return "name";
-    case "handle":
-      return "handle";
-    case "logo_asset_id":
-      return "logo";
-    case "colors": {
-      const row = name === undefined ? undefined : byName(form.colors, (item) => item.name);
-      return row ? `color:${row.key}` : "colors";
-    }
-    case "fonts": {
-      const row = name === undefined ? undefined : byName(form.fonts, (item) => item.role);
-      if (!row) {
-        return "fonts";
-      }
-      if (member === "weight") {
-        return `font:${row.key}:weight`;
-      }
-      if (member === "asset_id" || member === "file") {
-        return `font:${row.key}:asset`;
-      }
-      return member === undefined ? `font:${row.key}:role` : `font:${row.key}:family`;
-    }
-    case "assets": {
-      const row = name === undefined ? undefined : byName(form.assets, (item) => item.name);
-      return row ? `asset:${row.key}` : "assets";
-    }
-    case "libraries": {
-      const library = name === undefined ? undefined : byName(form.libraries, (item) => item.name);
-      if (!library) {
-        return "libraries";
-      }
-      if (member === undefined) {
-        return `library:${library.key}`;
-      }
-      const entry = library.entries.find((item) => item.name.trim() === member);
-      return entry ? `entry:${library.key}:${entry.key}` : `library:${library.key}`;
-    }
-    default:
-      return null;
-  }
-}
-
-function problemsOfError(error: ApiError, form: KitForm): Problem[] {
-  return error.details.map((detail) => ({
-    field: detail.pointer ? fieldOfPointer(detail.pointer, form) : null,
-    where: detail.pointer || "Brand kit",
-    message: detail.message,
-  }));
-}
-
-function domId(field: string): string {
-  return `brandkit-field-${field.replace(/[^A-Za-z0-9_-]/g, "-")}`;
-}
-
-const weightOptions = [
-  { value: "", label: "Default" },
-  { value: "100", label: "100 Thin" },
-  { value: "200", label: "200 Extra light" },
-  { value: "300", label: "300 Light" },
-  { value: "400", label: "400 Regular" },
-  { value: "500", label: "500 Medium" },
-  { value: "600", label: "600 Semi-bold" },
-  { value: "700", label: "700 Bold" },
-  { value: "800", label: "800 Extra bold" },
-  { value: "900", label: "900 Black" },
-];
 
 // ---------------------------------------------------------------------------
 // The list.
@@ -399,14 +87,22 @@ function KitSwatches({ kit }: { kit: BrandKit }) {
 }
 
 function KitCard({ kit }: { kit: BrandKit }) {
-  const fonts = Object.entries(kit.fonts ?? {})
+  const fonts = orderFontRoles(Object.entries(kit.fonts ?? {}))
     .map(([role, font]) => `${role}: ${font.family}`)
     .join(", ");
   const libraries = Object.entries(kit.libraries ?? {})
     .map(([name, entries]) => `${name} (${Object.keys(entries).length})`)
     .join(", ");
   return (
-    <Card withBorder padding="md" radius="md" data-testid="brandkit-card" data-kit-id={kit.id}>
+    <Card
+      withBorder
+      padding="md"
+      radius="md"
+      role="listitem"
+      aria-label={kit.name}
+      data-testid="brandkit-card"
+      data-kit-id={kit.id}
+    >
       <Group wrap="nowrap" align="flex-start" gap="md">
         <Box
           w={72}
@@ -479,7 +175,11 @@ function BrandKitList() {
     body = <Loading label="Loading brand kits" />;
   } else if (error) {
     body = (
-      <ErrorAlert error={error} title="Could not load the brand kits" onRetry={() => void reload()} />
+      <ErrorAlert
+        error={error}
+        title="Could not load the brand kits"
+        onRetry={() => void reload()}
+      />
     );
   } else if (!data || data.brand_kits.length === 0) {
     body = (
@@ -490,7 +190,12 @@ function BrandKitList() {
     );
   } else {
     body = (
-      <SimpleGrid cols={{ base: 1, sm: 2, xl: 3 }} data-testid="brandkit-list" aria-label="Brand kits">
+      <SimpleGrid
+        cols={{ base: 1, sm: 2, xl: 3 }}
+        data-testid="brandkit-list"
+        role="list"
+        aria-label="Brand kits"
+      >
         {data.brand_kits.map((kit) => (
           <KitCard key={kit.id} kit={kit} />
         ))}
@@ -512,32 +217,6 @@ function BrandKitList() {
 
 // ---------------------------------------------------------------------------
 // The editor.
-
-function SectionTitle({ children, hint }: { children: ReactNode; hint?: ReactNode }) {
-  return (
-    <Stack gap={2}>
-      <Title order={2} size="h4">
-        {children}
-      </Title>
-      {hint ? (
-        <Text size="sm" c="dimmed">
-          {hint}
-        </Text>
-      ) : null}
-    </Stack>
-  );
-}
-
-function SectionError({ message }: { message: ReactNode }) {
-  if (!message) {
-    return null;
-  }
-  return (
-    <Text size="sm" c="red" role="alert">
-      {message}
-    </Text>
-  );
-}
 
 function ProblemList({
   problems,
@@ -705,33 +384,16 @@ function BrandKitForm({
     setForm((previous) => ({ ...previous, ...change }));
   }
 
-  function updateRows<K extends "colors" | "fonts" | "assets">(
-    section: K,
-    key: string,
-    change: Partial<KitForm[K][number]>,
-  ) {
-    setForm((previous) => ({
-      ...previous,
-      [section]: (previous[section] as KitForm[K][number][]).map((row) =>
-        row.key === key ? { ...row, ...change } : row,
-      ),
-    }));
-  }
-
-  function removeRow(section: "colors" | "fonts" | "assets" | "libraries", key: string) {
-    setForm((previous) => ({
-      ...previous,
-      [section]: (previous[section] as { key: string }[]).filter((row) => row.key !== key),
-    }));
+  // Returns the change function of the row list SECTION.
+  function rowsOf<K extends "colors" | "fonts" | "assets" | "libraries">(section: K) {
+    return (change: (rows: KitForm[K]) => KitForm[K]) =>
+      setForm((previous) => ({ ...previous, [section]: change(previous[section]) }));
   }
 
   function changeLibrary(key: string, change: (library: LibraryRow) => LibraryRow) {
-    setForm((previous) => ({
-      ...previous,
-      libraries: previous.libraries.map((library) =>
-        library.key === key ? change(library) : library,
-      ),
-    }));
+    rowsOf("libraries")((libraries) =>
+      libraries.map((library) => (library.key === key ? change(library) : library)),
+    );
   }
 
   function showProblems(found: Problem[]) {
@@ -824,8 +486,8 @@ function BrandKitForm({
                 problems={problems}
                 title={
                   serverProblems
-                    ? `The brand kit was not saved: ${describeError(saveError)}`
-                    : "Fix these before saving"
+                    ? "The brand kit was not saved. Fix these and save again:"
+                    : "Fix these before saving:"
                 }
                 summaryRef={summaryRef}
               />
@@ -862,160 +524,19 @@ function BrandKitForm({
               </SimpleGrid>
             </Stack>
 
-            <Stack gap="sm">
-              <SectionTitle hint="Templates use a colour as {{brand.NAME}}, such as {{brand.primary}}.">
-                Colours
-              </SectionTitle>
-              <SectionError message={fields.error("colors")} />
-              {form.colors.map((row, index) => (
-                <Group key={row.key} align="flex-start" gap="sm" wrap="wrap" data-testid="brandkit-color">
-                  <TextInput
-                    label={`Colour ${index + 1} name`}
-                    placeholder="primary"
-                    value={row.name}
-                    onChange={(event) =>
-                      updateRows("colors", row.key, { name: event.currentTarget.value })
-                    }
-                    error={fields.error(`color:${row.key}:name`)}
-                    id={domId(`color:${row.key}:name`)}
-                    data-testid={`brandkit-color-name-${index}`}
-                    style={{ flex: "1 1 160px" }}
-                  />
-                  <ColorInput
-                    label={`Colour ${index + 1} value`}
-                    format="hex"
-                    placeholder="#0B1D51"
-                    value={row.value}
-                    onChange={(value) => updateRows("colors", row.key, { value })}
-                    error={fields.error(`color:${row.key}`)}
-                    id={domId(`color:${row.key}`)}
-                    data-testid={`brandkit-color-value-${index}`}
-                    style={{ flex: "1 1 200px" }}
-                  />
-                  <Button
-                    variant="subtle"
-                    color="red"
-                    mt={25}
-                    onClick={() => removeRow("colors", row.key)}
-                    aria-label={`Remove colour ${row.name.trim() || index + 1}`}
-                  >
-                    Remove
-                  </Button>
-                </Group>
-              ))}
-              <Group>
-                <Button
-                  variant="light"
-                  onClick={() =>
-                    update({ colors: [...form.colors, { key: newRowKey(), name: "", value: "" }] })
-                  }
-                  data-testid="brandkit-color-add"
-                >
-                  Add colour
-                </Button>
-              </Group>
-            </Stack>
+            <ColorsSection rows={form.colors} onChange={rowsOf("colors")} fields={fields} />
+
+            <FontsSection
+              rows={form.fonts}
+              onChange={rowsOf("fonts")}
+              fields={fields}
+              assets={assets}
+              onUploaded={addAsset}
+              disabled={!canEdit}
+            />
 
             <Stack gap="sm">
-              <SectionTitle hint="Templates use a font's family as {{brand.fonts.ROLE}}. Without a font file, the render workers use an installed family of that name.">
-                Fonts
-              </SectionTitle>
-              <SectionError message={fields.error("fonts")} />
-              <SimpleGrid cols={{ base: 1, md: 2 }}>
-                {form.fonts.map((row, index) => {
-                  const role = row.role.trim() || `font ${index + 1}`;
-                  return (
-                    <Paper key={row.key} withBorder p="md" radius="md" data-testid="brandkit-font">
-                      <Stack gap="sm">
-                        <Group align="flex-start" gap="sm" wrap="nowrap">
-                          <TextInput
-                            label="Role"
-                            description="Such as display or body"
-                            value={row.role}
-                            onChange={(event) =>
-                              updateRows("fonts", row.key, { role: event.currentTarget.value })
-                            }
-                            error={fields.error(`font:${row.key}:role`)}
-                            id={domId(`font:${row.key}:role`)}
-                            data-testid={`brandkit-font-role-${index}`}
-                            style={{ flex: 1 }}
-                          />
-                          <Button
-                            variant="subtle"
-                            color="red"
-                            mt={48}
-                            onClick={() => removeRow("fonts", row.key)}
-                            aria-label={`Remove the ${role} font`}
-                          >
-                            Remove
-                          </Button>
-                        </Group>
-                        <TextInput
-                          label={`Family of the ${role} font`}
-                          required
-                          placeholder={index === 0 ? "Bebas Neue" : "Inter"}
-                          value={row.family}
-                          onChange={(event) =>
-                            updateRows("fonts", row.key, { family: event.currentTarget.value })
-                          }
-                          error={fields.error(`font:${row.key}:family`)}
-                          id={domId(`font:${row.key}:family`)}
-                          data-testid={`brandkit-font-${row.role.trim() || index}-family`}
-                        />
-                        <Select
-                          label={`Weight of the ${role} font`}
-                          data={weightOptions}
-                          value={row.weight}
-                          onChange={(value) => updateRows("fonts", row.key, { weight: value ?? "" })}
-                          allowDeselect={false}
-                          error={fields.error(`font:${row.key}:weight`)}
-                          id={domId(`font:${row.key}:weight`)}
-                          data-testid={`brandkit-font-${row.role.trim() || index}-weight`}
-                        />
-                        <AssetPicker
-                          label={`Font file of the ${role} font`}
-                          description="Optional: a TTF, OTF, WOFF or WOFF2 asset."
-                          assets={assets}
-                          kinds={["font"]}
-                          value={row.assetId}
-                          onChange={(assetId) => updateRows("fonts", row.key, { assetId })}
-                          error={fields.error(`font:${row.key}:asset`)}
-                          id={domId(`font:${row.key}:asset`)}
-                          placeholder="Installed family"
-                          preview={0}
-                          disabled={!canEdit}
-                          upload={{
-                            label: "Upload font",
-                            accept: ACCEPTED_FONT_FILES,
-                            testId: `brandkit-font-${row.role.trim() || index}-upload`,
-                            onUploaded: addAsset,
-                          }}
-                        />
-                      </Stack>
-                    </Paper>
-                  );
-                })}
-              </SimpleGrid>
-              <Group>
-                <Button
-                  variant="light"
-                  onClick={() =>
-                    update({
-                      fonts: [
-                        ...form.fonts,
-                        { key: newRowKey(), role: "", family: "", weight: "", assetId: "" },
-                      ],
-                    })
-                  }
-                  data-testid="brandkit-font-add"
-                >
-                  Add font
-                </Button>
-              </Group>
-            </Stack>
-
-            <Stack gap="sm">
-              <SectionTitle hint="An image asset; templates show it with {{brand.logo}}. SVG keeps it sharp at any size.">
+              <SectionTitle hint="An image asset that templates show with {{brand.logo}}.">
                 Logo
               </SectionTitle>
               <AssetPicker
@@ -1039,76 +560,22 @@ function BrandKitForm({
               />
             </Stack>
 
-            <Stack gap="sm">
-              <SectionTitle hint="Other files by name, such as music; templates reach them as {{brand.NAME}}, for example {{brand.music}}.">
-                Named assets
-              </SectionTitle>
-              <SectionError message={fields.error("assets")} />
-              {form.assets.length === 0 ? (
-                <Text size="sm" c="dimmed">
-                  No named assets.
-                </Text>
-              ) : null}
-              {form.assets.map((row, index) => (
-                <Paper key={row.key} withBorder p="sm" radius="md" data-testid="brandkit-asset">
-                  <Group align="flex-start" gap="sm" wrap="wrap">
-                    <TextInput
-                      label="Name"
-                      placeholder="music"
-                      value={row.name}
-                      onChange={(event) =>
-                        updateRows("assets", row.key, { name: event.currentTarget.value })
-                      }
-                      error={fields.error(`asset:${row.key}:name`)}
-                      id={domId(`asset:${row.key}:name`)}
-                      data-testid={`brandkit-asset-name-${index}`}
-                      style={{ flex: "1 1 160px" }}
-                    />
-                    <Box style={{ flex: "3 1 320px" }}>
-                      <AssetPicker
-                        label={`Asset for ${row.name.trim() || `row ${index + 1}`}`}
-                        assets={assets}
-                        value={row.assetId}
-                        onChange={(assetId) => updateRows("assets", row.key, { assetId })}
-                        error={fields.error(`asset:${row.key}`)}
-                        id={domId(`asset:${row.key}`)}
-                        preview={40}
-                        disabled={!canEdit}
-                        testId={`brandkit-asset-${index}`}
-                        upload={{
-                          label: "Upload file",
-                          testId: `brandkit-asset-upload-${index}`,
-                          onUploaded: addAsset,
-                        }}
-                      />
-                    </Box>
-                    <Button
-                      variant="subtle"
-                      color="red"
-                      mt={25}
-                      onClick={() => removeRow("assets", row.key)}
-                      aria-label={`Remove the named asset ${row.name.trim() || index + 1}`}
-                    >
-                      Remove
-                    </Button>
-                  </Group>
-                </Paper>
-              ))}
-              <Group>
-                <Button
-                  variant="light"
-                  onClick={() =>
-                    update({ assets: [...form.assets, { key: newRowKey(), name: "", assetId: "" }] })
-                  }
-                  data-testid="brandkit-asset-add"
-                >
-                  Add named asset
-                </Button>
-              </Group>
-            </Stack>
+            <NamedAssetsSection
+              rows={form.assets}
+              onChange={rowsOf("assets")}
+              fields={fields}
+              assets={assets}
+              onUploaded={addAsset}
+              disabled={!canEdit}
+            />
 
             <Stack gap="sm">
-              <SectionTitle hint="A library maps names, as a column of the data gives them, to images: a template shows the crest of a row's home team with {{home|asset:crests}}.">
+              <SectionTitle
+                hint={
+                  "A library maps names, as a column of the data gives them, to images. " +
+                  "A template shows the crest of a row's home team with {{home|asset:crests}}."
+                }
+              >
                 Libraries
               </SectionTitle>
               <SectionError message={fields.error("libraries")} />
@@ -1119,7 +586,9 @@ function BrandKitForm({
                   assets={assets}
                   fields={fields}
                   onChange={(change) => changeLibrary(library.key, change)}
-                  onRemove={() => removeRow("libraries", library.key)}
+                  onRemove={() =>
+                    rowsOf("libraries")((rows) => rows.filter((row) => row.key !== library.key))
+                  }
                   onUploaded={addAsset}
                   disabled={!canEdit}
                 />
