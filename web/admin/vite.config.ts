@@ -1,10 +1,39 @@
 import react from "@vitejs/plugin-react";
+import Ajv from "ajv";
+import standaloneCode from "ajv/dist/standalone/index.js";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
+import type { Plugin } from "vite";
+
+const schemaPath = fileURLToPath(new URL("../../docs/template.schema.json", import.meta.url));
+const validatorId = "virtual:template-schema-validator";
+
+// Compiles docs/template.schema.json into a validation module at build
+// time, so that the browser runs plain code: ajv's own compiler needs
+// `new Function`, which the page's Content-Security-Policy forbids.
+function templateSchemaValidator(): Plugin {
+  return {
+    name: "smmhub-template-schema-validator",
+    resolveId(id) {
+      return id === validatorId ? "\0" + validatorId : null;
+    },
+    load(id) {
+      if (id !== "\0" + validatorId) {
+        return null;
+      }
+      this.addWatchFile(schemaPath);
+      const ajv = new Ajv({ allErrors: true, strict: false, code: { source: true, esm: true } });
+      const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, "utf8")));
+      return standaloneCode(ajv, validate);
+    },
+  };
+}
 
 // The API serves dist/ itself (smmhub-api --web-root). During development,
 // `npm run dev` forwards the API's paths to a running smmhub-api.
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), templateSchemaValidator()],
   build: {
     outDir: "dist",
     emptyOutDir: true,

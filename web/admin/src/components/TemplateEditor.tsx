@@ -42,7 +42,6 @@ import { formatTemplate, matchDayExampleText, skeletonText } from "./TemplateTex
 import {
   checkTemplateText,
   placeServerProblems,
-  schemaCheckError,
 } from "./TemplateValidation";
 import type { TemplateProblem } from "./TemplateValidation";
 import { TemplateVersions } from "./TemplateVersions";
@@ -182,7 +181,6 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
   // Local checks follow typing closely, and the server check waits for a pause.
   const [checkedText] = useDebouncedValue(text, 150);
   const check = useMemo(() => checkTemplateText(checkedText), [checkedText]);
-  const schemaError = useMemo(() => schemaCheckError(), []);
 
   useEffect(() => {
     if (!loaded || check.body === null) {
@@ -561,7 +559,6 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
               <TemplateProblems
                 problems={problems}
                 check={serverCheck}
-                schemaError={schemaError}
                 onSelect={goToProblem}
               />
             )}

@@ -22,7 +22,7 @@ const sourceColors: Record<TemplateProblem["source"], string> = {
   server: "grape",
 };
 
-function ServerCheckNote({ check, schemaError }: { check: ServerCheck; schemaError: string }) {
+function ServerCheckNote({ check }: { check: ServerCheck }) {
   return (
     <Stack gap={2}>
       {check.state === "checking" ? (
@@ -38,11 +38,6 @@ function ServerCheckNote({ check, schemaError }: { check: ServerCheck; schemaErr
           The server check did not run: {check.message}
         </Text>
       ) : null}
-      {schemaError ? (
-        <Text size="xs" c="orange.8">
-          The schema check is off in this browser ({schemaError}); the server still checks on save.
-        </Text>
-      ) : null}
     </Stack>
   );
 }
@@ -50,12 +45,10 @@ function ServerCheckNote({ check, schemaError }: { check: ServerCheck; schemaErr
 export function TemplateProblems({
   problems,
   check,
-  schemaError,
   onSelect,
 }: {
   problems: TemplateProblem[];
   check: ServerCheck;
-  schemaError: string;
   onSelect: (problem: TemplateProblem) => void;
 }) {
   const sorted = [...problems].sort((a, b) => a.from - b.from);
@@ -127,7 +120,7 @@ export function TemplateProblems({
             ))}
           </Stack>
         ) : null}
-        <ServerCheckNote check={check} schemaError={schemaError} />
+        <ServerCheckNote check={check} />
       </Stack>
     </Paper>
   );

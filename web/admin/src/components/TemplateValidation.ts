@@ -1,12 +1,11 @@
 // Checks template text as the user types: JSON syntax with jsonc-parser, the
 // JSON Schema of docs/template.schema.json with ajv, and places each problem,
 // including the server's JSON pointers, at a character range of the text.
-import Ajv from "ajv";
-import type { ErrorObject, ValidateFunction } from "ajv";
+import type { ErrorObject } from "ajv";
+import validateSchema from "virtual:template-schema-validator";
 import { findNodeAtLocation, parseTree, printParseErrorCode } from "jsonc-parser";
 import type { Node as JsonNode, ParseError } from "jsonc-parser";
 
-import schema from "../../../../docs/template.schema.json";
 import type { ProblemDetail } from "../api/client";
 import type { TemplateBody } from "../api/templates";
 
@@ -46,30 +45,6 @@ const syntaxMessages: Record<string, string> = {
   InvalidEscapeCharacter: "invalid escape character",
   InvalidCharacter: "invalid character in a string; escape line breaks as \\n",
 };
-
-let compiled: ValidateFunction | null | undefined;
-let compileError = "";
-
-// The compiled schema, or null when ajv cannot compile it (for example when
-// a Content-Security-Policy forbids the code generation that ajv uses).
-function schemaValidator(): ValidateFunction | null {
-  if (compiled === undefined) {
-    try {
-      const ajv = new Ajv({ allErrors: true, strict: false });
-      compiled = ajv.compile(schema as object);
-    } catch (error) {
-      compiled = null;
-      compileError = error instanceof Error ? error.message : String(error);
-    }
-  }
-  return compiled;
-}
-
-// Returns why the schema check is off, or "" when it runs.
-export function schemaCheckError(): string {
-  schemaValidator();
-  return compileError;
-}
 
 function lineStarts(text: string): number[] {
   const starts = [0];
@@ -292,10 +267,9 @@ export function checkTemplateText(text: string): TemplateCheck {
   }
 
   const body = value as TemplateBody;
-  const validate = schemaValidator();
   const problems: TemplateProblem[] = [];
-  if (validate && !validate(body)) {
-    for (const error of simplifyOneOf(validate.errors ?? [])) {
+  if (!validateSchema(body)) {
+    for (const error of simplifyOneOf(validateSchema.errors ?? [])) {
       const problem = schemaProblem(error);
       if (problem) {
         const range = pointerRange(tree, problem.pointer, problem.key);
