@@ -59,16 +59,11 @@ export function ConfirmDialog({
           <ErrorAlert error={error} title={`Could not ${confirmLabel.toLowerCase()}`} />
         ) : null}
         <Group justify="flex-end" gap="sm">
-          <Button variant="default" onClick={close} disabled={busy}>
+          {/* Focus starts on Cancel, so that a stray Enter changes nothing. */}
+          <Button variant="default" onClick={close} disabled={busy} data-autofocus>
             Cancel
           </Button>
-          <Button
-            color={color}
-            loading={busy}
-            onClick={() => void confirm()}
-            data-testid={testId}
-            data-autofocus
-          >
+          <Button color={color} loading={busy} onClick={() => void confirm()} data-testid={testId}>
             {confirmLabel}
           </Button>
         </Group>
