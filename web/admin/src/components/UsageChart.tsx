@@ -112,7 +112,14 @@ export function UsageChart({
   }, [asTable, type, series, color, title, formatValue, formatTick, axisMax, integer]);
 
   return (
-    <Card withBorder radius="md" padding="md" data-testid={testId} aria-labelledby={headingId}>
+    <Card
+      withBorder
+      radius="md"
+      padding="md"
+      role="group"
+      aria-labelledby={headingId}
+      data-testid={testId}
+    >
       <Stack gap="sm">
         <Group justify="space-between" align="flex-start" wrap="nowrap" gap="sm">
           <Title order={3} size="h5" id={headingId}>
