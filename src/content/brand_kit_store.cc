@@ -11,6 +11,8 @@
 #include <map>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "common/files.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -24,6 +26,21 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+// Limits of a kit's asset libraries: a worker reads every index each time it
+// loads the kit.
+constexpr size_t kMaxLibraries = 100;
+constexpr size_t kMaxLibraryEntries = 5'000;  // over all the kit's libraries
+constexpr size_t kMaxEntryNameBytes = 200;
+// The largest JSON file that templates::loadBrandKit() reads.
+constexpr size_t kMaxIndexBytes = 1024 * 1024;
+
+// The kind of asset a field of the kit accepts.
+enum class AssetKind {
+  kFont,
+  kImage,  // PNG, JPEG, GIF, WebP or SVG
+  kAny,
+};
 
 // What a kit needs to know of one asset.
 struct AssetFile {
@@ -54,6 +71,63 @@ bool isBrandKey(const std::string& key) {
   });
 }
 
+// Returns the length of the UTF-8 sequence that starts TEXT, or 0 when
+// TEXT does not start with a valid one (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF).
+size_t utf8SequenceLength(std::string_view text) {
+  auto byte = [&](size_t i) {
+    return static_cast<unsigned char>(text[i]);
+  };
+  unsigned char lead = byte(0);
+  if (lead < 0x80) {
+    return 1;
+  }
+  size_t length = 0;
+  if (lead >= 0xF0) {
+    length = 4;
+  } else if (lead >= 0xE0) {
+    length = 3;
+  } else if (lead >= 0xC2) {
+    length = 2;
+  }
+  if (length == 0 || lead > 0xF4 || text.size() < length) {
+    return 0;
+  }
+  for (size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) {
+      return 0;
+    }
+  }
+  bool overlong = (lead == 0xE0 && byte(1) < 0xA0) || (lead == 0xF0 && byte(1) < 0x90);
+  bool surrogate = lead == 0xED && byte(1) >= 0xA0;
+  bool too_high = lead == 0xF4 && byte(1) >= 0x90;
+  return overlong || surrogate || too_high ? 0 : length;
+}
+
+// Checks the name of a library entry, the text a row's column holds: 1 to
+// 200 bytes of UTF-8 without control characters (U+0000 to U+001F, U+007F to
+// U+009F).
+Status checkEntryName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxEntryNameBytes) {
+    return Status::invalidArgument(
+        fmt::format("entry name has {} bytes; give 1 to {}", name.size(), kMaxEntryNameBytes));
+  }
+  for (size_t i = 0; i < name.size();) {
+    size_t length = utf8SequenceLength(name.substr(i));
+    if (length == 0) {
+      return Status::invalidArgument(fmt::format("entry name is not valid UTF-8 at byte {}", i));
+    }
+    auto c = static_cast<unsigned char>(name[i]);
+    bool c1_control = length == 2 && c == 0xC2 && static_cast<unsigned char>(name[i + 1]) < 0xA0;
+    if (c < 0x20 || c == 0x7F || c1_control) {
+      return Status::invalidArgument(
+          fmt::format("entry name contains a control character at byte {}", i));
+    }
+    i += length;
+  }
+  return okStatus();
+}
+
 // Checks a kit's JSON and collects the files it names.
 class SpecChecker {
  public:
@@ -64,10 +138,13 @@ class SpecChecker {
   json check(const json& spec) {
     json brand = json::object();
     if (!spec.is_object()) {
-      error("", "expected a JSON object with name, handle, colors, fonts, logo_asset_id, assets");
+      error("",
+            "expected a JSON object with name, handle, colors, fonts, logo_asset_id, assets, "
+            "libraries");
       return brand;
     }
-    checkMembers(spec, "", {"name", "handle", "colors", "fonts", "logo_asset_id", "assets"});
+    checkMembers(spec, "",
+                 {"name", "handle", "colors", "fonts", "logo_asset_id", "assets", "libraries"});
 
     auto name = spec.find("name");
     if (name == spec.end()) {
@@ -86,13 +163,14 @@ class SpecChecker {
     }
     if (spec.contains("logo_asset_id")) {
       std::string id = string(spec, "logo_asset_id", "");
-      if (std::optional<std::string> file = assetFile(id, "/logo_asset_id", false)) {
+      if (std::optional<std::string> file = assetFile(id, "/logo_asset_id", AssetKind::kImage)) {
         brand["logo"] = *file;
       }
     }
     checkColors(spec, &brand);
     checkFonts(spec, &brand);
     checkAssets(spec, &brand);
+    checkLibraries(spec, &brand);
     return brand;
   }
 
@@ -100,6 +178,8 @@ class SpecChecker {
   const std::string& first() const { return first_; }
   // Asset files to place in files/, by file name.
   const std::map<std::string, std::string>& files() const { return files_; }
+  // The text of each library's index, to write as libraries/NAME.json.
+  const std::map<std::string, std::string>& libraries() const { return libraries_; }
 
   void error(const std::string& pointer, std::string message) {
     if (errors_++ == 0) {
@@ -137,9 +217,9 @@ class SpecChecker {
   }
 
   // Returns the file name under the kit's folder for asset ID, after
-  // checking that the tenant has it and that it is a font exactly when FONT.
+  // checking that the tenant has it and that it is of KIND.
   std::optional<std::string> assetFile(const std::string& id, const std::string& pointer,
-                                       bool font) {
+                                       AssetKind kind) {
     if (id.empty()) {
       return std::nullopt;  // string() reported the wrong type
     }
@@ -148,13 +228,13 @@ class SpecChecker {
       error(pointer, "asset '" + id + "' not found");
       return std::nullopt;
     }
-    bool is_font = found->second.media_type.starts_with("font/");
-    if (font && !is_font) {
-      error(pointer, "asset '" + id + "' is " + found->second.media_type + ", not a font");
+    const std::string& media_type = found->second.media_type;
+    if (kind == AssetKind::kFont && !media_type.starts_with("font/")) {
+      error(pointer, "asset '" + id + "' is " + media_type + ", not a font");
       return std::nullopt;
     }
-    if (!font && is_font && pointer == "/logo_asset_id") {
-      error(pointer, "asset '" + id + "' is " + found->second.media_type + ", not an image");
+    if (kind == AssetKind::kImage && !media_type.starts_with("image/")) {
+      error(pointer, "asset '" + id + "' is " + media_type + ", not an image");
       return std::nullopt;
     }
     std::string name = "files/" + fs::path(found->second.path).filename().string();
@@ -223,7 +303,8 @@ class SpecChecker {
           }
           if (value.contains("asset_id")) {
             std::string id = string(value, "asset_id", pointer);
-            if (std::optional<std::string> file = assetFile(id, pointer + "/asset_id", true)) {
+            if (std::optional<std::string> file =
+                    assetFile(id, pointer + "/asset_id", AssetKind::kFont)) {
               font["file"] = *file;
             }
           }
@@ -239,10 +320,70 @@ class SpecChecker {
                       return;
                     }
                     if (std::optional<std::string> file =
-                            assetFile(value.get<std::string>(), pointer, false)) {
+                            assetFile(value.get<std::string>(), pointer, AssetKind::kAny)) {
                       (*brand)["assets"][name] = *file;
                     }
                   });
+  }
+
+  // Checks the libraries: each maps entry names (what a row's column holds)
+  // to image assets, and becomes the index libraries/NAME.json, whose paths
+  // are relative to the index as loadBrandKit() reads them.
+  void checkLibraries(const json& spec, json* brand) {
+    auto found = spec.find("libraries");
+    if (found != spec.end() && found->is_object()) {
+      size_t entries = 0;
+      for (const auto& [name, library] : found->items()) {
+        entries += library.is_object() ? library.size() : 0;
+      }
+      if (found->size() > kMaxLibraries) {
+        error("/libraries",
+              fmt::format("{} libraries; a kit has at most {}", found->size(), kMaxLibraries));
+        return;
+      }
+      if (entries > kMaxLibraryEntries) {
+        error("/libraries", fmt::format("{} entries in all libraries; a kit has at most {}",
+                                        entries, kMaxLibraryEntries));
+        return;
+      }
+    }
+    forEachMember(spec, "libraries",
+                  [&](const std::string& name, const json& value, const std::string& pointer) {
+                    checkLibrary(name, value, pointer, brand);
+                  });
+  }
+
+  void checkLibrary(const std::string& name, const json& library, const std::string& pointer,
+                    json* brand) {
+    if (!library.is_object()) {
+      error(pointer, "expected an object of entry name: asset id");
+      return;
+    }
+    json index = json::object();
+    for (const auto& [entry, value] : library.items()) {
+      std::string entry_pointer = pointer + "/" + pointerToken(entry);
+      if (Status valid = checkEntryName(entry); !valid.ok()) {
+        error(entry_pointer, valid.message());
+        continue;
+      }
+      if (!value.is_string()) {
+        error(entry_pointer, "expected an asset id");
+        continue;
+      }
+      if (std::optional<std::string> file =
+              assetFile(value.get<std::string>(), entry_pointer, AssetKind::kImage)) {
+        index[entry] = "../" + *file;
+      }
+    }
+    std::string text = index.dump();
+    if (text.size() > kMaxIndexBytes) {
+      error(pointer, fmt::format("the library's index takes {} bytes; the limit is {}: use fewer "
+                                 "or shorter entry names",
+                                 text.size(), kMaxIndexBytes));
+      return;
+    }
+    (*brand)["libraries"][name] = "libraries/" + name + ".json";
+    libraries_[name] = std::move(text);
   }
 
   const std::map<std::string, AssetFile>& assets_;
@@ -250,6 +391,7 @@ class SpecChecker {
   int errors_ = 0;
   std::string first_;
   std::map<std::string, std::string> files_;
+  std::map<std::string, std::string> libraries_;
 };
 
 // Turns a place of loadBrandKit() ("/abs/brand.json#/fonts/display/file")
@@ -257,6 +399,10 @@ class SpecChecker {
 std::string requestPointer(const std::string& place) {
   size_t hash = place.find('#');
   std::string pointer = hash == std::string::npos ? "" : place.substr(hash + 1);
+  fs::path file = place.substr(0, hash);
+  if (file.parent_path().filename() == "libraries") {
+    return "/libraries/" + pointerToken(file.stem().string());
+  }
   if (pointer == "/logo") {
     return "/logo_asset_id";
   }
@@ -278,6 +424,23 @@ Status placeFile(const fs::path& from, const fs::path& to) {
   if (error) {
     return Status::unavailable("copying " + from.string() + " to " + to.string() +
                                " failed: " + error.message());
+  }
+  return okStatus();
+}
+
+// Writes each library's index as FOLDER/libraries/NAME.json.
+Status writeLibraries(const fs::path& folder, const std::map<std::string, std::string>& indexes) {
+  if (indexes.empty()) {
+    return okStatus();
+  }
+  std::error_code error;
+  fs::create_directories(folder / "libraries", error);
+  if (error) {
+    return Status::unavailable("creating folder " + (folder / "libraries").string() +
+                               " failed: " + error.message());
+  }
+  for (const auto& [name, index] : indexes) {
+    SMMHUB_RETURN_IF_ERROR(writeFileAtomically(folder / "libraries" / (name + ".json"), index));
   }
   return okStatus();
 }
@@ -373,6 +536,15 @@ Result<std::vector<BrandKitUse>> brandKitsUsingAsset(soci::session& sql, const s
         uses_asset = uses_asset || id == asset_id;
       }
     }
+    json libraries = kit.spec.value("libraries", json::object());
+    for (const auto& [name, library] : libraries.items()) {
+      if (!library.is_object()) {
+        continue;
+      }
+      for (const auto& [entry, id] : library.items()) {
+        uses_asset = uses_asset || id == asset_id;
+      }
+    }
     if (uses_asset) {
       uses.push_back({kit.id, kit.name});
     }
@@ -409,8 +581,11 @@ Result<fs::path> BrandKitStore::buildFolder(const std::string& tenant, const jso
       return placed;
     }
   }
-  if (Status written = writeFileAtomically(folder / "brand.json", brand.dump(2));
-      !written.ok()) {
+  if (Status written = writeLibraries(folder, checker.libraries()); !written.ok()) {
+    removeQuietly(folder);
+    return written;
+  }
+  if (Status written = writeFileAtomically(folder / "brand.json", brand.dump(2)); !written.ok()) {
     removeQuietly(folder);
     return written;
   }

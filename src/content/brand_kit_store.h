@@ -6,11 +6,16 @@
 //   {"name": "Demo Sports", "handle": "@demosports",
 //    "colors": {"primary": "#0B1D51"},
 //    "fonts": {"display": {"family": "Bebas Neue", "weight": 400, "asset_id": "ast_..."}},
-//    "logo_asset_id": "ast_...", "assets": {"music": "ast_..."}}
+//    "logo_asset_id": "ast_...", "assets": {"music": "ast_..."},
+//    "libraries": {"crests": {"Arsenal FC": "ast_...", "Chelsea FC": "ast_..."}}}
 //
 // and becomes the folder STORAGE/TENANT/brand-kits/ID with brand.json and a
 // files/ folder of hard links to (or copies of) the assets' files, named by
-// asset id. An update builds the new folder beside the old one and swaps the
+// asset id. Each library becomes the index libraries/NAME.json, which maps
+// its entry names to "../files/ASSET_FILE", so that a template's
+// {{home|asset:crests}} finds the file of the name in column home.
+//
+// An update builds the new folder beside the old one and swaps the
 // two in one renameat2(RENAME_EXCHANGE), so that a worker reads either the
 // old kit or the new one, never a mix.
 //

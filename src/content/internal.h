@@ -38,9 +38,9 @@ struct BrandKitUse {
   std::string name;
 };
 
-// Returns the tenant's brand kits whose logo, fonts or assets name ASSET_ID,
-// read on SQL inside the caller's transaction. Errors: dataLoss when a
-// kit's stored JSON does not parse.
+// Returns the tenant's brand kits whose logo, fonts, assets or libraries
+// name ASSET_ID, read on SQL inside the caller's transaction. Errors:
+// dataLoss when a kit's stored JSON does not parse.
 Result<std::vector<BrandKitUse>> brandKitsUsingAsset(soci::session& sql, const std::string& tenant,
                                                      const std::string& asset_id);
 

@@ -12,6 +12,7 @@
 #include "content/asset_store.h"
 #include "content/brand_kit_store.h"
 #include "content/template_store.h"
+#include "template/brand_kit.h"
 
 namespace smmhub::testing {
 namespace {
@@ -366,6 +367,106 @@ TEST_P(ContentRoutesTest, BrandKitErrorsHavePointers) {
   EXPECT_EQ(not_json.errorCode(), "invalid_json");
   EXPECT_EQ(duplicate.status, 409);
   EXPECT_EQ(duplicate.errorCode(), "conflict");
+}
+
+TEST_P(ContentRoutesTest, BrandKitLibrariesBecomeIndexes) {
+  HttpClient editor = signedIn("acme", "editor");
+  std::string crest = uploadId(editor, "crest.svg", "images/crest-good.svg");
+  std::string other = uploadId(editor, "other.png", "images/crest-gray-alpha16.png");
+  json libraries = {{"crests", {{"Arsenal FC", crest}, {"Brighton & Hove/Albion~", other}}},
+                    {"empty", json::object()}};
+
+  HttpReply created = editor.post("/api/v1/brand-kits",
+                                  json{{"name", "Demo Sports"}, {"libraries", libraries}}.dump());
+  std::string id = created.json().value("id", "");
+  HttpReply got = editor.get("/api/v1/brand-kits/" + id);
+  fs::path dir = storage_ / "acme" / "brand-kits" / id;
+  json brand = json::parse(readText(dir / "brand.json"), nullptr, false);
+  json index = json::parse(readText(dir / "libraries" / "crests.json"), nullptr, false);
+  Result<templates::BrandKit> loaded = templates::loadBrandKit(dir, nullptr);
+  HttpReply crest_in_use = editor.del("/api/v1/assets/" + crest);
+
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.json()["libraries"], libraries);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(got.json()["libraries"], libraries);
+  EXPECT_EQ(brand["libraries"],
+            json({{"crests", "libraries/crests.json"}, {"empty", "libraries/empty.json"}}));
+  EXPECT_EQ(index, json({{"Arsenal FC", "../files/" + crest + ".svg"},
+                         {"Brighton & Hove/Albion~", "../files/" + other + ".png"}}));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().toString();
+  const templates::AssetLibrary& crests = loaded->libraries.at("crests");
+  EXPECT_EQ(crests.find("arsenal  fc"), dir / "files" / (crest + ".svg"));
+  EXPECT_EQ(crests.find("Brighton & Hove/Albion~"), dir / "files" / (other + ".png"));
+  EXPECT_TRUE(loaded->libraries.at("empty").entries.empty());
+  EXPECT_EQ(crest_in_use.status, 409);
+  EXPECT_EQ(crest_in_use.json()["error"]["message"], "asset 'crest.svg' (" + crest +
+                                                         ") is used by brand kit 'Demo Sports' (" +
+                                                         id + "); remove it from the kit first");
+}
+
+TEST_P(ContentRoutesTest, BrandKitLibraryErrorsHavePointers) {
+  HttpClient editor = signedIn("acme", "editor");
+  std::string crest = uploadId(editor, "crest.svg", "images/crest-good.svg");
+  std::string font = uploadId(editor, "display.ttf", "content/tiny-truetype.ttf");
+  std::string long_name(201, 'x');
+  json crests = {{"", crest}, {"Arsenal FC", font}, {"Tab\tName", crest}, {"a/b~c", "ast_missing"},
+                 {"ok", 5},   {long_name, crest}};
+
+  HttpReply invalid = editor.post(
+      "/api/v1/brand-kits",
+      json{{"name", "Demo"},
+           {"libraries", {{"bad name!", json::object()}, {"crests", crests}, {"sponsors", "x"}}}}
+          .dump());
+
+  EXPECT_EQ(invalid.status, 422);
+  EXPECT_EQ(invalid.errorCode(), "invalid_field");
+  json expected = json::array(
+      {{{"pointer", "/libraries/bad name!"},
+        {"message", "invalid name 'bad name!'; use 1 to 64 letters, digits, '_' or '-'"}},
+       {{"pointer", "/libraries/crests/"}, {"message", "entry name has 0 bytes; give 1 to 200"}},
+       {{"pointer", "/libraries/crests/Arsenal FC"},
+        {"message", "asset '" + font + "' is font/ttf, not an image"}},
+       {{"pointer", "/libraries/crests/Tab\tName"},
+        {"message", "entry name contains a control character at byte 3"}},
+       {{"pointer", "/libraries/crests/a~1b~0c"}, {"message", "asset 'ast_missing' not found"}},
+       {{"pointer", "/libraries/crests/ok"}, {"message", "expected an asset id"}},
+       {{"pointer", "/libraries/crests/" + long_name},
+        {"message", "entry name has 201 bytes; give 1 to 200"}},
+       {{"pointer", "/libraries/sponsors"},
+        {"message", "expected an object of entry name: asset id"}}});
+  EXPECT_EQ(invalid.json()["error"]["details"], expected);
+  EXPECT_FALSE(fs::exists(storage_ / "acme" / "brand-kits") &&
+               !fs::is_empty(storage_ / "acme" / "brand-kits"));
+}
+
+TEST_P(ContentRoutesTest, BrandKitLibraryLimits) {
+  HttpClient editor = signedIn("acme", "editor");
+  std::string crest = uploadId(editor, "crest.svg", "images/crest-good.svg");
+  json many_libraries = json::object();
+  for (int i = 0; i < 101; ++i) {
+    many_libraries["lib" + std::to_string(i)] = json::object();
+  }
+  json many_entries = {{"first", json::object()}, {"second", json::object()}};
+  for (int i = 0; i < 5'001; ++i) {
+    many_entries[i % 2 == 0 ? "first" : "second"]["club " + std::to_string(i)] = crest;
+  }
+
+  HttpReply libraries = editor.post("/api/v1/brand-kits",
+                                    json{{"name", "Demo"}, {"libraries", many_libraries}}.dump());
+  HttpReply entries =
+      editor.post("/api/v1/brand-kits", json{{"name", "Demo"}, {"libraries", many_entries}}.dump());
+  many_entries["second"].erase("club 1");
+  HttpReply at_limit =
+      editor.post("/api/v1/brand-kits", json{{"name", "Demo"}, {"libraries", many_entries}}.dump());
+
+  EXPECT_EQ(libraries.status, 422);
+  EXPECT_EQ(libraries.json()["error"]["details"], json::parse(R"([{"pointer": "/libraries",
+                             "message": "101 libraries; a kit has at most 100"}])"));
+  EXPECT_EQ(entries.status, 422);
+  EXPECT_EQ(entries.json()["error"]["details"], json::parse(R"([{"pointer": "/libraries",
+                             "message": "5001 entries in all libraries; a kit has at most 5000"}])"));
+  EXPECT_EQ(at_limit.status, 201) << at_limit.body.substr(0, 500);
 }
 
 TEST_P(ContentRoutesTest, TemplateVersions) {
