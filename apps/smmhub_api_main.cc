@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   int health_timeout_ms = 1'000;
   int idle_timeout_ms = 30'000;
   int preview_timeout_ms = 10'000;
+  int preflight_timeout_ms = 60'000;
   bool secure_cookies = false;
   std::vector<std::string> webhook_allow;
   bool webhook_allow_http = false;
@@ -91,6 +92,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 3'600'000));
   app.add_option("--preview-timeout-ms", preview_timeout_ms,
                  "How long a preview request waits for a worker's frame, in milliseconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600'000));
+  app.add_option("--preflight-timeout-ms", preflight_timeout_ms,
+                 "How long a campaign preflight waits for a worker's report, in milliseconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 600'000));
   app.add_option("--web-root", web_root,
@@ -166,7 +171,8 @@ int main(int argc, char** argv) {
                                   .events = events->get(),
                                   .storage = storage,
                                   .secure_cookies = secure_cookies,
-                                  .preview_timeout = milliseconds(preview_timeout_ms)});
+                                  .preview_timeout = milliseconds(preview_timeout_ms),
+                                  .preflight_timeout = milliseconds(preflight_timeout_ms)});
   if (!web_root.empty()) {
     auto files = smmhub::api::webFiles(web_root);
     if (!files.ok()) {

@@ -6,17 +6,23 @@
 // everything that decides the frame, so that a repeated request needs no
 // worker.
 //
+// POST /api/v1/campaigns/{id}/preflight goes through the same queue: a
+// worker runs render::preflight() on the campaign's rows and replies with
+// the report.
+//
 // TODO: nothing removes cached frames yet, so STORAGE/TENANT/previews grows
 // until an operator clears it; deleting its files is always safe.
 #include <soci/soci.h>
 #include <sodium.h>
 
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -236,11 +242,12 @@ Response pngResponse(const fs::path& path, std::string_view cache) {
                   .file = path};
 }
 
-// Queues REQUEST for the workers and waits up to the preview timeout for its
-// reply. Returns the reply, or nothing when no worker replied in time. A
-// request still queued then is removed, so that no worker renders it late.
+// Queues REQUEST for the workers and waits up to TIMEOUT for its reply.
+// Returns the reply, or nothing when no worker replied in time. A request
+// still queued then is removed, so that no worker serves it late.
 Result<std::optional<json>> askWorker(const Services& services,
-                                      const broker::PreviewRequest& request) {
+                                      const broker::PreviewRequest& request,
+                                      std::chrono::milliseconds timeout) {
   std::string message = broker::previewRequestJson(request);
   {
     SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, services.redis->acquire());
@@ -248,9 +255,8 @@ Result<std::optional<json>> askWorker(const Services& services,
   }
 
   // The wait blocks a connection of its own, longer than the pool's timeout.
-  redis::Connection waiter(services.redis->endpoint(),
-                           services.preview_timeout + std::chrono::milliseconds(2'000));
-  std::string wait_s = fmt::format("{:.3f}", services.preview_timeout.count() / 1000.0);
+  redis::Connection waiter(services.redis->endpoint(), timeout + std::chrono::milliseconds(2'000));
+  std::string wait_s = fmt::format("{:.3f}", timeout.count() / 1000.0);
   SMMHUB_ASSIGN_OR_RETURN(redis::ReplyPtr reply,
                           waiter.command({"BLPOP", request.reply_key, wait_s}));
   const redisReply* value = redis::elementAt(reply.get(), 1);
@@ -299,7 +305,7 @@ Response createPreview(const Services& services, const Request& request,
                              .time_s = preview->time_s,
                              .out_path = png.string()};
   job.reply_key = broker::previewReplyKey(job.id);
-  Result<std::optional<json>> reply = askWorker(services, job);
+  Result<std::optional<json>> reply = askWorker(services, job, services.preview_timeout);
   if (!reply.ok()) {
     return statusResponse(reply.status(), request.request_id);
   }
@@ -326,6 +332,150 @@ Response createPreview(const Services& services, const Request& request,
   return pngResponse(png, "miss");
 }
 
+// Returns what CAMPAIGN lacks for a preflight and how to set it, or nothing
+// when it has a template, rows and a brand kit.
+std::optional<std::string> missingForPreflight(const campaigns::Campaign& campaign) {
+  std::string path = "/api/v1/campaigns/" + campaign.id;
+  std::vector<std::string> missing;
+  std::vector<std::string> actions;
+  if (campaign.template_id.empty()) {
+    missing.emplace_back("no template");
+    actions.push_back("set template_id with PATCH " + path);
+  }
+  if (campaign.data_path.empty()) {
+    missing.emplace_back("no rows");
+    actions.push_back("upload rows with PUT " + path + "/rows");
+  }
+  if (campaign.brand_kit_id.empty()) {
+    missing.emplace_back("no brand kit");
+    actions.push_back("set brand_kit_id with PATCH " + path);
+  }
+  if (missing.empty()) {
+    return std::nullopt;
+  }
+  // "no template, no rows and no brand kit"
+  std::string last = missing.back();
+  missing.pop_back();
+  std::string lacks =
+      missing.empty() ? last : fmt::format("{} and {}", fmt::join(missing, ", "), last);
+  return fmt::format("campaign {} has {}: {}", campaign.id, lacks, fmt::join(actions, "; "));
+}
+
+// Returns the row that PLACE names ("row 3, column home" or "row 3:
+// /scenes/1/layers/2"), or null when it names none.
+json rowOfPlace(std::string_view place) {
+  if (!place.starts_with("row ")) {
+    return nullptr;
+  }
+  place.remove_prefix(4);
+  int row = 0;
+  auto [end, error] = std::from_chars(place.data(), place.data() + place.size(), row);
+  bool whole = end == place.data() + place.size() || *end == ',' || *end == ':';
+  if (error != std::errc() || end == place.data() || !whole) {
+    return nullptr;
+  }
+  return row;
+}
+
+// Removes every PREFIX from TEXT, so that a client sees paths relative to
+// its tenant's folder, not the server's storage layout.
+std::string withoutPrefix(std::string text, const std::string& prefix) {
+  for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) {
+    text.erase(at, prefix.size());
+  }
+  return text;
+}
+
+// Builds the 200 body from a worker's preflight report.
+Result<json> preflightBody(const json& answer, const std::string& tenant_prefix) {
+  auto report = answer.find("report");
+  if (report == answer.end() || !report->is_object() || !report->contains("problems") ||
+      !(*report)["problems"].is_array()) {
+    return Status::internal("the worker's preflight reply has no report");
+  }
+  json problems = json::array();
+  for (const json& problem : (*report)["problems"]) {
+    if (!problem.is_object()) {
+      continue;
+    }
+    std::string place = withoutPrefix(problem.value("place", ""), tenant_prefix);
+    json row = rowOfPlace(place);
+    problems.push_back({{"severity", problem.value("severity", "error")},
+                        {"row", std::move(row)},
+                        {"place", std::move(place)},
+                        {"message", withoutPrefix(problem.value("message", ""), tenant_prefix)}});
+  }
+  return json{{"rows", report->value("rows", 0)},
+              {"rows_with_errors", report->value("rows_with_errors", 0)},
+              {"template_valid", report->value("template_valid", false)},
+              {"problems", std::move(problems)}};
+}
+
+// POST /api/v1/campaigns/{id}/preflight: a worker checks every row of the
+// campaign as Generate all would bind it, and renders nothing.
+Response preflightCampaign(const Services& services, const Request& request,
+                           const Principal& principal) {
+  JsonBody body = parseJsonObject(request, true);
+  if (body.error) {
+    return *body.error;
+  }
+  const std::string& tenant = principal.tenant;
+  Result<campaigns::Campaign> campaign = services.campaigns->get(tenant, request.params.at("id"));
+  if (!campaign.ok()) {
+    return statusResponse(campaign.status(), request.request_id);
+  }
+  if (std::optional<std::string> missing = missingForPreflight(*campaign)) {
+    return errorResponse(422, "campaign_incomplete", *missing, request.request_id);
+  }
+
+  // The inputs of the campaign's jobs: the template version that Generate
+  // all would take now, the brand kit's folder, the rows file and mapping.
+  Result<fs::path> template_path =
+      templateFile(services, tenant, campaign->template_id, campaign->template_version);
+  if (!template_path.ok()) {
+    return statusResponse(template_path.status(), request.request_id);
+  }
+  Result<std::string> brand_dir = brandKitDir(services, tenant, campaign->brand_kit_id);
+  if (!brand_dir.ok()) {
+    return statusResponse(brand_dir.status(), request.request_id);
+  }
+  broker::PreviewRequest job{.id = randomId("pf-"),
+                             .kind = std::string(broker::kPreflightRequest),
+                             .tenant = tenant,
+                             .template_path = template_path->string(),
+                             .brand_dir = *brand_dir,
+                             .data_path = campaign->data_path,
+                             .mapping_json = json(campaign->mapping).dump()};
+  job.reply_key = broker::previewReplyKey(job.id);
+
+  Result<std::optional<json>> reply = askWorker(services, job, services.preflight_timeout);
+  if (!reply.ok()) {
+    return statusResponse(reply.status(), request.request_id);
+  }
+  if (!reply->has_value()) {
+    logger("api")->warn("preflight timed out id={} preflight={} timeout_ms={}", request.request_id,
+                        job.id, services.preflight_timeout.count());
+    return errorResponse(504, "preflight_timeout",
+                         fmt::format("no worker answered within {} ms; check that a worker runs",
+                                     services.preflight_timeout.count()),
+                         request.request_id);
+  }
+  std::string tenant_prefix = (services.storage / tenant).string() + "/";
+  const json& answer = **reply;
+  if (!answer.value("ok", false)) {
+    std::string message = answer.value("error", "the worker failed without a message");
+    logger("api")->info("preflight failed id={} preflight={} error=\"{}\"", request.request_id,
+                        job.id, message);
+    return errorResponse(422, "preflight_failed", withoutPrefix(message, tenant_prefix),
+                         request.request_id);
+  }
+  Result<json> checked = preflightBody(answer, tenant_prefix);
+  if (!checked.ok()) {
+    return statusResponse(checked.status(), request.request_id);
+  }
+  return jsonResponse(200, *checked);
+}
+
 }  // namespace
 
 void addPreviewRoutes(Router& router, const Services& services) {
@@ -333,6 +483,11 @@ void addPreviewRoutes(Router& router, const Services& services) {
              tenantRoute(services.auth, Role::kEditor,
                          [services](const Request& request, const Principal& principal) {
                            return createPreview(services, request, principal);
+                         }));
+  router.add("POST", "/api/v1/campaigns/{id}/preflight",
+             tenantRoute(services.auth, Role::kEditor,
+                         [services](const Request& request, const Principal& principal) {
+                           return preflightCampaign(services, request, principal);
                          }));
 }
 

@@ -65,6 +65,9 @@ struct Services {
   bool secure_cookies = false;
   // How long POST /api/v1/previews waits for a worker's frame.
   std::chrono::milliseconds preview_timeout{10'000};
+  // How long POST /api/v1/campaigns/{id}/preflight waits for a worker's
+  // report.
+  std::chrono::milliseconds preflight_timeout{60'000};
 };
 
 // Adds every route of the API to ROUTER.
@@ -87,7 +90,8 @@ void addContentRoutes(Router& router, const Services& services);
 // Adds the credit, usage and top-up routes (src/api/credit_routes.cc).
 void addCreditRoutes(Router& router, const Services& services);
 
-// Adds POST /api/v1/previews, frames rendered by the workers
+// Adds POST /api/v1/previews, frames rendered by the workers, and POST
+// /api/v1/campaigns/{id}/preflight, campaigns checked by the workers
 // (src/api/preview_routes.cc).
 void addPreviewRoutes(Router& router, const Services& services);
 

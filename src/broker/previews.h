@@ -1,12 +1,12 @@
-// The preview queue: how the admin API requests one frame of a template
-// from the workers, and how a worker replies. Both sides use these names, so the
-// protocol lives in one header.
+// The preview queue: how the admin API requests one frame of a template or
+// the preflight of a campaign from the workers, and how a worker replies.
+// Both sides use these names, so the protocol lives in one header.
 //
 //   API:    RPUSH smmhub:pv:queue REQUEST_JSON
 //           BLPOP smmhub:pv:reply:ID TIMEOUT
 //   worker: BLPOP smmhub:pv:queue 1
-//           ... render the frame to out_path ...
-//           RPUSH smmhub:pv:reply:ID {"ok":true}
+//           ... render the frame to out_path, or run the preflight ...
+//           RPUSH smmhub:pv:reply:ID {"ok":true} or {"ok":true,"report":{...}}
 //           EXPIRE smmhub:pv:reply:ID 60
 //
 // A reply that nobody reads (the API gave up) expires with its key.
@@ -15,6 +15,8 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -30,13 +32,24 @@ inline constexpr std::string_view kPreviewReplyPrefix = "smmhub:pv:reply:";
 // How long a reply waits for its reader.
 inline constexpr std::chrono::seconds kPreviewReplyTtl{60};
 
-// One preview request. Every path is absolute and inside STORAGE/TENANT.
+// The kinds of request: one frame as a PNG, or render::preflight() of a
+// campaign's rows.
+inline constexpr std::string_view kFrameRequest = "frame";
+inline constexpr std::string_view kPreflightRequest = "preflight";
+
+// One request of the queue. Every path is absolute and inside STORAGE/TENANT.
 struct PreviewRequest {
   std::string id;  // unique per request; names the reply list
+  std::string kind = std::string(kFrameRequest);
   std::string tenant;
   std::string template_path;  // a template version's file
   std::string brand_dir;      // a brand kit's folder, or "" for none
-  std::string row_json;       // one row as a JSON object, as a job carries it
+  // Preflight: the rows file and the field -> column mapping as a JSON
+  // object, as the campaign stores them.
+  std::string data_path;
+  std::string mapping_json;
+  // Frame: one row as a JSON object, as a job carries it.
+  std::string row_json;
   // The file whose folder relative paths in the row are resolved against.
   std::string data_source;
   double time_s = 0;
@@ -50,9 +63,12 @@ inline std::string previewReplyKey(std::string_view id) {
 
 inline std::string previewRequestJson(const PreviewRequest& request) {
   return nlohmann::json{{"id", request.id},
+                        {"kind", request.kind},
                         {"tenant", request.tenant},
                         {"template_path", request.template_path},
                         {"brand_dir", request.brand_dir},
+                        {"data_path", request.data_path},
+                        {"mapping_json", request.mapping_json},
                         {"row_json", request.row_json},
                         {"data_source", request.data_source},
                         {"time_s", request.time_s},
@@ -61,26 +77,40 @@ inline std::string previewRequestJson(const PreviewRequest& request) {
       .dump();
 }
 
-// Parses a request that previewRequestJson() wrote. Errors: invalidArgument
-// naming the first missing or mistyped field.
+// Parses a request that previewRequestJson() wrote. A request without a
+// kind is a frame, as before kinds existed. Errors: invalidArgument naming
+// the first missing or mistyped field that its kind needs.
 inline Result<PreviewRequest> parsePreviewRequest(std::string_view text) {
   nlohmann::json body = nlohmann::json::parse(text, nullptr, false);
   if (!body.is_object()) {
     return Status::invalidArgument("preview request: not a JSON object");
   }
   PreviewRequest request;
-  for (auto [name, field] :
-       {std::pair{"id", &request.id}, std::pair{"tenant", &request.tenant},
-        std::pair{"template_path", &request.template_path},
-        std::pair{"brand_dir", &request.brand_dir}, std::pair{"row_json", &request.row_json},
-        std::pair{"data_source", &request.data_source}, std::pair{"out_path", &request.out_path},
-        std::pair{"reply_key", &request.reply_key}}) {
+  request.kind = body.value("kind", std::string(kFrameRequest));
+  std::vector<std::pair<const char*, std::string*>> fields = {
+      {"id", &request.id},
+      {"tenant", &request.tenant},
+      {"template_path", &request.template_path},
+      {"brand_dir", &request.brand_dir},
+      {"reply_key", &request.reply_key}};
+  if (request.kind == kFrameRequest) {
+    fields.insert(fields.end(), {{"row_json", &request.row_json},
+                                 {"data_source", &request.data_source},
+                                 {"out_path", &request.out_path}});
+  } else if (request.kind == kPreflightRequest) {
+    fields.insert(fields.end(),
+                  {{"data_path", &request.data_path}, {"mapping_json", &request.mapping_json}});
+  }
+  for (auto [name, field] : fields) {
     auto found = body.find(name);
     if (found == body.end() || !found->is_string()) {
       return Status::invalidArgument(
           fmt::format("preview request: field '{}' is missing or not a string", name));
     }
     *field = found->get<std::string>();
+  }
+  if (request.kind != kFrameRequest) {
+    return request;
   }
   auto time = body.find("time_s");
   if (time == body.end() || !time->is_number()) {
@@ -90,12 +120,14 @@ inline Result<PreviewRequest> parsePreviewRequest(std::string_view text) {
   return request;
 }
 
-// The reply: {"ok":true}, or {"ok":false,"code":CODE,"error":MESSAGE} where
-// CODE is "invalid_argument" for bad input (an invalid or missing template,
-// brand kit, row or time) and "internal" for anything else.
-inline std::string previewReplyJson(const Status& status) {
+// The reply: {"ok":true}, with "report": REPORT for a preflight, or
+// {"ok":false,"code":CODE,"error":MESSAGE} where CODE is "invalid_argument"
+// for bad input (an invalid or missing template, brand kit, row or time)
+// and "internal" for anything else.
+inline std::string previewReplyJson(const Status& status, const nlohmann::json& report = nullptr) {
   if (status.ok()) {
-    return R"({"ok":true})";
+    return report.is_null() ? R"({"ok":true})"
+                            : nlohmann::json{{"ok", true}, {"report", report}}.dump();
   }
   bool bad_input = status.code() == StatusCode::kInvalidArgument ||
                    status.code() == StatusCode::kNotFound ||

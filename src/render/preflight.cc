@@ -166,6 +166,7 @@ Result<PreflightReport> preflight(const PreflightRequest& request) {
     problems.error(request.data_path->string(), table.status().message());
     return finish();
   }
+  table->source_roots = request.source_roots;
 
   SMMHUB_ASSIGN_OR_RETURN(std::unique_ptr<FontLibrary> fonts, FontLibrary::create());
   EngineOptions options;

@@ -23,6 +23,9 @@ struct PreflightRequest {
   std::optional<std::filesystem::path> data_path;  // none: the template alone
   std::optional<std::filesystem::path> brand_dir;
   templates::ColumnMapping mapping;
+  // When not empty, files named by data values must lie inside these
+  // folders (DataTable::source_roots), as for a batch.
+  std::vector<std::filesystem::path> source_roots;
   // When set, a contact sheet with the poster frame of every row is written
   // here as PNG.
   std::optional<std::filesystem::path> proof_path;

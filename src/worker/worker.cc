@@ -38,6 +38,7 @@
 #include "redis/pool.h"
 #include "render/batch.h"
 #include "render/image/image_loader.h"
+#include "render/preflight.h"
 #include "store/database.h"
 #include "template/binding.h"
 #include "template/data_table.h"
@@ -113,6 +114,18 @@ Status statusOf(const Status& status) {
 template <typename T>
 Status statusOf(const Result<T>& result) {
   return result.ok() ? okStatus() : result.status();
+}
+
+std::string_view severityName(Severity severity) {
+  switch (severity) {
+    case Severity::kError:
+      return "error";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kInfo:
+      return "info";
+  }
+  return "error";
 }
 
 // Renames FROM to TO unless TO exists. Returns false when TO was there.
@@ -1076,16 +1089,31 @@ class WorkerImpl final : public Worker {
       return;
     }
 
-    Status rendered = renderPreview(*request);
-    Status replied = replyToPreview(request->reply_key, broker::previewReplyJson(rendered));
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-    previewCounter(rendered.ok() ? "ok" : "failed").inc();
-    if (rendered.ok()) {
-      log->info("preview done id={} tenant={} time_s={} ms={}", request->id, request->tenant,
-                request->time_s, ms.count());
+    Status served;
+    nlohmann::json report;
+    if (request->kind == broker::kFrameRequest) {
+      served = renderPreview(*request);
+    } else if (request->kind == broker::kPreflightRequest) {
+      Result<nlohmann::json> checked = runPreflight(*request);
+      if (checked.ok()) {
+        report = std::move(checked).value();
+      } else {
+        served = checked.status();
+      }
     } else {
-      log->info("preview failed id={} tenant={} ms={} error=\"{}\"", request->id, request->tenant,
-                ms.count(), rendered.message());
+      served = Status::invalidArgument(
+          fmt::format("preview request kind '{}' is unknown; this worker serves '{}' and '{}'",
+                      request->kind, broker::kFrameRequest, broker::kPreflightRequest));
+    }
+    Status replied = replyToPreview(request->reply_key, broker::previewReplyJson(served, report));
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    previewCounter(served.ok() ? "ok" : "failed").inc();
+    if (served.ok()) {
+      log->info("preview done id={} kind={} tenant={} time_s={} ms={}", request->id, request->kind,
+                request->tenant, request->time_s, ms.count());
+    } else {
+      log->info("preview failed id={} kind={} tenant={} ms={} error=\"{}\"", request->id,
+                request->kind, request->tenant, ms.count(), served.message());
     }
     if (!replied.ok()) {
       log->warn("preview reply not sent id={} error=\"{}\"", request->id, replied.message());
@@ -1189,6 +1217,63 @@ class WorkerImpl final : public Worker {
     fs::remove(data, error);
     fs::remove(partial, error);
     return written;
+  }
+
+  // Runs render::preflight() on the campaign that REQUEST names, binding its
+  // rows as the campaign's jobs bind them: the same rows file, mapping,
+  // template version and brand kit, and data values may name only the
+  // tenant's files and downloaded URLs. Returns the report as JSON.
+  // Errors: invalidArgument for a path outside STORAGE/TENANT or a mapping
+  // that is not an object of strings; those of render::preflight().
+  // TODO: URLs in the rows are not downloaded as a job downloads them, so a
+  // row with an https image gets an error that its job would not get.
+  Result<nlohmann::json> runPreflight(const broker::PreviewRequest& request) {
+    SMMHUB_RETURN_IF_ERROR(checkTenantName(request.tenant));
+    std::error_code error;
+    fs::path tenant_dir = fs::path(options_.storage_dir) / request.tenant;
+    fs::path root = fs::weakly_canonical(tenant_dir, error);
+    if (error) {
+      return Status::unavailable(
+          fmt::format("tenant {}'s storage folder: {}", request.tenant, error.message()));
+    }
+    SMMHUB_RETURN_IF_ERROR(checkInside(root, request.template_path, "template_path"));
+    if (!request.brand_dir.empty()) {
+      SMMHUB_RETURN_IF_ERROR(checkInside(root, request.brand_dir, "brand_dir"));
+    }
+    SMMHUB_RETURN_IF_ERROR(checkInside(root, request.data_path, "data_path"));
+    nlohmann::json mapping = nlohmann::json::parse(request.mapping_json, nullptr, false);
+    if (!mapping.is_object()) {
+      return Status::invalidArgument("preflight mapping_json: not a JSON object");
+    }
+
+    render::PreflightRequest preflight{.template_path = request.template_path,
+                                       .data_path = fs::path(request.data_path)};
+    if (!request.brand_dir.empty()) {
+      preflight.brand_dir = fs::path(request.brand_dir);
+    }
+    for (const auto& [field, column] : mapping.items()) {
+      if (!column.is_string()) {
+        return Status::invalidArgument("preflight mapping_json: field '" + field +
+                                       "' maps to a value that is not a column name");
+      }
+      preflight.mapping.field_to_column[field] = column.get<std::string>();
+    }
+    preflight.source_roots = {tenant_dir, options_.fetch.cache_dir};
+    SMMHUB_ASSIGN_OR_RETURN(render::PreflightReport report, render::preflight(preflight));
+    return preflightJson(report);
+  }
+
+  static nlohmann::json preflightJson(const render::PreflightReport& report) {
+    nlohmann::json problems = nlohmann::json::array();
+    for (const Diagnostic& problem : report.problems) {
+      problems.push_back({{"severity", severityName(problem.severity)},
+                          {"place", problem.place},
+                          {"message", problem.message}});
+    }
+    return {{"rows", report.rows},
+            {"rows_with_errors", report.rows_with_errors},
+            {"template_valid", report.template_valid},
+            {"problems", std::move(problems)}};
   }
 
   // Renders REQUEST's frame from the row in DATA to PNG_PATH with the

@@ -97,7 +97,8 @@ class ApiStackTest : public BackendTest {
                              .templates = templates_.get(),
                              .events = events_.get(),
                              .storage = storage_,
-                             .preview_timeout = preview_timeout_});
+                             .preview_timeout = preview_timeout_,
+                             .preflight_timeout = preflight_timeout_});
     Result<std::unique_ptr<api::Server>> server = api::Server::start(
         {.listen = "127.0.0.1:0", .router = &router_, .registry = &registry_, .threads = 4});
     ASSERT_TRUE(server.ok()) << server.status().toString();
@@ -310,6 +311,9 @@ class ApiStackTest : public BackendTest {
   // How long POST /api/v1/previews waits for a worker; a fixture may set it
   // before SetUp() runs.
   std::chrono::milliseconds preview_timeout_{10'000};
+  // How long POST /api/v1/campaigns/{id}/preflight waits for a worker; a
+  // fixture may set it before SetUp() runs.
+  std::chrono::milliseconds preflight_timeout_{60'000};
   int users_ = 0;
   int topups_ = 0;
 };

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "render/image/image_loader.h"
 #include "render/image/psnr.h"
 #include "render/video/video_clip.h"
+#include "template/brand_kit.h"
 
 namespace smmhub::testing {
 namespace {
@@ -292,6 +294,201 @@ TEST_P(PreviewTest, PreviewIsTheFrameOfTheVideo) {
   EXPECT_LT(other, kOtherRowMaxPsnrDb);
 }
 
+// The Match Day example made through the routes alone: its logo and crests
+// uploaded as assets, a brand kit whose library "crests" maps the names of
+// examples/matchday/brand/crests/index.json to them, and its template.
+class MatchDayTest : public PreviewTest {
+ protected:
+  static inline const std::filesystem::path kMatchDay = "examples/matchday";
+  static constexpr std::string_view kHeader = "competition,matchday,date,kickoff,home,away,venue\n";
+
+  std::string uploadSvg(HttpClient& editor, const std::string& name,
+                        const std::filesystem::path& path) {
+    HttpReply asset = editor.post("/api/v1/assets?name=" + name, readText(path), "image/svg+xml");
+    EXPECT_EQ(asset.status, 201) << name << ": " << asset.body;
+    return asset.json().value("id", "");
+  }
+
+  std::string matchDayKit(HttpClient& editor) {
+    json crests = json::object();
+    json index = json::parse(readText(kMatchDay / "brand" / "crests" / "index.json"));
+    for (const auto& [name, file] : index.items()) {
+      std::string file_name = file.get<std::string>();
+      crests[name] = uploadSvg(editor, file_name, kMatchDay / "brand" / "crests" / file_name);
+    }
+    json kit = {{"name", "Demo Sports"},
+                {"handle", "@demosports"},
+                {"colors", {{"primary", "#0B1D51"}, {"secondary", "#C8102E"}}},
+                {"fonts",
+                 {{"display", {{"family", "Bebas Neue"}}},
+                  {"body", {{"family", "Inter"}, {"weight", 400}}}}},
+                {"logo_asset_id", uploadSvg(editor, "logo.svg", kMatchDay / "brand" / "logo.svg")},
+                {"libraries", {{"crests", crests}}}};
+    HttpReply created = editor.post("/api/v1/brand-kits", kit.dump());
+    EXPECT_EQ(created.status, 201) << created.body;
+    return created.json().value("id", "");
+  }
+
+  // A campaign of the Match Day template without its music, so that the kit
+  // needs no sound file, with kit KIT and the CSV rows ROWS.
+  std::string matchDayCampaign(HttpClient& editor, const std::string& kit,
+                               const std::string& rows) {
+    json body = json::parse(readText(kMatchDay / "template.json"));
+    body.erase("audio");
+    HttpReply saved =
+        editor.post("/api/v1/templates", json{{"name", "Match Day"}, {"body", body}}.dump());
+    EXPECT_EQ(saved.status, 201) << saved.body;
+    HttpReply created = editor.post(
+        "/api/v1/campaigns",
+        json{{"name", "Matchday 1"}, {"template_id", saved.json()["id"]}, {"brand_kit_id", kit}}
+            .dump());
+    EXPECT_EQ(created.status, 201) << created.body;
+    std::string id = created.json().value("id", "");
+    HttpReply uploaded = editor.request("PUT", "/api/v1/campaigns/" + id + "/rows",
+                                        std::string(kHeader) + rows, "text/csv");
+    EXPECT_EQ(uploaded.status, 200) << uploaded.body;
+    return id;
+  }
+
+  // The share of the pixels of FRAME's box [X0, X1) x [Y0, Y1) that differ
+  // from the background, which the template's vertical gradient makes the
+  // same along each line: the pixel at x 1070 of the line is the reference.
+  static double shareNotBackground(const render::Raster& frame, int x0, int x1, int y0, int y1) {
+    int differing = 0;
+    for (int y = y0; y < y1; ++y) {
+      const std::uint8_t* reference = frame.row(y) + 1070 * 4;
+      for (int x = x0; x < x1; ++x) {
+        const std::uint8_t* pixel = frame.row(y) + x * 4;
+        bool differs = false;
+        for (int channel = 0; channel < 3; ++channel) {
+          differs = differs || std::abs(pixel[channel] - reference[channel]) > 24;
+        }
+        differing += differs ? 1 : 0;
+      }
+    }
+    return static_cast<double>(differing) / ((x1 - x0) * (y1 - y0));
+  }
+};
+
+TEST_P(MatchDayTest, CrestLibraryRendersVideoAndPreview) {
+  HttpClient editor = signedIn("acme", "editor");
+  ensureTenant("acme", 10);
+  std::string kit = matchDayKit(editor);
+  std::string campaign = matchDayCampaign(
+      editor, kit, "English Premier League,1,2024-08-17,15:00,Arsenal FC,Chelsea FC,Emirates\n");
+  startWorker();
+
+  HttpReply generated = editor.request("POST", "/api/v1/campaigns/" + campaign + "/generate", "{}",
+                                       "application/json", {{"Idempotency-Key", "matchday"}});
+  ASSERT_EQ(generated.status, 202) << generated.body;
+  std::string batch = generated.json()["batch_id"];
+  json counts;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        counts = editor.get("/api/v1/batches/" + batch).json()["counts"];
+        return counts["completed"] == 1 || counts["failed"] == 1;
+      },
+      600s))
+      << workerLogs();
+  HttpReply video = editor.get("/api/v1/batches/" + batch + "/videos/1");
+  // 3 s is one second into the fixture scene, after the names slide in.
+  json campaign_row = {{"campaign_id", campaign}, {"row", 1}, {"time_s", 3.0}};
+  campaign_row["template_id"] = editor.get("/api/v1/campaigns/" + campaign).json()["template_id"];
+  HttpReply preview = editor.post("/api/v1/previews", campaign_row.dump());
+
+  EXPECT_EQ(counts["completed"], 1) << counts.dump() << workerLogs();
+  ASSERT_EQ(video.status, 200);
+  EXPECT_EQ(video.body.substr(4, 4), "ftyp");
+  ASSERT_EQ(preview.status, 200) << preview.body << workerLogs();
+  render::Raster frame = decodePng(preview.body, "matchday.png");
+  ASSERT_EQ(frame.width, 1080);
+  ASSERT_EQ(frame.height, 1920);
+  // The crests' boxes (x 90 to 450 and 630 to 990, y 420 to 852) show the
+  // crests, and the gap between them only the background.
+  double home = shareNotBackground(frame, 100, 430, 430, 840);
+  double away = shareNotBackground(frame, 640, 980, 430, 840);
+  double gap = shareNotBackground(frame, 460, 620, 430, 560);
+  std::printf("crest pixels home=%.3f away=%.3f gap=%.3f\n", home, away, gap);
+  EXPECT_GT(home, 0.2);
+  EXPECT_GT(away, 0.2);
+  EXPECT_LT(gap, 0.01);
+}
+
+TEST_P(MatchDayTest, PreflightNamesTheUnknownCrestsRow) {
+  HttpClient editor = signedIn("acme", "editor");
+  std::string kit = matchDayKit(editor);
+  std::string campaign =
+      matchDayCampaign(editor, kit,
+                       "English Premier League,1,2024-08-16,20:00,Manchester United FC,Fulham FC,\n"
+                       "English Premier League,1,2024-08-17,12:30,Ipswich Town FC,Liverpool FC,\n"
+                       "English Premier League,1,2024-08-17,15:00,Atlantis United,Chelsea FC,\n"
+                       "English Premier League,1,2024-08-17,15:00,Everton FC,Arsenal FC,\n");
+  std::filesystem::path kit_dir = storage_ / "acme" / "brand-kits" / kit;
+  Result<templates::BrandKit> loaded = templates::loadBrandKit(kit_dir, nullptr);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().toString();
+  std::string closest = loaded->libraries.at("crests").closestName("Atlantis United");
+  startWorker();
+
+  HttpReply reply = editor.post("/api/v1/campaigns/" + campaign + "/preflight", "");
+  HttpClient rival = signedIn("rival", "owner");
+  HttpReply theirs = rival.post("/api/v1/campaigns/" + campaign + "/preflight", "{}");
+
+  ASSERT_EQ(reply.status, 200) << reply.body << workerLogs();
+  json report = reply.json();
+  EXPECT_EQ(report["rows"], 4);
+  EXPECT_EQ(report["rows_with_errors"], 1);
+  EXPECT_EQ(report["template_valid"], true);
+  json errors = json::array();
+  for (const json& problem : report["problems"]) {
+    if (problem["severity"] == "error") {
+      errors.push_back(problem);
+    }
+  }
+  json expected = {{"severity", "error"},
+                   {"row", 3},
+                   {"place", "row 3, column home"},
+                   {"message",
+                    "filter 'asset': 'Atlantis United' is not in library 'crests' "
+                    "(brand-kits/" +
+                        kit + "/libraries/crests.json); closest name: '" + closest + "'"}};
+  EXPECT_EQ(errors, json::array({expected})) << report.dump(1);
+  EXPECT_EQ(theirs.status, 404) << theirs.body;
+}
+
+TEST_P(PreviewTest, PreflightNamesWhatTheCampaignLacks) {
+  HttpClient editor = signedIn("acme", "editor");
+  HttpReply created = editor.post("/api/v1/campaigns", json{{"name", "Empty"}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string id = created.json()["id"];
+  std::string template_id = addTemplate("acme", kTemplate);
+  HttpReply viewer_reply =
+      signedIn("acme", "viewer").post("/api/v1/campaigns/" + id + "/preflight", "{}");
+
+  HttpReply empty = editor.post("/api/v1/campaigns/" + id + "/preflight", "{}");
+  ASSERT_EQ(
+      editor.patch("/api/v1/campaigns/" + id, json{{"template_id", template_id}}.dump()).status,
+      200);
+  HttpReply no_kit = editor.post("/api/v1/campaigns/" + id + "/preflight", "");
+
+  std::string path = "/api/v1/campaigns/" + id;
+  EXPECT_EQ(empty.status, 422);
+  EXPECT_EQ(empty.errorCode(), "campaign_incomplete");
+  EXPECT_EQ(empty.json()["error"]["message"],
+            "campaign " + id +
+                " has no template, no rows and no brand kit: set template_id with "
+                "PATCH " +
+                path + "; upload rows with PUT " + path +
+                "/rows; set brand_kit_id with "
+                "PATCH " +
+                path);
+  EXPECT_EQ(no_kit.status, 422);
+  EXPECT_EQ(no_kit.json()["error"]["message"],
+            "campaign " + id + " has no rows and no brand kit: upload rows with PUT " + path +
+                "/rows; set brand_kit_id with PATCH " + path);
+  EXPECT_EQ(viewer_reply.status, 403);
+  EXPECT_EQ(redisCommand({"LLEN", broker::kPreviewQueueKey}), "0");
+}
+
 // A fixture whose API waits a short time for the workers.
 class PreviewTimeoutTest : public PreviewTest {
  protected:
@@ -314,6 +511,32 @@ TEST_P(PreviewTimeoutTest, NoWorkerTimesOut) {
   EXPECT_EQ(reply.status, 504) << reply.body;
   EXPECT_EQ(reply.errorCode(), "preview_timeout");
   EXPECT_NE(reply.body.find("no worker answered within 700 ms"), std::string::npos) << reply.body;
+  EXPECT_GE(elapsed, 700ms);
+  EXPECT_LT(elapsed, 5s);
+  EXPECT_EQ(redisCommand({"LLEN", broker::kPreviewQueueKey}), "0");
+}
+
+// A fixture whose API waits a short time for a preflight.
+class PreflightTimeoutTest : public PreviewTest {
+ protected:
+  void SetUp() override {
+    preflight_timeout_ = 700ms;
+    ApiStackTest::SetUp();
+  }
+};
+
+TEST_P(PreflightTimeoutTest, NoWorkerTimesOut) {
+  HttpClient editor = signedIn("acme", "editor");
+  std::string campaign = readyCampaign(editor, "acme");
+
+  auto started = std::chrono::steady_clock::now();
+  HttpReply reply = editor.post("/api/v1/campaigns/" + campaign + "/preflight", "{}");
+  auto elapsed = std::chrono::steady_clock::now() - started;
+
+  EXPECT_EQ(reply.status, 504) << reply.body;
+  EXPECT_EQ(reply.errorCode(), "preflight_timeout");
+  EXPECT_EQ(reply.json()["error"]["message"],
+            "no worker answered within 700 ms; check that a worker runs");
   EXPECT_GE(elapsed, 700ms);
   EXPECT_LT(elapsed, 5s);
   EXPECT_EQ(redisCommand({"LLEN", broker::kPreviewQueueKey}), "0");
@@ -442,6 +665,8 @@ TEST(RenderBatchFrameTest, RejectsRowCountsAndTimes) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, PreviewTest, kBackends, backendName);
 INSTANTIATE_TEST_SUITE_P(Backends, PreviewTimeoutTest, kBackends, backendName);
+INSTANTIATE_TEST_SUITE_P(Backends, PreflightTimeoutTest, kBackends, backendName);
+INSTANTIATE_TEST_SUITE_P(Backends, MatchDayTest, kBackends, backendName);
 INSTANTIATE_TEST_SUITE_P(Backends, WorkerPreviewTest, kBackends, backendName);
 
 }  // namespace
