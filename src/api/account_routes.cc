@@ -194,8 +194,10 @@ Response me(const Services& services, const Request& request, const Principal& p
   return jsonResponse(200, body);
 }
 
-Response listUsers(const Services& services, const Request& request, const Principal& principal) {
-  Result<std::vector<accounts::User>> users = services.accounts->listUsers(principal.tenant);
+// GET /api/v1/users for the caller's tenant, and
+// GET /api/v1/admin/tenants/{id}/users for any.
+Response listUsers(const Services& services, const Request& request, const std::string& tenant) {
+  Result<std::vector<accounts::User>> users = services.accounts->listUsers(tenant);
   if (!users.ok()) {
     return statusResponse(users.status(), request.request_id);
   }
@@ -331,7 +333,11 @@ void addAccountRoutes(Router& router, const Services& services) {
                          return handler(services, request, principal);
                        });
   };
-  router.add("GET", "/api/v1/users", owners(listUsers));
+  router.add(
+      "GET", "/api/v1/users",
+      owners([](const Services& services, const Request& request, const Principal& principal) {
+        return listUsers(services, request, principal.tenant);
+      }));
   router.add(
       "POST", "/api/v1/users",
       owners([](const Services& services, const Request& request, const Principal& principal) {
@@ -351,6 +357,15 @@ void addAccountRoutes(Router& router, const Services& services) {
   router.add("GET", "/api/v1/admin/tenants", admins(listTenants));
   router.add("POST", "/api/v1/admin/tenants", admins(createTenant));
   router.add("GET", "/api/v1/admin/tenants/{id}", admins(getTenant));
+  router.add("GET", "/api/v1/admin/tenants/{id}/users",
+             admins([](const Services& services, const Request& request) {
+               const std::string& tenant = request.params.at("id");
+               if (Result<accounts::Tenant> known = services.accounts->tenant(tenant);
+                   !known.ok()) {
+                 return statusResponse(known.status(), request.request_id);
+               }
+               return listUsers(services, request, tenant);
+             }));
   router.add("POST", "/api/v1/admin/tenants/{id}/users",
              admins([](const Services& services, const Request& request) {
                return createUserResponse(*services.accounts, request, request.params.at("id"),

@@ -29,9 +29,11 @@ std::int64_t nowMillis() {
       .count();
 }
 
-Response balance(const Services& services, const Request& request, const Principal& principal) {
-  Result<credits::Balance> balance = services.credits->balance(principal.tenant);
-  Result<std::int64_t> price = credits::videoPrice(*services.db, principal.tenant);
+// GET /api/v1/credits for the caller's tenant, and
+// GET /api/v1/admin/tenants/{id}/credits for any.
+Response balance(const Services& services, const Request& request, const std::string& tenant) {
+  Result<credits::Balance> balance = services.credits->balance(tenant);
+  Result<std::int64_t> price = credits::videoPrice(*services.db, tenant);
   if (!balance.ok() || !price.ok()) {
     return statusResponse(!balance.ok() ? balance.status() : price.status(), request.request_id);
   }
@@ -87,8 +89,8 @@ Response usage(const Services& services, const Request& request, const Principal
   return jsonResponse(200, {{"days", std::move(list)}});
 }
 
-// POST /api/v1/admin/tenants/{id}/topups {"amount": N, "note": "..."} with
-// an Idempotency-Key header, so that a retried request adds once.
+// POST /api/v1/admin/tenants/{id}/topups {"amount": N} with an
+// Idempotency-Key header, so that a retried request adds once.
 Response topup(const Services& services, const Request& request, const Principal& principal) {
   const std::string& tenant = request.params.at("id");
   std::string_view key = header(request, "idempotency-key");
@@ -129,7 +131,7 @@ void addCreditRoutes(Router& router, const Services& services) {
   const Authenticator* auth = services.auth;
   router.add("GET", "/api/v1/credits",
              tenantRoute(auth, Role::kViewer, [services](const Request& r, const Principal& p) {
-               return balance(services, r, p);
+               return balance(services, r, p.tenant);
              }));
   router.add("GET", "/api/v1/credits/history",
              tenantRoute(auth, Role::kViewer, [services](const Request& r, const Principal& p) {
@@ -138,6 +140,15 @@ void addCreditRoutes(Router& router, const Services& services) {
   router.add("GET", "/api/v1/usage",
              tenantRoute(auth, Role::kViewer, [services](const Request& r, const Principal& p) {
                return usage(services, r, p);
+             }));
+  router.add("GET", "/api/v1/admin/tenants/{id}/credits",
+             adminRoute(auth, [services](const Request& r, const Principal&) {
+               const std::string& tenant = r.params.at("id");
+               if (Result<accounts::Tenant> known = services.accounts->tenant(tenant);
+                   !known.ok()) {
+                 return statusResponse(known.status(), r.request_id);
+               }
+               return balance(services, r, tenant);
              }));
   router.add("POST", "/api/v1/admin/tenants/{id}/topups",
              adminRoute(auth, [services](const Request& r, const Principal& p) {

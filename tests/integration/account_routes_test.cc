@@ -432,6 +432,8 @@ TEST_F(AccountRoutesTest, PlatformAdminManagesTenants) {
       http.post("/api/v1/admin/tenants/nobody/users",
                 json{{"email", "x@beta.test"}, {"password", std::string(kPassword)}}.dump());
   HttpReply tenant_route = http.get("/api/v1/users");
+  HttpReply beta_users = http.get("/api/v1/admin/tenants/beta/users");
+  HttpReply nobody_users = http.get("/api/v1/admin/tenants/nobody/users");
 
   EXPECT_TRUE(signed_in.json()["tenant"].is_null());
   EXPECT_EQ(signed_in.json()["user"]["platform_admin"], true);
@@ -453,6 +455,11 @@ TEST_F(AccountRoutesTest, PlatformAdminManagesTenants) {
   EXPECT_EQ(must(accounts_->listUsers("beta")).size(), 1u);
   EXPECT_EQ(no_tenant.status, 404);
   EXPECT_EQ(tenant_route.status, 404);
+  ASSERT_EQ(beta_users.status, 200) << beta_users.body;
+  ASSERT_EQ(beta_users.json()["users"].size(), 1u);
+  EXPECT_EQ(beta_users.json()["users"][0]["email"], "bo@beta.test");
+  EXPECT_EQ(nobody_users.status, 404);
+  EXPECT_EQ(nobody_users.json()["error"]["message"], "tenant 'nobody' not found");
 }
 
 TEST_F(AccountRoutesTest, AdminRoutesHiddenFromOthers) {
@@ -462,11 +469,14 @@ TEST_F(AccountRoutesTest, AdminRoutesHiddenFromOthers) {
   HttpReply anonymous = client().get("/api/v1/admin/tenants");
   HttpReply as_owner = owner.get("/api/v1/admin/tenants/acme");
   HttpReply create = owner.post("/api/v1/admin/tenants", R"({"id":"x","name":"X"})");
+  HttpReply users = owner.get("/api/v1/admin/tenants/acme/users");
 
   EXPECT_EQ(anonymous.status, 404);
   EXPECT_EQ(anonymous.json()["error"]["message"], "no route for path /api/v1/admin/tenants");
   EXPECT_EQ(as_owner.status, 404);
   EXPECT_EQ(create.status, 404);
+  EXPECT_EQ(users.status, 404);
+  EXPECT_FALSE(users.body.find("ana@acme.test") != std::string::npos);
   EXPECT_EQ(must(accounts_->listTenants()).size(), 1u);
 }
 

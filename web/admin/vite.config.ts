@@ -42,7 +42,7 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      "/api": process.env.SMMHUB_API ?? "http://127.0.0.1:8080",
+      "/api/": process.env.SMMHUB_API ?? "http://127.0.0.1:8080",
       "/healthz": process.env.SMMHUB_API ?? "http://127.0.0.1:8080",
     },
   },
