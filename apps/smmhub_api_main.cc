@@ -21,6 +21,7 @@
 #include "api/web_files.h"
 #include "broker/broker.h"
 #include "broker/events.h"
+#include "broker/workers.h"
 #include "campaigns/campaign_store.h"
 #include "common/log.h"
 #include "content/asset_store.h"
@@ -137,6 +138,11 @@ int main(int argc, char** argv) {
                (!credits.ok() ? credits.status() : events.status()).message());
     return 2;
   }
+  auto workers = smmhub::broker::WorkerRegistry::create({.redis_url = redis_url});
+  if (!workers.ok()) {
+    fmt::print(stderr, "smmhub-api: --redis: {}\n", workers.status().message());
+    return 2;
+  }
   smmhub::jobs::JobStore job_store(**db);
   auto broker = smmhub::broker::Broker::create(
       {.redis_url = redis_url, .events = events->get()}, job_store);
@@ -169,6 +175,7 @@ int main(int argc, char** argv) {
                                   .brand_kits = &brand_kits,
                                   .templates = &templates,
                                   .events = events->get(),
+                                  .workers = workers->get(),
                                   .storage = storage,
                                   .secure_cookies = secure_cookies,
                                   .preview_timeout = milliseconds(preview_timeout_ms),

@@ -2,10 +2,15 @@
 
 #include <soci/soci.h>
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
+#include "broker/broker.h"
+#include "broker/workers.h"
 #include "common/log.h"
+#include "jobs/job_store.h"
 
 namespace smmhub::api {
 
@@ -58,6 +63,42 @@ Response healthz(const Services& services, const Request& request) {
   return jsonResponse(503, {{"status", "unavailable"}, {"problems", problems}});
 }
 
+// How long after its last beat a worker counts as alive: the default stale
+// period of the worker registry (WorkerRegistryOptions::stale_after).
+constexpr std::chrono::milliseconds kWorkerStaleAfter{15'000};
+
+// GET /api/v1/status. Each count reads a few Redis keys of the worker
+// registry and the broker, or the index jobs_by_tenant_state, so that a
+// dashboard may poll it every few seconds.
+Response status(const Services& services, const Request& request, const Principal& principal) {
+  std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  Result<std::vector<broker::WorkerInfo>> workers =
+      services.workers->live(now_ms, kWorkerStaleAfter);
+  if (!workers.ok()) {
+    return statusResponse(workers.status(), request.request_id);
+  }
+  auto busy = std::count_if(workers->begin(), workers->end(), [](const broker::WorkerInfo& worker) {
+    return !worker.active.empty();
+  });
+  Result<broker::QueueStats> queue = services.broker->queueStats();
+  if (!queue.ok()) {
+    return statusResponse(queue.status(), request.request_id);
+  }
+  Result<jobs::TenantJobCounts> tenant = services.jobs->tenantCounts(principal.tenant);
+  if (!tenant.ok()) {
+    return statusResponse(tenant.status(), request.request_id);
+  }
+
+  // Waiting jobs are those ready to claim and the retries whose time has
+  // not come.
+  return jsonResponse(
+      200, {{"workers", {{"alive", workers->size()}, {"busy", busy}}},
+            {"queue", {{"waiting", queue->ready + queue->delayed}, {"running", queue->active}}},
+            {"tenant", {{"queued", tenant->queued}, {"active", tenant->active}}}});
+}
+
 }  // namespace
 
 std::string_view version() {
@@ -80,6 +121,11 @@ void addRoutes(Router& router, const Services& services) {
   addContentRoutes(router, services);
   addCreditRoutes(router, services);
   addPreviewRoutes(router, services);
+  router.add("GET", "/api/v1/status",
+             tenantRoute(services.auth, Role::kViewer,
+                         [services](const Request& request, const Principal& principal) {
+                           return status(services, request, principal);
+                         }));
 }
 
 }  // namespace smmhub::api

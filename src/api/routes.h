@@ -2,6 +2,7 @@
 //   GET /healthz          200 {"status":"ok"}, or 503 {"status":"unavailable","problems":[...]}
 //   GET /metrics          the registry in the Prometheus text format 0.0.4
 //   GET /api/v1/version   {"version":"<project version>"}
+//   GET /api/v1/status    live workers, the broker's queue and the tenant's unfinished jobs
 // docs/openapi.yaml describes the same routes, and a unit test compares the two.
 #pragma once
 
@@ -20,6 +21,7 @@ class Accounts;
 namespace smmhub::broker {
 class Broker;
 class EventLog;
+class WorkerRegistry;
 }  // namespace smmhub::broker
 namespace smmhub::campaigns {
 class CampaignStore;
@@ -59,6 +61,8 @@ struct Services {
   content::BrandKitStore* brand_kits = nullptr;
   content::TemplateStore* templates = nullptr;
   broker::EventLog* events = nullptr;
+  // The live workers, for GET /api/v1/status.
+  broker::WorkerRegistry* workers = nullptr;
   // The storage folder shared with the workers: tenants' content and videos.
   std::filesystem::path storage;
   // Whether cookies carry Secure, for a server behind TLS.

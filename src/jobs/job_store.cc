@@ -731,6 +731,24 @@ Result<BatchSummary> JobStore::batchSummary(const std::string& batch_id) {
   return summary;
 }
 
+Result<TenantJobCounts> JobStore::tenantCounts(const std::string& tenant) {
+  TenantJobCounts counts;
+  SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) -> Status {
+    std::string state;
+    std::int64_t count = 0;
+    soci::statement select =
+        (sql.prepare << "SELECT state, COUNT(*) FROM jobs WHERE tenant = :tenant AND state IN "
+                        "('queued', 'retrying', 'active') GROUP BY state",
+         soci::into(state), soci::into(count), soci::use(tenant));
+    select.execute();
+    while (select.fetch()) {
+      (state == "active" ? counts.active : counts.queued) += static_cast<int>(count);
+    }
+    return okStatus();
+  }));
+  return counts;
+}
+
 Result<std::vector<JobEvent>> JobStore::events(const std::string& job_id) {
   std::vector<JobEvent> events;
   bool found = false;

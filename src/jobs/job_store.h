@@ -161,6 +161,12 @@ struct BatchSummary {
   std::int64_t token_sum = 0;
 };
 
+// A tenant's unfinished jobs; see JobStore::tenantCounts().
+struct TenantJobCounts {
+  int queued = 0;  // queued, or retrying after a failed attempt
+  int active = 0;  // claimed by a worker
+};
+
 // The cost of rendering one job; see JobStore::recordRenderStats().
 struct RenderStats {
   std::int64_t render_ms = 0;
@@ -275,6 +281,11 @@ class JobStore {
   // Returns the batch's jobs in row order. Errors: notFound for an unknown batch.
   Result<std::vector<Job>> batchJobs(const std::string& batch_id);
   Result<BatchSummary> batchSummary(const std::string& batch_id);
+
+  // Counts TENANT's queued, retrying and active jobs. The index
+  // jobs_by_tenant_state keeps the cost to the tenant's unfinished jobs,
+  // whatever the number of finished ones.
+  Result<TenantJobCounts> tenantCounts(const std::string& tenant);
 
   // Returns the job's events, oldest first. Errors: notFound for an unknown job.
   Result<std::vector<JobEvent>> events(const std::string& job_id);

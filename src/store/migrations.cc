@@ -318,6 +318,11 @@ constexpr std::string_view kWebhookCursorRow =
     "INSERT INTO webhook_cursor (id, last_event_id, updated_at_ms)"
     " SELECT 1, COALESCE(MAX(id), 0), 0 FROM job_events";
 
+// Migration 7: the status route counts a tenant's unfinished jobs often,
+// and must not read its finished ones to do so.
+constexpr std::string_view kJobsByTenantState =
+    "CREATE INDEX jobs_by_tenant_state ON jobs (tenant, state)";
+
 std::vector<Migration> makeMigrations() {
   std::vector<Migration> list;
   list.push_back({
@@ -353,6 +358,11 @@ std::vector<Migration> makeMigrations() {
   std::vector<std::string> cursor = {std::string(kWebhookCursorTable),
                                      std::string(kWebhookCursorRow)};
   list.push_back({.version = 6, .name = "webhook cursor", .sqlite = cursor, .postgresql = cursor});
+  std::vector<std::string> tenant_state = {std::string(kJobsByTenantState)};
+  list.push_back({.version = 7,
+                  .name = "jobs by tenant and state",
+                  .sqlite = tenant_state,
+                  .postgresql = tenant_state});
   // Append later migrations here, with the next version.
   return list;
 }

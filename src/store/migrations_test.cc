@@ -95,5 +95,14 @@ TEST(MigrationsTest, SixthMigrationIsWebhookCursor) {
   EXPECT_EQ(sixth.postgresql, sixth.sqlite);
 }
 
+TEST(MigrationsTest, SeventhMigrationIndexesJobsByTenantAndState) {
+  const Migration& seventh = migrations().at(6);
+
+  EXPECT_EQ(seventh.name, "jobs by tenant and state");
+  ASSERT_EQ(seventh.sqlite.size(), 1U);
+  EXPECT_EQ(seventh.sqlite[0], "CREATE INDEX jobs_by_tenant_state ON jobs (tenant, state)");
+  EXPECT_EQ(seventh.postgresql, seventh.sqlite);
+}
+
 }  // namespace
 }  // namespace smmhub::store

@@ -29,6 +29,7 @@
 #include "api/server.h"
 #include "broker/broker.h"
 #include "broker/events.h"
+#include "broker/workers.h"
 #include "campaigns/campaign_store.h"
 #include "common/ids.h"
 #include "content/asset_store.h"
@@ -73,6 +74,9 @@ class ApiStackTest : public BackendTest {
         broker::Broker::create({.redis_url = redis_.url(), .events = events_.get()}, *jobs_);
     ASSERT_TRUE(broker.ok()) << broker.status().toString();
     broker_ = std::move(*broker);
+    auto workers = broker::WorkerRegistry::create({.redis_url = redis_.url()});
+    ASSERT_TRUE(workers.ok()) << workers.status().toString();
+    worker_registry_ = std::move(*workers);
     storage_ = std::filesystem::absolute(storage_dir_.path());
     accounts_ = std::make_unique<accounts::Accounts>(*db_, pool_.get());
     auth_ = std::make_unique<api::AccountsAuthenticator>(*accounts_);
@@ -96,6 +100,7 @@ class ApiStackTest : public BackendTest {
                              .brand_kits = brand_kits_.get(),
                              .templates = templates_.get(),
                              .events = events_.get(),
+                             .workers = worker_registry_.get(),
                              .storage = storage_,
                              .preview_timeout = preview_timeout_,
                              .preflight_timeout = preflight_timeout_});
@@ -295,6 +300,7 @@ class ApiStackTest : public BackendTest {
   std::unique_ptr<broker::EventLog> events_;
   std::unique_ptr<jobs::JobStore> jobs_;
   std::unique_ptr<broker::Broker> broker_;
+  std::unique_ptr<broker::WorkerRegistry> worker_registry_;
   std::unique_ptr<accounts::Accounts> accounts_;
   std::unique_ptr<api::AccountsAuthenticator> auth_;
   std::unique_ptr<campaigns::CampaignStore> campaigns_;

@@ -5,6 +5,7 @@
 #include <archive_entry.h>
 
 #include <chrono>
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -223,6 +224,63 @@ TEST_P(CampaignRoutesTest, ViewerReadsButCannotGenerate) {
   EXPECT_EQ(generate(no_csrf, id, "no-csrf").status, 403);
   EXPECT_EQ(anonymous().get("/api/v1/campaigns").status, 401);
   EXPECT_EQ(must(broker_->queueStats()).ready, 0);
+}
+
+// GET /api/v1/status while jobs wait, while a real worker renders one and
+// once it is idle. The card template lasts 300 s here, so that the first
+// job is still rendering when the counts are read.
+TEST_P(CampaignRoutesTest, StatusCountsWorkersQueueAndTenantJobs) {
+  HttpClient editor = signedIn("acme", "editor");
+  HttpClient viewer = signedIn("acme", "viewer");
+  HttpClient rival = signedIn("rival", "editor");
+  ensureTenant("acme", 10);
+  ensureTenant("rival", 10);
+  json card = json::parse(readText(kTemplate));
+  card["scenes"][0]["duration"] = 300;
+  std::filesystem::path long_card = logs_.file("long-card.json");
+  std::ofstream(long_card) << card.dump();
+  std::string batch =
+      generate(editor, readyCampaign(editor, "acme", addTemplate("acme", long_card)), "status")
+          .json()["batch_id"];
+  std::string rival_batch =
+      generate(rival, readyCampaign(rival, "rival", addTemplate("rival", long_card)), "status")
+          .json()["batch_id"];
+  auto status = [&](HttpClient& client) {
+    HttpReply reply = client.get("/api/v1/status");
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    return reply.json();
+  };
+  auto counts = [](int alive, int busy, int waiting, int running, int queued, int active) {
+    return json{{"workers", {{"alive", alive}, {"busy", busy}}},
+                {"queue", {{"waiting", waiting}, {"running", running}}},
+                {"tenant", {{"queued", queued}, {"active", active}}}};
+  };
+
+  json before = status(viewer);
+  json rival_before = status(rival);
+  ASSERT_EQ(rival.post("/api/v1/batches/" + rival_batch + "/cancel", "").status, 200);
+  startWorker();
+  json busy;
+  bool rendering = waitUntil(
+      [&] {
+        busy = status(viewer);
+        return busy["workers"]["busy"] == 1 && busy["tenant"]["active"] == 1;
+      },
+      60s);
+  ASSERT_EQ(editor.post("/api/v1/batches/" + batch + "/cancel", "").status, 200);
+  json idle;
+  waitUntil(
+      [&] {
+        idle = status(viewer);
+        return idle == counts(1, 0, 0, 0, 0, 0);
+      },
+      60s);
+
+  EXPECT_EQ(before, counts(0, 0, 6, 0, 3, 0));
+  EXPECT_EQ(rival_before, counts(0, 0, 6, 0, 3, 0));
+  ASSERT_TRUE(rendering) << busy.dump() << workerLogs();
+  EXPECT_EQ(busy, counts(1, 1, 2, 1, 2, 1));
+  EXPECT_EQ(idle, counts(1, 0, 0, 0, 0, 0)) << workerLogs();
 }
 
 // Names of the entries of the ZIP archive BYTES, read with libarchive.

@@ -350,9 +350,10 @@ class MatchDayTest : public PreviewTest {
     return id;
   }
 
-  // The share of the pixels of FRAME's box [X0, X1) x [Y0, Y1) that differ
-  // from the background, which the template's vertical gradient makes the
-  // same along each line: the pixel at x 1070 of the line is the reference.
+  // Returns the share of the pixels in FRAME's box [X0, X1) x [Y0, Y1) that
+  // differ from the background. The template's vertical gradient makes the
+  // background the same along each line, so the pixel at x 1070 is the
+  // reference of its line.
   static double shareNotBackground(const render::Raster& frame, int x0, int x1, int y0, int y1) {
     int differing = 0;
     for (int y = y0; y < y1; ++y) {
