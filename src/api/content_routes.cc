@@ -5,6 +5,7 @@
 // Error details: a 422 for a brand kit or template lists every problem as
 // {"pointer": JSON pointer into the request body, "message"}; a 422 for an
 // unsafe SVG lists them as {"line", "message"}.
+#include <algorithm>
 #include <charconv>
 #include <string>
 
@@ -23,8 +24,10 @@ namespace {
 
 using nlohmann::json;
 
-// An upload may be as large as the asset store accepts.
-constexpr std::uint64_t kMaxAssetBodyBytes = content::AssetLimits{}.max_bytes;
+// An upload may be as large as the asset store accepts for any type; the
+// store applies the limit of the type it finds.
+constexpr std::uint64_t kMaxAssetBodyBytes =
+    std::max(content::AssetLimits{}.max_bytes, content::AssetLimits{}.max_audio_bytes);
 // A template of templates::kMaxTemplateBytes with the {"name", "body"}
 // wrapper and the client's own indentation.
 constexpr std::uint64_t kMaxTemplateBodyBytes = 4 * 1024 * 1024;

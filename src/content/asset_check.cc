@@ -71,7 +71,8 @@ Result<std::optional<MediaType>> declaredMediaType(std::string_view declared_typ
     return Status::invalidArgument("declared Content-Type '" + std::string(declared_type) +
                                    "' is not a supported asset type; supported are image/png, "
                                    "image/jpeg, image/gif, image/webp, image/svg+xml, font/ttf, "
-                                   "font/otf, font/woff and font/woff2");
+                                   "font/otf, font/woff, font/woff2, audio/wav, audio/mpeg, "
+                                   "audio/mp4, audio/ogg and audio/flac");
   }
   return type;
 }
@@ -81,11 +82,13 @@ Result<CheckedAsset> checkAsset(const AssetUpload& upload, const AssetLimits& li
   if (Status name = checkAssetName(upload.name); !name.ok()) {
     return reject(rejection, AssetRejection::kInvalidName, name);
   }
-  if (upload.bytes.size() > limits.max_bytes) {
+  // Nothing is sniffed in a file above both limits.
+  std::uint64_t max_bytes = std::max(limits.max_bytes, limits.max_audio_bytes);
+  if (upload.bytes.size() > max_bytes) {
     return reject(rejection, AssetRejection::kTooLarge,
-                  Status::resourceExhausted(
-                      "asset '" + upload.name + "' has " + std::to_string(upload.bytes.size()) +
-                      " bytes; the limit is " + std::to_string(limits.max_bytes)));
+                  Status::resourceExhausted("asset '" + upload.name + "' has " +
+                                            std::to_string(upload.bytes.size()) +
+                                            " bytes; the limit is " + std::to_string(max_bytes)));
   }
 
   // The type comes from the bytes alone; the declared ones only have to agree.
@@ -121,6 +124,16 @@ Result<CheckedAsset> checkAsset(const AssetUpload& upload, const AssetLimits& li
                                 describe(media->type)));
   }
 
+  std::uint64_t type_max_bytes = isAudio(media->type) ? limits.max_audio_bytes : limits.max_bytes;
+  if (upload.bytes.size() > type_max_bytes) {
+    return reject(
+        rejection, AssetRejection::kTooLarge,
+        Status::resourceExhausted("asset '" + upload.name + "' has " +
+                                  std::to_string(upload.bytes.size()) + " bytes; the limit for " +
+                                  (isAudio(media->type) ? "audio" : "images and fonts") + " is " +
+                                  std::to_string(type_max_bytes)));
+  }
+
   if (media->type == MediaType::kSvg) {
     Diagnostics problems;
     Result<SvgSize> size = checkSvg(upload.bytes, &problems);
@@ -137,7 +150,7 @@ Result<CheckedAsset> checkAsset(const AssetUpload& upload, const AssetLimits& li
 
   // Limits on the declared canvas stop decompression bombs: a small file
   // whose header promises more pixels than a worker should ever decode.
-  if (!isFont(media->type)) {
+  if (!isFont(media->type) && !isAudio(media->type)) {
     std::string canvas = std::to_string(media->width) + "x" + std::to_string(media->height);
     if (media->width > limits.max_side || media->height > limits.max_side) {
       return reject(rejection, AssetRejection::kInvalidContent,

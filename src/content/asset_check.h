@@ -21,7 +21,12 @@ namespace smmhub::content {
 
 // Limits of one upload.
 struct AssetLimits {
+  // Images and fonts.
   std::uint64_t max_bytes = 20 * 1024 * 1024;
+  // Audio files. 50 MiB is the size of media file that the render engine
+  // opens (render::MediaInputLimits), about 4.5 minutes of 16-bit 48 kHz
+  // stereo WAV; compressed formats hold far more.
+  std::uint64_t max_audio_bytes = 50 * 1024 * 1024;
   // Width times height of an image's canvas; a 4-byte pixel format makes
   // 40 megapixels 160 MB once decoded.
   std::int64_t max_pixels = 40'000'000;
@@ -39,7 +44,7 @@ struct AssetRejection {
   enum Reason {
     kNone,
     kInvalidName,      // the name breaks checkAssetName()
-    kTooLarge,         // more bytes than AssetLimits::max_bytes
+    kTooLarge,         // more bytes than AssetLimits allows for its type
     kUnsupportedType,  // unknown type, or one that disagrees with the declared type
     kInvalidContent,   // malformed header, too many pixels, or an unsafe SVG
   };
@@ -65,11 +70,12 @@ Status checkAssetName(std::string_view name);
 // neither generic nor a supported type.
 Result<std::optional<MediaType>> declaredMediaType(std::string_view declared_type);
 
-// Runs every check on UPLOAD in this order: name, bytes, sniffed type, the
-// type the Content-Type and the name's extension declare, SVG safety and
-// size, pixel limits. Errors: invalidArgument for every problem but the
-// byte limit, which is resourceExhausted; REJECTION (may be null) gets the
-// reason and the SVG problems.
+// Runs every check on UPLOAD in this order: name, bytes (the larger of the
+// two limits), sniffed type, the type the Content-Type and the name's
+// extension declare, bytes for the type, SVG safety and size, pixel limits.
+// Errors: invalidArgument for every problem but the byte limits, which are
+// resourceExhausted; REJECTION (may be null) gets the reason and the SVG
+// problems.
 Result<CheckedAsset> checkAsset(const AssetUpload& upload, const AssetLimits& limits,
                                 AssetRejection* rejection);
 

@@ -65,17 +65,82 @@ TEST(SniffMediaTest, UnknownContentIsNamed) {
   Result<MediaInfo> text = sniffMedia("name,colour\nArsenal,red\n");
 
   ASSERT_FALSE(html.ok());
-  EXPECT_EQ(html.status().message(), "the content is an HTML document, not an image or font");
+  EXPECT_EQ(html.status().message(),
+            "the content is an HTML document, not an image, font or audio file");
   ASSERT_FALSE(empty.ok());
   EXPECT_EQ(empty.status().message(), "the file is empty");
   ASSERT_FALSE(xhtml.ok());
-  EXPECT_EQ(xhtml.status().message(), "the content is an HTML document, not an image or font");
+  EXPECT_EQ(xhtml.status().message(),
+            "the content is an HTML document, not an image, font or audio file");
   ASSERT_FALSE(xml.ok());
   EXPECT_EQ(xml.status().message(), "the content is XML whose root element is not <svg>");
   ASSERT_FALSE(text.ok());
   EXPECT_EQ(text.status().message(),
             "the content is of an unknown type; supported are PNG, JPEG, GIF, WebP, SVG, TTF, "
-            "OTF, WOFF and WOFF2");
+            "OTF, WOFF, WOFF2, WAV, MP3, M4A, Ogg and FLAC");
+}
+
+TEST(SniffMediaTest, ReadsAudioTypes) {
+  const std::pair<std::string, MediaType> cases[] = {
+      {"golden/brand/music.wav", MediaType::kWav},
+      {"content/tone-float.wav", MediaType::kWav},
+      {"content/tone-s24.wav", MediaType::kWav},  // WAVE_FORMAT_EXTENSIBLE
+      {"content/tone-id3.mp3", MediaType::kMp3},
+      {"content/tone-frames.mp3", MediaType::kMp3},
+      {"content/tone.m4a", MediaType::kM4a},
+      {"content/tone-vorbis.ogg", MediaType::kOgg},
+      {"content/tone-opus.ogg", MediaType::kOgg},
+      {"content/tone.flac", MediaType::kFlac},
+      {"video/music-96k-24bit-mono.flac", MediaType::kFlac},
+  };
+  for (const auto& [fixture, type] : cases) {
+    SCOPED_TRACE(fixture);
+
+    Result<MediaInfo> info = sniffMedia(readFixture(fixture));
+
+    ASSERT_TRUE(info.ok()) << info.status().toString();
+    EXPECT_EQ(info->type, type);
+    EXPECT_TRUE(isAudio(info->type));
+    EXPECT_EQ(info->width, 0);
+    EXPECT_EQ(info->height, 0);
+  }
+}
+
+TEST(SniffMediaTest, UnsupportedAudioIsNamed) {
+  // An Ogg page whose first packet is a Theora header.
+  std::string theora = std::string("OggS\0\2", 6) + std::string(20, '\0') +
+                       std::string("\1\x2a", 2) + "\x80theora" + std::string(34, '\0');
+  std::string mp3 = readFixture("content/tone-frames.mp3");
+
+  Result<MediaInfo> adts = sniffMedia(readFixture("content/tone.aac"));
+  Result<MediaInfo> ogg_video = sniffMedia(theora);
+  Result<MediaInfo> mp4_video = sniffMedia(readFixture("video/phone-vfr.mp4"));
+  Result<MediaInfo> adpcm = sniffMedia(readFixture("content/tone-adpcm.wav"));
+  Result<MediaInfo> cut_mp3 = sniffMedia(std::string("ID3\4\0\0\0\0\1\0", 10) + mp3.substr(0, 20));
+  Result<MediaInfo> noise = sniffMedia(std::string("\xff\xfb\x14\xc4", 4) + std::string(200, 'x'));
+
+  ASSERT_FALSE(adts.ok());
+  EXPECT_EQ(adts.status().message(),
+            "the content is raw AAC (ADTS); upload AAC audio inside an M4A file");
+  ASSERT_FALSE(ogg_video.ok());
+  EXPECT_EQ(ogg_video.status().message(),
+            "the content is an Ogg stream of Theora video; supported in Ogg are Vorbis and Opus "
+            "audio");
+  ASSERT_FALSE(mp4_video.ok());
+  EXPECT_EQ(mp4_video.status().message(),
+            "the content is an MP4 or QuickTime file without the M4A brand; upload audio as an "
+            "M4A file (video files are not accepted)");
+  ASSERT_FALSE(adpcm.ok());
+  EXPECT_EQ(adpcm.status().message(),
+            "unsupported WAV codec 0x0011; supported are PCM (0x0001), IEEE float (0x0003), "
+            "A-law (0x0006) and mu-law (0x0007); convert the file to PCM");
+  ASSERT_FALSE(cut_mp3.ok());
+  EXPECT_EQ(cut_mp3.status().message(),
+            "invalid MP3: the file ends before its first audio frame, inside its ID3 tag");
+  // One frame header followed by bytes that are not the next frame.
+  ASSERT_FALSE(noise.ok());
+  EXPECT_EQ(detectMediaType(std::string("\xff\xfb\x14\xc4", 4) + std::string(200, 'x')),
+            std::nullopt);
 }
 
 TEST(SniffMediaTest, MalformedHeadersAreInvalid) {
@@ -109,6 +174,24 @@ TEST(MediaTypeTest, NamesAndExtensions) {
   EXPECT_EQ(mediaTypeFromExtension("report.v2"), std::nullopt);
   EXPECT_EQ(mediaTypeExtension(MediaType::kJpeg), "jpg");
   EXPECT_EQ(mediaTypeName(MediaType::kWoff2), "font/woff2");
+}
+
+TEST(MediaTypeTest, AudioNamesAndExtensions) {
+  EXPECT_EQ(mediaTypeFromName("audio/wav"), MediaType::kWav);
+  EXPECT_EQ(mediaTypeFromName("audio/x-wav"), MediaType::kWav);
+  EXPECT_EQ(mediaTypeFromName("audio/mpeg"), MediaType::kMp3);
+  EXPECT_EQ(mediaTypeFromName("audio/x-m4a"), MediaType::kM4a);
+  EXPECT_EQ(mediaTypeFromName("audio/ogg; codecs=opus"), MediaType::kOgg);
+  EXPECT_EQ(mediaTypeFromName("audio/x-flac"), MediaType::kFlac);
+  EXPECT_EQ(mediaTypeFromName("audio/aac"), std::nullopt);
+  EXPECT_EQ(mediaTypeFromExtension("music.WAV"), MediaType::kWav);
+  EXPECT_EQ(mediaTypeFromExtension("voice.opus"), MediaType::kOgg);
+  EXPECT_EQ(mediaTypeFromExtension("song.m4a"), MediaType::kM4a);
+  EXPECT_EQ(mediaTypeFromExtension("song.aac"), std::nullopt);
+  EXPECT_EQ(mediaTypeExtension(MediaType::kM4a), "m4a");
+  EXPECT_EQ(mediaTypeName(MediaType::kM4a), "audio/mp4");
+  EXPECT_FALSE(isAudio(MediaType::kPng));
+  EXPECT_FALSE(isFont(MediaType::kWav));
 }
 
 TEST(CheckSvgTest, AcceptsInternalReferencesAndReadsUnits) {
@@ -271,7 +354,7 @@ TEST(CheckAssetTest, DeclaredTypeMustAgree) {
   EXPECT_EQ(html.status().message(),
             "declared Content-Type 'text/html' is not a supported asset type; supported are "
             "image/png, image/jpeg, image/gif, image/webp, image/svg+xml, font/ttf, font/otf, "
-            "font/woff and font/woff2");
+            "font/woff, font/woff2, audio/wav, audio/mpeg, audio/mp4, audio/ogg and audio/flac");
 }
 
 TEST(CheckAssetTest, UnknownContentIsUnsupported) {
@@ -283,7 +366,7 @@ TEST(CheckAssetTest, UnknownContentIsUnsupported) {
   ASSERT_FALSE(checked.ok());
   EXPECT_EQ(rejection.reason, AssetRejection::kUnsupportedType);
   EXPECT_EQ(checked.status().message(),
-            "asset 'crest': the content is an HTML document, not an image or font");
+            "asset 'crest': the content is an HTML document, not an image, font or audio file");
 }
 
 struct BombCase {
@@ -329,7 +412,63 @@ TEST(CheckAssetTest, ByteLimitIsResourceExhausted) {
   ASSERT_FALSE(checked.ok());
   EXPECT_EQ(checked.status().code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(rejection.reason, AssetRejection::kTooLarge);
-  EXPECT_EQ(checked.status().message(), "asset 'crest.png' has 28048 bytes; the limit is 1000");
+  EXPECT_EQ(checked.status().message(),
+            "asset 'crest.png' has 28048 bytes; the limit for images and fonts is 1000");
+}
+
+TEST(CheckAssetTest, AudioDeclarationsMustAgree) {
+  std::string wav = readFixture("golden/brand/music.wav");
+  std::string m4a = readFixture("content/tone.m4a");
+  AssetRejection accepted;
+  AssetRejection by_header;
+  AssetRejection by_name;
+
+  Result<CheckedAsset> music = checkAsset(
+      {.name = "music.wav", .declared_type = "audio/x-wav", .bytes = wav}, {}, &accepted);
+  Result<CheckedAsset> headed =
+      checkAsset({.name = "song", .declared_type = "audio/mpeg", .bytes = m4a}, {}, &by_header);
+  Result<CheckedAsset> named = checkAsset({.name = "song.wav", .bytes = m4a}, {}, &by_name);
+
+  ASSERT_TRUE(music.ok()) << music.status().toString();
+  EXPECT_EQ(accepted.reason, AssetRejection::kNone);
+  EXPECT_EQ(music->media.type, MediaType::kWav);
+  ASSERT_FALSE(headed.ok());
+  EXPECT_EQ(by_header.reason, AssetRejection::kUnsupportedType);
+  EXPECT_EQ(headed.status().message(),
+            "asset 'song' is declared as audio/mpeg by its Content-Type but its content is "
+            "audio/mp4");
+  ASSERT_FALSE(named.ok());
+  EXPECT_EQ(by_name.reason, AssetRejection::kUnsupportedType);
+  EXPECT_EQ(named.status().message(),
+            "asset 'song.wav' is named as audio/wav by its extension but its content is "
+            "audio/mp4");
+}
+
+TEST(CheckAssetTest, AudioHasItsOwnByteLimit) {
+  std::string wav = readFixture("content/tone-float.wav");   // 9680 bytes
+  std::string png = readFixture("images/crest-rgba16.png");  // 28048 bytes
+  const AssetLimits limits{.max_bytes = 1000, .max_audio_bytes = 30000};
+  AssetRejection wav_rejection;
+  AssetRejection png_rejection;
+  AssetRejection small_rejection;
+
+  Result<CheckedAsset> audio =
+      checkAsset({.name = "tone.wav", .bytes = wav}, limits, &wav_rejection);
+  Result<CheckedAsset> image =
+      checkAsset({.name = "crest.png", .bytes = png}, limits, &png_rejection);
+  Result<CheckedAsset> small_audio =
+      checkAsset({.name = "tone.wav", .bytes = wav}, {.max_audio_bytes = 5000}, &small_rejection);
+
+  EXPECT_TRUE(audio.ok()) << audio.status().toString();
+  ASSERT_FALSE(image.ok());
+  EXPECT_EQ(png_rejection.reason, AssetRejection::kTooLarge);
+  EXPECT_EQ(image.status().message(),
+            "asset 'crest.png' has 28048 bytes; the limit for images and fonts is 1000");
+  ASSERT_FALSE(small_audio.ok());
+  EXPECT_EQ(small_rejection.reason, AssetRejection::kTooLarge);
+  EXPECT_EQ(small_audio.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(small_audio.status().message(),
+            "asset 'tone.wav' has 9680 bytes; the limit for audio is 5000");
 }
 
 TEST(CheckAssetTest, UnsafeSvgCarriesDetails) {

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <optional>
 #include <string>
+
+#include <fmt/format.h>
 
 namespace smmhub::content {
 namespace {
@@ -14,7 +17,7 @@ struct TypeNames {
   std::string_view extension;
 };
 
-constexpr std::array<TypeNames, 9> kTypes = {{
+constexpr std::array<TypeNames, 14> kTypes = {{
     {MediaType::kPng, "image/png", "png"},
     {MediaType::kJpeg, "image/jpeg", "jpg"},
     {MediaType::kGif, "image/gif", "gif"},
@@ -24,6 +27,11 @@ constexpr std::array<TypeNames, 9> kTypes = {{
     {MediaType::kOtf, "font/otf", "otf"},
     {MediaType::kWoff, "font/woff", "woff"},
     {MediaType::kWoff2, "font/woff2", "woff2"},
+    {MediaType::kWav, "audio/wav", "wav"},
+    {MediaType::kMp3, "audio/mpeg", "mp3"},
+    {MediaType::kM4a, "audio/mp4", "m4a"},
+    {MediaType::kOgg, "audio/ogg", "ogg"},
+    {MediaType::kFlac, "audio/flac", "flac"},
 }};
 
 const TypeNames& namesOf(MediaType type) {
@@ -200,6 +208,218 @@ Result<MediaInfo> sniffWoff(std::string_view bytes, MediaType type) {
   return MediaInfo{.type = type};
 }
 
+// RIFF....WAVE, then chunks of a 4-byte id and a 32-bit little-endian size,
+// each padded to an even size. The "fmt " chunk comes before "data" and
+// gives the codec (the format tag), the channels and the sample rate. The
+// extensible format (FFFE) keeps the codec in the first two bytes of its
+// sub-format GUID, 24 bytes into the chunk.
+Result<MediaInfo> sniffWav(std::string_view bytes) {
+  size_t at = 12;
+  while (at + 8 <= bytes.size()) {
+    std::string_view id = bytes.substr(at, 4);
+    std::uint32_t size = littleEndian(bytes, at + 4, 4);
+    if (id == "data") {
+      return Status::invalidArgument("invalid WAV: the data chunk comes before the fmt chunk");
+    }
+    if (id != "fmt ") {
+      at += 8 + static_cast<size_t>(size) + (size & 1);
+      continue;
+    }
+    if (size < 16 || at + 24 > bytes.size()) {
+      return truncated("WAV", "fmt chunk");
+    }
+    std::uint32_t format = littleEndian(bytes, at + 8, 2);
+    std::uint32_t channels = littleEndian(bytes, at + 10, 2);
+    std::uint32_t rate = littleEndian(bytes, at + 12, 4);
+    if (format == 0xfffe) {
+      if (size < 40 || at + 34 > bytes.size()) {
+        return truncated("WAV", "extensible fmt chunk");
+      }
+      format = littleEndian(bytes, at + 32, 2);
+    }
+    // PCM, IEEE float, A-law and mu-law, which FFmpeg's pcm_* decoders read.
+    if (format != 1 && format != 3 && format != 6 && format != 7) {
+      return Status::invalidArgument(
+          fmt::format("unsupported WAV codec 0x{:04X}; supported are PCM (0x0001), IEEE float "
+                      "(0x0003), A-law (0x0006) and mu-law (0x0007); convert the file to PCM",
+                      format));
+    }
+    if (channels < 1 || channels > 8) {
+      return Status::invalidArgument(
+          fmt::format("invalid WAV: {} channels; expected 1 to 8", channels));
+    }
+    if (rate < 8000 || rate > 192000) {
+      return Status::invalidArgument(
+          fmt::format("invalid WAV: sample rate {} Hz; expected 8000 to 192000", rate));
+    }
+    return MediaInfo{.type = MediaType::kWav};
+  }
+  return truncated("WAV", "fmt chunk");
+}
+
+// Returns the bytes that an ID3v2 tag at the start of BYTES takes: a
+// 10-byte header whose last 4 bytes are the size in 7 bits each, and a
+// 10-byte footer when flag 0x10 is set. Returns 0 without a tag.
+size_t id3TagBytes(std::string_view bytes) {
+  if (bytes.size() < 10 || !bytes.starts_with("ID3")) {
+    return 0;
+  }
+  size_t size = 0;
+  for (size_t i = 6; i < 10; ++i) {
+    size = (size << 7) | (static_cast<std::uint8_t>(bytes[i]) & 0x7f);
+  }
+  bool footer = (static_cast<std::uint8_t>(bytes[5]) & 0x10) != 0;
+  return 10 + size + (footer ? 10 : 0);
+}
+
+// Returns the length in bytes of the MPEG audio frame (MPEG-1, 2 or 2.5,
+// layer I, II or III) whose header starts at AT, or nullopt when no valid
+// header is there. A free-format frame gives 0, because its length is not in
+// the header. The header fields are an 11-bit sync, the version, the layer,
+// the bitrate index and the sample rate index (ISO/IEC 11172-3, 13818-3).
+std::optional<size_t> mpegFrameBytes(std::string_view bytes, size_t at) {
+  if (at + 4 > bytes.size()) {
+    return std::nullopt;
+  }
+  std::uint32_t header = bigEndian32(bytes, at);
+  std::uint32_t version = (header >> 19) & 3;  // 0: 2.5, 1: reserved, 2: MPEG-2, 3: MPEG-1
+  std::uint32_t layer = (header >> 17) & 3;    // 0: reserved, 1: III, 2: II, 3: I
+  std::uint32_t bitrate_index = (header >> 12) & 15;
+  std::uint32_t rate_index = (header >> 10) & 3;
+  if ((header & 0xffe00000) != 0xffe00000 || version == 1 || layer == 0 || bitrate_index == 15 ||
+      rate_index == 3) {
+    return std::nullopt;
+  }
+
+  static constexpr std::uint16_t kBitratesKbps[5][15] = {
+      {0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448},  // MPEG-1 layer I
+      {0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384},     // MPEG-1 layer II
+      {0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320},      // MPEG-1 layer III
+      {0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256},     // MPEG-2 layer I
+      {0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160},          // MPEG-2 II, III
+  };
+  static constexpr std::uint32_t kMpeg1RatesHz[3] = {44100, 48000, 32000};
+  bool mpeg1 = version == 3;
+  int table = 4;
+  if (mpeg1) {
+    table = 3 - static_cast<int>(layer);
+  } else if (layer == 3) {
+    table = 3;
+  }
+  std::uint32_t bitrate = kBitratesKbps[table][bitrate_index] * 1000;
+  if (bitrate == 0) {
+    return size_t{0};
+  }
+
+  // MPEG-2 halves the MPEG-1 sample rates and MPEG-2.5 quarters them.
+  std::uint32_t rate = kMpeg1RatesHz[rate_index];
+  if (version == 2) {
+    rate /= 2;
+  } else if (version == 0) {
+    rate /= 4;
+  }
+  std::uint32_t padding = (header >> 9) & 1;
+  if (layer == 3) {
+    return size_t{(12 * bitrate / rate + padding) * 4};  // 384 samples in 4-byte slots
+  }
+  std::uint32_t samples = layer == 1 && !mpeg1 ? 576 : 1152;
+  return size_t{samples / 8 * bitrate / rate + padding};
+}
+
+// Whether BYTES hold MPEG audio frames from AT: a valid header, and a second
+// one right after the first frame unless the file ends before it.
+bool isMpegAudio(std::string_view bytes, size_t at) {
+  std::optional<size_t> length = mpegFrameBytes(bytes, at);
+  if (!length) {
+    return false;
+  }
+  size_t next = at + *length;
+  return *length == 0 || next + 4 > bytes.size() || mpegFrameBytes(bytes, next).has_value();
+}
+
+// Whether AT starts an ADTS header: the 12-bit sync of raw AAC and layer 0.
+bool isAdts(std::string_view bytes, size_t at) {
+  return at + 2 <= bytes.size() && static_cast<std::uint8_t>(bytes[at]) == 0xff &&
+         (static_cast<std::uint8_t>(bytes[at + 1]) & 0xf6) == 0xf0;
+}
+
+// Whether BYTES start with an ISO base media "ftyp" box that lists the brand
+// "M4A " as its major or a compatible brand. The box is its 32-bit size,
+// "ftyp", the major brand, a 4-byte version, then compatible brands.
+bool isM4a(std::string_view bytes) {
+  if (bytes.size() < 16 || bytes.substr(4, 4) != "ftyp") {
+    return false;
+  }
+  size_t end = std::min<size_t>(bigEndian32(bytes, 0), bytes.size());
+  if (bytes.substr(8, 4) == "M4A ") {
+    return true;
+  }
+  for (size_t at = 16; at + 4 <= end; at += 4) {
+    if (bytes.substr(at, 4) == "M4A ") {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The codec that the first packet of an Ogg stream names, or "" when BYTES
+// are not an Ogg page. A page header has 27 bytes, from "OggS" to the count
+// of lacing values at byte 26, and the first packet follows the values.
+std::string_view oggCodec(std::string_view bytes) {
+  if (bytes.size() < 27 || !bytes.starts_with("OggS")) {
+    return "";
+  }
+  size_t packet = 27 + static_cast<std::uint8_t>(bytes[26]);
+  std::string_view head = bytes.substr(std::min(packet, bytes.size()), 8);
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kCodecs = {{
+      {"\x01vorbis", "Vorbis"},
+      {"OpusHead", "Opus"},
+      {"\x80theora", "Theora video"},
+      {"\x7f"
+       "FLAC",
+       "FLAC"},
+      {"Speex   ", "Speex"},
+      {"fishead", "Skeleton"},
+  }};
+  for (const auto& [signature, codec] : kCodecs) {
+    if (head.starts_with(signature)) {
+      return codec;
+    }
+  }
+  return "an unknown codec";
+}
+
+// "fLaC", then the STREAMINFO metadata block: a 4-byte block header of type
+// 0 and length 34, whose bytes 10 to 12 start with the 20-bit sample rate.
+Result<MediaInfo> sniffFlac(std::string_view bytes) {
+  size_t at = id3TagBytes(bytes) + 4;
+  if (at + 4 + 34 > bytes.size()) {
+    return truncated("FLAC", "STREAMINFO block");
+  }
+  std::uint32_t type = static_cast<std::uint8_t>(bytes[at]) & 0x7f;
+  std::uint32_t length = bigEndian32(bytes, at) & 0xffffff;
+  if (type != 0 || length != 34) {
+    return Status::invalidArgument("invalid FLAC: the first metadata block is not STREAMINFO");
+  }
+  std::uint32_t rate = (bigEndian32(bytes, at + 14) >> 12) & 0xfffff;
+  if (rate == 0) {
+    return Status::invalidArgument("invalid FLAC: STREAMINFO gives a sample rate of 0 Hz");
+  }
+  return MediaInfo{.type = MediaType::kFlac};
+}
+
+Result<MediaInfo> sniffMp3(std::string_view bytes) {
+  size_t tag = id3TagBytes(bytes);
+  if (tag >= bytes.size()) {
+    return truncated("MP3", "first audio frame, inside its ID3 tag");
+  }
+  if (!isMpegAudio(bytes, tag)) {
+    return Status::invalidArgument(
+        fmt::format("invalid MP3: no MPEG audio frame at byte {}, after the ID3 tag", tag));
+  }
+  return MediaInfo{.type = MediaType::kMp3};
+}
+
 // Skips a UTF-8 byte-order mark, white space, the XML declaration, comments
 // and a DOCTYPE, and returns the rest, which starts at the root element.
 std::string_view skipXmlProlog(std::string_view text) {
@@ -252,19 +472,37 @@ std::string describeUnknownContent(std::string_view bytes) {
   std::string head = lowercase(skipXmlProlog(bytes.substr(0, 1024)));
   std::string start = lowercase(bytes.substr(0, 64));
   if (head.starts_with("<html") || start.find("<!doctype html") != std::string::npos) {
-    return "the content is an HTML document, not an image or font";
+    return "the content is an HTML document, not an image, font or audio file";
   }
   if (head.starts_with("<")) {
     return "the content is XML whose root element is not <svg>";
   }
   if (bytes.starts_with("%PDF")) {
-    return "the content is a PDF document, not an image or font";
+    return "the content is a PDF document, not an image, font or audio file";
   }
   if (bytes.starts_with("ttcf")) {
     return "the content is a font collection (TTC); upload each font as its own TTF or OTF";
   }
+  if (std::string_view codec = oggCodec(bytes); !codec.empty()) {
+    return "the content is an Ogg stream of " + std::string(codec) +
+           "; supported in Ogg are Vorbis and Opus audio";
+  }
+  if (bytes.size() >= 12 && bytes.substr(4, 4) == "ftyp") {
+    std::string_view brand = bytes.substr(8, 4);
+    for (std::string_view image : {"avif", "avis", "heic", "heix", "mif1", "msf1"}) {
+      if (brand == image) {
+        return "the content is an AVIF or HEIF image; supported images are PNG, JPEG, GIF, WebP "
+               "and SVG";
+      }
+    }
+    return "the content is an MP4 or QuickTime file without the M4A brand; upload audio as an "
+           "M4A file (video files are not accepted)";
+  }
+  if (isAdts(bytes, std::min(id3TagBytes(bytes), bytes.size()))) {
+    return "the content is raw AAC (ADTS); upload AAC audio inside an M4A file";
+  }
   return "the content is of an unknown type; supported are PNG, JPEG, GIF, WebP, SVG, TTF, "
-         "OTF, WOFF and WOFF2";
+         "OTF, WOFF, WOFF2, WAV, MP3, M4A, Ogg and FLAC";
 }
 
 std::string_view mediaTypeName(MediaType type) {
@@ -280,6 +518,11 @@ bool isFont(MediaType type) {
          type == MediaType::kWoff2;
 }
 
+bool isAudio(MediaType type) {
+  return type == MediaType::kWav || type == MediaType::kMp3 || type == MediaType::kM4a ||
+         type == MediaType::kOgg || type == MediaType::kFlac;
+}
+
 std::optional<MediaType> mediaTypeFromName(std::string_view name) {
   std::string lower = lowercase(name.substr(0, name.find(';')));
   lower.erase(lower.find_last_not_of(" \t") + 1);
@@ -289,7 +532,7 @@ std::optional<MediaType> mediaTypeFromName(std::string_view name) {
       return names.type;
     }
   }
-  static constexpr std::array<std::pair<std::string_view, MediaType>, 9> kAliases = {{
+  static constexpr std::array<std::pair<std::string_view, MediaType>, 19> kAliases = {{
       {"image/jpg", MediaType::kJpeg},
       {"image/pjpeg", MediaType::kJpeg},
       {"image/x-png", MediaType::kPng},
@@ -299,6 +542,16 @@ std::optional<MediaType> mediaTypeFromName(std::string_view name) {
       {"application/x-font-otf", MediaType::kOtf},
       {"application/font-woff", MediaType::kWoff},
       {"application/font-woff2", MediaType::kWoff2},
+      {"audio/x-wav", MediaType::kWav},
+      {"audio/wave", MediaType::kWav},
+      {"audio/vnd.wave", MediaType::kWav},
+      {"audio/mp3", MediaType::kMp3},
+      {"audio/x-m4a", MediaType::kM4a},
+      {"audio/m4a", MediaType::kM4a},
+      {"audio/opus", MediaType::kOgg},
+      {"application/ogg", MediaType::kOgg},
+      {"audio/x-flac", MediaType::kFlac},
+      {"audio/x-mpeg", MediaType::kMp3},
   }};
   for (const auto& [alias, type] : kAliases) {
     if (lower == alias) {
@@ -316,6 +569,12 @@ std::optional<MediaType> mediaTypeFromExtension(std::string_view file_name) {
   std::string extension = lowercase(file_name.substr(dot + 1));
   if (extension == "jpeg" || extension == "jpe") {
     return MediaType::kJpeg;
+  }
+  if (extension == "oga" || extension == "opus") {
+    return MediaType::kOgg;
+  }
+  if (extension == "wave") {
+    return MediaType::kWav;
   }
   for (const TypeNames& names : kTypes) {
     if (extension == names.extension) {
@@ -350,6 +609,23 @@ std::optional<MediaType> detectMediaType(std::string_view bytes) {
   if (bytes.starts_with("wOF2")) {
     return MediaType::kWoff2;
   }
+  if (bytes.size() >= 12 && bytes.starts_with("RIFF") && bytes.substr(8, 4) == "WAVE") {
+    return MediaType::kWav;
+  }
+  if (isM4a(bytes)) {
+    return MediaType::kM4a;
+  }
+  if (std::string_view codec = oggCodec(bytes); codec == "Vorbis" || codec == "Opus") {
+    return MediaType::kOgg;
+  }
+  // An ID3 tag may come before MP3 frames, and before a FLAC stream too.
+  size_t tag = id3TagBytes(bytes);
+  if (bytes.substr(std::min(tag, bytes.size())).starts_with("fLaC")) {
+    return MediaType::kFlac;
+  }
+  if ((tag > 0 && !isAdts(bytes, tag)) || isMpegAudio(bytes, 0)) {
+    return MediaType::kMp3;
+  }
   // The root element decides, so that an XHTML page is not taken for SVG.
   if (isSvgRoot(skipXmlProlog(bytes.substr(0, 64 * 1024)))) {
     return MediaType::kSvg;
@@ -380,6 +656,16 @@ Result<MediaInfo> sniffMedia(std::string_view bytes) {
     case MediaType::kSvg:
       // Its size comes from checkSvg(), which parses the whole document.
       return MediaInfo{.type = MediaType::kSvg};
+    case MediaType::kWav:
+      return sniffWav(bytes);
+    case MediaType::kMp3:
+      return sniffMp3(bytes);
+    case MediaType::kFlac:
+      return sniffFlac(bytes);
+    case MediaType::kM4a:
+    case MediaType::kOgg:
+      // detectMediaType() read what these headers tell: the brand and codec.
+      return MediaInfo{.type = *type};
   }
   return Status::internal("unhandled media type");
 }

@@ -180,7 +180,7 @@ TEST_P(ContentRoutesTest, UploadTypeErrorsAre415) {
             "image/png");
   EXPECT_EQ(html.status, 415);
   EXPECT_EQ(html.json()["error"]["message"],
-            "asset 'crest': the content is an HTML document, not an image or font");
+            "asset 'crest': the content is an HTML document, not an image, font or audio file");
   EXPECT_EQ(editor.get("/api/v1/assets").json(), json({{"assets", json::array()}}));
 }
 
@@ -585,6 +585,47 @@ TEST_P(ContentRoutesTest, TemplateDelete) {
   EXPECT_EQ(removed.status, 204);
   EXPECT_EQ(again.status, 404);
   EXPECT_FALSE(fs::exists(storage_ / "acme" / "templates" / id));
+}
+
+TEST_P(ContentRoutesTest, AudioUploadsAndLimits) {
+  HttpClient editor = signedIn("acme", "editor");
+  // A 16-bit 48 kHz stereo WAV header and 21 MiB of silence: above the
+  // limit of images, below that of audio.
+  std::string large_wav =
+      fixture("golden/brand/music.wav").substr(0, 44) + std::string(21 * 1024 * 1024, '\0');
+  std::string large_png = fixture("images/crest-rgba16.png") + std::string(21 * 1024 * 1024, '\0');
+
+  HttpReply flac = upload(editor, "music.flac", "content/tone.flac", "audio/flac");
+  HttpReply opus = upload(editor, "voice.opus", "content/tone-opus.ogg");
+  HttpReply wav = editor.post("/api/v1/assets?name=long.wav", large_wav, "audio/wav");
+  HttpReply png = editor.post("/api/v1/assets?name=large.png", large_png, "image/png");
+  HttpReply declared = upload(editor, "song", "content/tone.m4a", "audio/mpeg");
+  HttpReply adts = upload(editor, "song", "content/tone.aac");
+  HttpReply content = editor.get("/api/v1/assets/" + flac.json().value("id", "") + "/content");
+
+  ASSERT_EQ(flac.status, 201) << flac.body;
+  EXPECT_EQ(flac.json()["media_type"], "audio/flac");
+  EXPECT_EQ(flac.json()["width"], 0);
+  EXPECT_EQ(flac.json()["height"], 0);
+  EXPECT_EQ(content.status, 200);
+  EXPECT_EQ(content.header("content-type"), "audio/flac");
+  EXPECT_EQ(content.body, fixture("content/tone.flac"));
+  ASSERT_EQ(opus.status, 201) << opus.body;
+  EXPECT_EQ(opus.json()["media_type"], "audio/ogg");
+  ASSERT_EQ(wav.status, 201) << wav.body;
+  EXPECT_EQ(wav.json()["bytes"], large_wav.size());
+  EXPECT_EQ(png.status, 413) << png.body;
+  EXPECT_EQ(png.errorCode(), "payload_too_large");
+  EXPECT_EQ(png.json()["error"]["message"],
+            "asset 'large.png' has " + std::to_string(large_png.size()) +
+                " bytes; the limit for images and fonts is 20971520");
+  EXPECT_EQ(declared.status, 415);
+  EXPECT_EQ(declared.json()["error"]["message"],
+            "asset 'song' is declared as audio/mpeg by its Content-Type but its content is "
+            "audio/mp4");
+  EXPECT_EQ(adts.status, 415);
+  EXPECT_EQ(adts.json()["error"]["message"],
+            "asset 'song': the content is raw AAC (ADTS); upload AAC audio inside an M4A file");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ContentRoutesTest, kBackends, backendName);

@@ -17,6 +17,8 @@
 #include "render/batch.h"
 #include "render/image/image_loader.h"
 #include "render/image/psnr.h"
+#include "render/video/audio_track.h"
+#include "render/video/probe.h"
 #include "render/video/video_clip.h"
 #include "template/brand_kit.h"
 
@@ -246,6 +248,73 @@ TEST_P(PreviewTest, ViewerIsForbidden) {
 
   EXPECT_EQ(reply.status, 403);
   EXPECT_EQ(reply.errorCode(), "forbidden");
+}
+
+// A brand kit made through the routes supplies {{brand.music}}: the WAV of
+// examples/matchday uploaded as an asset and named by the kit's "assets".
+TEST_P(PreviewTest, BrandKitMusicIsTheVideosSoundTrack) {
+  HttpClient editor = signedIn("acme", "editor");
+  ensureTenant("acme", 10);
+  HttpReply music = editor.post("/api/v1/assets?name=music.wav",
+                                readText("examples/matchday/brand/music.wav"), "audio/wav");
+  ASSERT_EQ(music.status, 201) << music.body;
+  json kit_body = {{"name", "Music kit"},
+                   {"colors", {{"primary", "#0B1D51"}}},
+                   {"fonts", {{"display", {{"family", "Bebas Neue"}}}}},
+                   {"assets", {{"music", music.json()["id"]}}}};
+  HttpReply kit = editor.post("/api/v1/brand-kits", kit_body.dump());
+  ASSERT_EQ(kit.status, 201) << kit.body;
+  json card = json::parse(readText(kTemplate));
+  card["audio"] = json::array({{{"kind", "audio"}, {"src", "{{brand.music}}"}, {"volume", 0.8}}});
+  HttpReply saved =
+      editor.post("/api/v1/templates", json{{"name", "Card with music"}, {"body", card}}.dump());
+  ASSERT_EQ(saved.status, 201) << saved.body;
+  HttpReply campaign = editor.post("/api/v1/campaigns", json{{"name", "Music"},
+                                                             {"template_id", saved.json()["id"]},
+                                                             {"brand_kit_id", kit.json()["id"]}}
+                                                            .dump());
+  ASSERT_EQ(campaign.status, 201) << campaign.body;
+  std::string path = "/api/v1/campaigns/" + campaign.json()["id"].get<std::string>();
+  HttpReply rows =
+      editor.request("PUT", path + "/rows", "Home team,Away team\nArsenal,Chelsea\n", "text/csv");
+  ASSERT_EQ(rows.status, 200) << rows.body;
+  HttpReply mapped = editor.put(
+      path + "/mapping", json{{"mapping", {{"home", "Home team"}, {"away", "Away team"}}}}.dump());
+  ASSERT_EQ(mapped.status, 200) << mapped.body;
+
+  HttpReply generated = editor.request("POST", path + "/generate", "{}", "application/json",
+                                       {{"Idempotency-Key", "music"}});
+  ASSERT_EQ(generated.status, 202) << generated.body;
+  std::string batch = generated.json()["batch_id"];
+  startWorker();
+  json counts;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        counts = editor.get("/api/v1/batches/" + batch).json()["counts"];
+        return counts["completed"] == 1 || counts["failed"] == 1;
+      },
+      180s))
+      << workerLogs();
+  HttpReply video = editor.get("/api/v1/batches/" + batch + "/videos/1");
+
+  EXPECT_EQ(music.json()["media_type"], "audio/wav");
+  EXPECT_EQ(music.json()["width"], 0);
+  ASSERT_EQ(counts["completed"], 1) << editor.get("/api/v1/batches/" + batch).body << workerLogs();
+  ASSERT_EQ(video.status, 200);
+  std::filesystem::path mp4 = logs_.file("music.mp4");
+  std::ofstream(mp4, std::ios::binary) << video.body;
+  Result<render::MediaInfo> probed = render::probeMedia(mp4);
+  ASSERT_TRUE(probed.ok()) << probed.status().toString();
+  ASSERT_TRUE(probed->audio.has_value());
+  EXPECT_EQ(probed->audio->codec, "aac");
+  // Every video has a sound track, so the music must be heard in it.
+  Result<render::AudioBuffer> sound = render::decodeAudio(mp4, 0, 0);
+  ASSERT_TRUE(sound.ok()) << sound.status().toString();
+  float peak = 0;
+  for (float sample : sound->samples) {
+    peak = std::max(peak, std::abs(sample));
+  }
+  EXPECT_GT(peak, 0.05F);
 }
 
 TEST_P(PreviewTest, PreviewIsTheFrameOfTheVideo) {
