@@ -23,6 +23,7 @@ namespace smmhub::api {
 namespace {
 
 using nlohmann::json;
+using nlohmann::ordered_json;
 
 // An upload may be as large as the asset store accepts for any type; the
 // store applies the limit of the type it finds.
@@ -97,13 +98,15 @@ json templateJson(const content::TemplateRecord& record) {
           {"updated_at_ms", record.updated_at_ms}};
 }
 
-json versionJson(const content::TemplateVersion& version, bool with_body) {
-  json body = {{"template_id", version.template_id},
-               {"version", version.version},
-               {"created_by", version.created_by},
-               {"created_at_ms", version.created_at_ms}};
+// A template's body is parsed into ordered_json, so that its keys come back
+// in the order the client saved them.
+ordered_json versionJson(const content::TemplateVersion& version, bool with_body) {
+  ordered_json body = {{"template_id", version.template_id},
+                       {"version", version.version},
+                       {"created_by", version.created_by},
+                       {"created_at_ms", version.created_at_ms}};
   if (with_body) {
-    body["body"] = json::parse(version.body, nullptr, false);
+    body["body"] = ordered_json::parse(version.body, nullptr, false);
   }
   return body;
 }
@@ -292,24 +295,27 @@ Response templateResult(const Services& services, const Result<content::Template
     }
     return statusResponse(record.status(), request.request_id);
   }
-  json body = templateJson(*record);
+  ordered_json body = templateJson(*record);
   Result<content::TemplateVersion> latest =
       services.templates->version(record->tenant, record->id, 0);
   if (latest.ok()) {
-    body["body"] = json::parse(latest->body, nullptr, false);
+    body["body"] = ordered_json::parse(latest->body, nullptr, false);
   }
-  return jsonResponse(status, body);
+  return orderedJsonResponse(status, body);
 }
 
-Result<std::optional<json>> templateBodyField(const json& fields, bool required) {
+// Returns the "body" member of REQUEST's JSON object with its keys in the
+// order the client sent them. REQUIRES: the body parsed as a JSON object.
+Result<std::optional<ordered_json>> templateBodyField(const Request& request, bool required) {
+  ordered_json fields = ordered_json::parse(request.body, nullptr, false);
   auto found = fields.find("body");
   if (found == fields.end() || found->is_null()) {
     if (required) {
       return Status::invalidArgument("field 'body' is missing; give the template as an object");
     }
-    return std::optional<json>();
+    return std::optional<ordered_json>();
   }
-  return std::optional<json>(*found);
+  return std::optional<ordered_json>(std::move(*found));
 }
 
 Response saveTemplate(const Services& services, const Request& request, const Principal& principal,
@@ -319,7 +325,7 @@ Response saveTemplate(const Services& services, const Request& request, const Pr
     return *body.error;
   }
   Result<std::optional<std::string>> name = stringField(body.fields, "name", create);
-  Result<std::optional<json>> template_body = templateBodyField(body.fields, create);
+  Result<std::optional<ordered_json>> template_body = templateBodyField(request, create);
   if (!name.ok() || !template_body.ok()) {
     return statusResponse(!name.ok() ? name.status() : template_body.status(), request.request_id);
   }
@@ -426,11 +432,11 @@ void addTemplateRoutes(Router& router, const Services& services) {
                            if (!versions.ok()) {
                              return statusResponse(versions.status(), request.request_id);
                            }
-                           json items = json::array();
+                           ordered_json items = ordered_json::array();
                            for (const content::TemplateVersion& version : *versions) {
                              items.push_back(versionJson(version, false));
                            }
-                           return jsonResponse(200, {{"versions", items}});
+                           return orderedJsonResponse(200, {{"versions", items}});
                          }));
   router.add("GET", "/api/v1/templates/{id}/versions/{version}",
              tenantRoute(auth, Role::kViewer,
@@ -442,7 +448,7 @@ void addTemplateRoutes(Router& router, const Services& services) {
                            Result<content::TemplateVersion> version = services.templates->version(
                                principal.tenant, request.params.at("id"), *number);
                            return version.ok()
-                                      ? jsonResponse(200, versionJson(*version, true))
+                                      ? orderedJsonResponse(200, versionJson(*version, true))
                                       : statusResponse(version.status(), request.request_id);
                          }));
 }

@@ -278,4 +278,9 @@ Response jsonResponse(int status, const nlohmann::json& body) {
           .body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
+Response orderedJsonResponse(int status, const nlohmann::ordered_json& body) {
+  return {.status = status,
+          .body = body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)};
+}
+
 }  // namespace smmhub::api

@@ -169,4 +169,8 @@ Response errorResponse(int status, std::string_view code, std::string_view messa
 
 Response jsonResponse(int status, const nlohmann::json& body);
 
+// Returns BODY with its keys in insertion order, for bodies that echo a
+// client's own JSON, such as a template.
+Response orderedJsonResponse(int status, const nlohmann::ordered_json& body);
+
 }  // namespace smmhub::api

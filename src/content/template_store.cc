@@ -12,7 +12,7 @@ namespace smmhub::content {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
+using nlohmann::ordered_json;
 
 constexpr std::string_view kTemplateColumns =
     "SELECT id, tenant, name, latest_version, created_at_ms, updated_at_ms FROM templates ";
@@ -65,8 +65,8 @@ Status checkNameFree(soci::session& sql, const std::string& tenant, const std::s
   return okStatus();
 }
 
-std::string bodyText(const json& body) {
-  return body.dump(2, ' ', false, json::error_handler_t::replace);
+std::string bodyText(const ordered_json& body) {
+  return body.dump(2, ' ', false, ordered_json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -75,7 +75,7 @@ Status checkTemplateName(std::string_view name) {
   return internal::checkDisplayName("template name", name);
 }
 
-Status validateTemplateBody(const json& body, Diagnostics* problems) {
+Status validateTemplateBody(const ordered_json& body, Diagnostics* problems) {
   if (!body.is_object()) {
     std::string message = "expected the template as a JSON object";
     if (problems != nullptr) {
@@ -132,7 +132,7 @@ Result<TemplateVersion> TemplateStore::insertVersion(soci::session& sql,
 }
 
 Result<TemplateRecord> TemplateStore::create(const std::string& tenant, const std::string& name,
-                                             const json& body, const std::string& actor,
+                                             const ordered_json& body, const std::string& actor,
                                              Diagnostics* problems) {
   SMMHUB_RETURN_IF_ERROR(internal::checkTenant(tenant));
   SMMHUB_RETURN_IF_ERROR(checkTemplateName(name));
@@ -164,7 +164,7 @@ Result<TemplateRecord> TemplateStore::create(const std::string& tenant, const st
 
 Result<TemplateRecord> TemplateStore::update(const std::string& tenant, const std::string& id,
                                              const std::optional<std::string>& name,
-                                             const std::optional<json>& body,
+                                             const std::optional<ordered_json>& body,
                                              const std::string& actor, Diagnostics* problems) {
   SMMHUB_RETURN_IF_ERROR(internal::checkTenant(tenant));
   if (name) {
@@ -190,11 +190,12 @@ Result<TemplateRecord> TemplateStore::update(const std::string& tenant, const st
       return okStatus();
     }
 
-    // Saving the latest body again makes no new version.
+    // Saving the latest body again makes no new version, but the same keys in
+    // another order do, because clients show the keys in their order.
     std::string latest;
     sql << "SELECT body FROM template_versions WHERE template_id = :id AND version = :version",
         soci::into(latest), soci::use(id), soci::use(record.latest_version);
-    if (json::parse(latest, nullptr, false) == *body) {
+    if (ordered_json::parse(latest, nullptr, false) == *body) {
       return okStatus();
     }
     SMMHUB_ASSIGN_OR_RETURN(TemplateVersion version, insertVersion(sql, record, text, actor));

@@ -12,6 +12,8 @@
 //
 // Every body is checked by the template parser (template/parser.h), whose
 // problems carry JSON pointers into the body, such as /scenes/0/layers/2/kind.
+// Bodies keep the order of their keys as the client sent them, because an
+// editor shows a template's fields and layout in that order.
 // Every method takes the tenant and looks rows up by (tenant, id), so an id
 // of another tenant is notFound.
 #pragma once
@@ -43,7 +45,7 @@ struct TemplateRecord {
 struct TemplateVersion {
   std::string template_id;
   std::int64_t version = 0;  // from 1
-  std::string body;          // the template's JSON text
+  std::string body;          // the template's JSON text, keys in the order saved
   std::string path;          // absolute: STORAGE/TENANT/templates/ID/vN.json
   std::string created_by;    // who saved it, such as "user:u_1"
   std::int64_t created_at_ms = 0;
@@ -57,7 +59,7 @@ Status checkTemplateName(std::string_view name);
 // be null) with its JSON pointer. Errors: invalidArgument summarising them,
 // also when BODY is not an object or its text exceeds
 // templates::kMaxTemplateBytes.
-Status validateTemplateBody(const nlohmann::json& body, Diagnostics* problems);
+Status validateTemplateBody(const nlohmann::ordered_json& body, Diagnostics* problems);
 
 class TemplateStore {
  public:
@@ -70,16 +72,16 @@ class TemplateStore {
   // tenant has a template of that name; unavailable for file or database
   // errors.
   Result<TemplateRecord> create(const std::string& tenant, const std::string& name,
-                                const nlohmann::json& body, const std::string& actor,
+                                const nlohmann::ordered_json& body, const std::string& actor,
                                 Diagnostics* problems);
 
   // Renames template ID when NAME is set, and saves BODY as the next
-  // version when it is set and differs from the latest one. Errors: as
-  // create(), and notFound.
+  // version when it is set and differs from the latest one, key order
+  // included. Errors: as create(), and notFound.
   Result<TemplateRecord> update(const std::string& tenant, const std::string& id,
                                 const std::optional<std::string>& name,
-                                const std::optional<nlohmann::json>& body, const std::string& actor,
-                                Diagnostics* problems);
+                                const std::optional<nlohmann::ordered_json>& body,
+                                const std::string& actor, Diagnostics* problems);
 
   // The tenant's templates, by name.
   Result<std::vector<TemplateRecord>> list(const std::string& tenant);

@@ -513,6 +513,41 @@ TEST_P(ContentRoutesTest, TemplateVersions) {
   EXPECT_TRUE(fs::exists(storage_ / "acme" / "templates" / id / "v2.json"));
 }
 
+TEST_P(ContentRoutesTest, TemplateBodyKeepsKeyOrder) {
+  HttpClient editor = signedIn("acme", "editor");
+  // Keys out of alphabetical order at every level, and fields in the order
+  // an editor lists them.
+  const std::string body =
+      R"({"version":1,"name":"Card","fields":{"zeta":{"type":"text","required":true},)"
+      R"("alpha":{"type":"text"}},"scenes":[{"layers":[{"kind":"text",)"
+      R"("content":"{{zeta}} {{alpha}}"}],"duration":2}],)"
+      R"("canvas":{"width":1080,"height":1920,"fps":30}})";
+  const std::string echoed = R"("body":)" + body + "}";
+
+  HttpReply created = editor.post("/api/v1/templates", R"({"name":"Ordered","body":)" + body + "}");
+  std::string id = created.json().value("id", "");
+  HttpReply got = editor.get("/api/v1/templates/" + id);
+  HttpReply first = editor.get("/api/v1/templates/" + id + "/versions/1");
+  HttpReply same = editor.put("/api/v1/templates/" + id, R"({"body":)" + body + "}");
+  HttpReply sorted = editor.put("/api/v1/templates/" + id, json{{"body", json::parse(body)}}.dump());
+  HttpReply second = editor.get("/api/v1/templates/" + id + "/versions/2");
+
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_NE(created.body.find(echoed), std::string::npos) << created.body;
+  ASSERT_EQ(got.status, 200);
+  EXPECT_NE(got.body.find(echoed), std::string::npos) << got.body;
+  ASSERT_EQ(first.status, 200);
+  EXPECT_NE(first.body.find(echoed), std::string::npos) << first.body;
+  std::string file = readText(storage_ / "acme" / "templates" / id / "v1.json");
+  EXPECT_EQ(nlohmann::ordered_json::parse(file).dump(), body);
+  // The same keys in another order are a new version.
+  EXPECT_EQ(same.json()["latest_version"], 1);
+  EXPECT_EQ(sorted.json()["latest_version"], 2);
+  ASSERT_EQ(second.status, 200);
+  EXPECT_NE(second.body.find(R"("body":)" + json::parse(body).dump() + "}"), std::string::npos)
+      << second.body;
+}
+
 TEST_P(ContentRoutesTest, TemplateProblemsHavePointers) {
   HttpClient editor = signedIn("acme", "editor");
   json broken = minimalTemplate();
