@@ -25,7 +25,21 @@ function templateSchemaValidator(): Plugin {
       this.addWatchFile(schemaPath);
       const ajv = new Ajv({ allErrors: true, strict: false, code: { source: true, esm: true } });
       const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, "utf8")));
-      return standaloneCode(ajv, validate);
+      // Even as ESM, the standalone code loads ajv's runtime helpers (such
+      // as ucs2length) with require(), which browsers lack: import them.
+      const imports: string[] = [];
+      const code = standaloneCode(ajv, validate).replace(
+        /require\("(ajv\/dist\/runtime\/[\w]+)"\)\.default/g,
+        (_match, module: string) => {
+          const name = `runtime${imports.length}`;
+          imports.push(`import ${name} from "${module}";`);
+          return name;
+        },
+      );
+      if (/\brequire\(/.test(code)) {
+        throw new Error("the template schema's validation code still calls require()");
+      }
+      return imports.join("\n") + "\n" + code;
     },
   };
 }
