@@ -7,10 +7,15 @@
 // unsafe SVG lists them as {"line", "message"}.
 #include <algorithm>
 #include <charconv>
+#include <map>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "accounts/accounts.h"
 #include "api/auth.h"
 #include "api/body.h"
 #include "api/routes.h"
@@ -110,6 +115,65 @@ ordered_json versionJson(const content::TemplateVersion& version, bool with_body
   }
   return body;
 }
+
+// The authors of template versions, as the version list shows them: the email
+// and name of each "user:ID" actor, the name of each "key:ID" actor. Each
+// actor is looked up once, and the tenant's keys are listed at most once.
+class ActorNames {
+ public:
+  ActorNames(accounts::Accounts& accounts, std::string tenant)
+      : accounts_(accounts), tenant_(std::move(tenant)) {}
+
+  // Sets "created_by_email" and "created_by_name" of ITEM for ACTOR. The
+  // email is null for an API key, and both are null for a user or key that
+  // no longer exists. Errors: those of the accounts store other than notFound.
+  Status describe(const std::string& actor, ordered_json* item) {
+    auto found = names_.find(actor);
+    if (found == names_.end()) {
+      SMMHUB_ASSIGN_OR_RETURN(auto names, lookUp(actor));
+      found = names_.emplace(actor, std::move(names)).first;
+    }
+    (*item)["created_by_email"] = found->second.first;
+    (*item)["created_by_name"] = found->second.second;
+    return okStatus();
+  }
+
+ private:
+  // Returns the email and name of ACTOR, each a string or null.
+  Result<std::pair<ordered_json, ordered_json>> lookUp(const std::string& actor) {
+    if (actor.starts_with("user:")) {
+      Result<accounts::User> user = accounts_.user(tenant_, actor.substr(5));
+      if (!user.ok()) {
+        return unknownUnlessFailed(user.status());
+      }
+      std::string name = user->name.empty() ? user->email : user->name;
+      return std::pair<ordered_json, ordered_json>(user->email, name);
+    }
+    if (actor.starts_with("key:")) {
+      if (!keys_) {
+        SMMHUB_ASSIGN_OR_RETURN(keys_, accounts_.listApiKeys(tenant_));
+      }
+      for (const accounts::ApiKey& key : *keys_) {
+        if ("key:" + key.id == actor) {
+          return std::pair<ordered_json, ordered_json>(nullptr, key.name);
+        }
+      }
+    }
+    return std::pair<ordered_json, ordered_json>(nullptr, nullptr);
+  }
+
+  static Result<std::pair<ordered_json, ordered_json>> unknownUnlessFailed(const Status& status) {
+    if (status.code() != StatusCode::kNotFound) {
+      return status;
+    }
+    return std::pair<ordered_json, ordered_json>(nullptr, nullptr);
+  }
+
+  accounts::Accounts& accounts_;
+  std::string tenant_;
+  std::map<std::string, std::pair<ordered_json, ordered_json>> names_;
+  std::optional<std::vector<accounts::ApiKey>> keys_;
+};
 
 Response uploadAsset(const Services& services, const Request& request, const Principal& principal) {
   auto name = request.query.find("name");
@@ -432,9 +496,15 @@ void addTemplateRoutes(Router& router, const Services& services) {
                            if (!versions.ok()) {
                              return statusResponse(versions.status(), request.request_id);
                            }
+                           ActorNames actors(*services.accounts, principal.tenant);
                            ordered_json items = ordered_json::array();
                            for (const content::TemplateVersion& version : *versions) {
-                             items.push_back(versionJson(version, false));
+                             ordered_json item = versionJson(version, false);
+                             Status named = actors.describe(version.created_by, &item);
+                             if (!named.ok()) {
+                               return statusResponse(named, request.request_id);
+                             }
+                             items.push_back(std::move(item));
                            }
                            return orderedJsonResponse(200, {{"versions", items}});
                          }));

@@ -548,6 +548,32 @@ TEST_P(ContentRoutesTest, TemplateBodyKeepsKeyOrder) {
       << second.body;
 }
 
+TEST_P(ContentRoutesTest, VersionListNamesAuthors) {
+  HttpClient editor = signedIn("acme", "editor");
+  HttpClient script = withApiKey("acme", "editor");
+  std::string email = editor.get("/api/v1/me").json()["user"]["email"];
+  std::string id = editor
+                       .post("/api/v1/templates",
+                             json{{"name", "T"}, {"body", minimalTemplate("one")}}.dump())
+                       .json()
+                       .value("id", "");
+  HttpReply saved =
+      script.put("/api/v1/templates/" + id, json{{"body", minimalTemplate("two")}}.dump());
+  ASSERT_EQ(saved.status, 200) << saved.body;
+
+  HttpReply versions = editor.get("/api/v1/templates/" + id + "/versions");
+
+  ASSERT_EQ(versions.status, 200) << versions.body;
+  json listed = versions.json()["versions"];
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_TRUE(listed[0]["created_by"].get<std::string>().starts_with("user:"));
+  EXPECT_EQ(listed[0]["created_by_email"], email);
+  EXPECT_EQ(listed[0]["created_by_name"], "editor");
+  EXPECT_TRUE(listed[1]["created_by"].get<std::string>().starts_with("key:"));
+  EXPECT_EQ(listed[1]["created_by_email"], nullptr);
+  EXPECT_EQ(listed[1]["created_by_name"], "test key");
+}
+
 TEST_P(ContentRoutesTest, TemplateProblemsHavePointers) {
   HttpClient editor = signedIn("acme", "editor");
   json broken = minimalTemplate();
