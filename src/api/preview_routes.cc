@@ -234,6 +234,37 @@ Result<std::string> cacheKey(const PreviewInputs& inputs, double time_s) {
   return std::string(hex);
 }
 
+// Removes every PREFIX from TEXT, so that a client sees paths relative to
+// its tenant's folder, not the server's storage layout.
+std::string withoutPrefix(std::string text, const std::string& prefix) {
+  for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) {
+    text.erase(at, prefix.size());
+  }
+  return text;
+}
+
+// Returns TEXT with the tenant's storage folder removed from the paths it
+// names, both as the API spells the folder and as its canonical path, so
+// that a message names files relative to the tenant's storage.
+std::string tenantRelative(const Services& services, const std::string& tenant, std::string text) {
+  fs::path folder = services.storage / tenant;
+  text = withoutPrefix(std::move(text), folder.string() + "/");
+  std::error_code error;
+  fs::path canonical = fs::weakly_canonical(folder, error);
+  if (!error && canonical != folder) {
+    text = withoutPrefix(std::move(text), canonical.string() + "/");
+  }
+  return text;
+}
+
+// Returns the error response of STATUS with paths relative to the tenant's
+// storage, as tenantRelative() writes them.
+Response tenantStatusResponse(const Services& services, const std::string& tenant,
+                              const Status& status, std::string_view request_id) {
+  return statusResponse(Status(status.code(), tenantRelative(services, tenant, status.message())),
+                        request_id);
+}
+
 Response pngResponse(const fs::path& path, std::string_view cache) {
   return Response{.status = 200,
                   .content_type = "image/png",
@@ -283,11 +314,11 @@ Response createPreview(const Services& services, const Request& request,
   }
   Result<PreviewInputs> inputs = findInputs(services, principal.tenant, *preview);
   if (!inputs.ok()) {
-    return statusResponse(inputs.status(), request.request_id);
+    return tenantStatusResponse(services, principal.tenant, inputs.status(), request.request_id);
   }
   Result<std::string> key = cacheKey(*inputs, preview->time_s);
   if (!key.ok()) {
-    return statusResponse(key.status(), request.request_id);
+    return tenantStatusResponse(services, principal.tenant, key.status(), request.request_id);
   }
   fs::path png = services.storage / principal.tenant / "previews" / (*key + ".png");
   std::error_code error;
@@ -301,6 +332,7 @@ Response createPreview(const Services& services, const Request& request,
                              .template_path = inputs->template_path.string(),
                              .brand_dir = inputs->brand_dir,
                              .row_json = inputs->row_json,
+                             .row = preview->campaign_id ? preview->row : 0,
                              .data_source = inputs->data_source.string(),
                              .time_s = preview->time_s,
                              .out_path = png.string()};
@@ -322,7 +354,8 @@ Response createPreview(const Services& services, const Request& request,
     std::string message = answer.value("error", "the worker failed without a message");
     logger("api")->info("preview failed id={} preview={} error=\"{}\"", request.request_id, job.id,
                         message);
-    return errorResponse(422, "preview_failed", message, request.request_id);
+    return errorResponse(422, "preview_failed", tenantRelative(services, principal.tenant, message),
+                         request.request_id);
   }
   if (!fs::is_regular_file(png, error)) {
     return statusResponse(Status::internal("preview " + job.id + ": the worker replied ok, but " +
@@ -375,15 +408,6 @@ json rowOfPlace(std::string_view place) {
     return nullptr;
   }
   return row;
-}
-
-// Removes every PREFIX from TEXT, so that a client sees paths relative to
-// its tenant's folder, not the server's storage layout.
-std::string withoutPrefix(std::string text, const std::string& prefix) {
-  for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) {
-    text.erase(at, prefix.size());
-  }
-  return text;
 }
 
 // Builds the 200 body from a worker's preflight report.

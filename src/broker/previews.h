@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,6 +51,9 @@ struct PreviewRequest {
   std::string mapping_json;
   // Frame: one row as a JSON object, as a job carries it.
   std::string row_json;
+  // Frame: the campaign's number of that row, from 1, which messages name;
+  // 0 for values that are no campaign's row.
+  int row = 0;
   // The file whose folder relative paths in the row are resolved against.
   std::string data_source;
   double time_s = 0;
@@ -70,6 +74,7 @@ inline std::string previewRequestJson(const PreviewRequest& request) {
                         {"data_path", request.data_path},
                         {"mapping_json", request.mapping_json},
                         {"row_json", request.row_json},
+                        {"row", request.row},
                         {"data_source", request.data_source},
                         {"time_s", request.time_s},
                         {"out_path", request.out_path},
@@ -117,6 +122,13 @@ inline Result<PreviewRequest> parsePreviewRequest(std::string_view text) {
     return Status::invalidArgument("preview request: field 'time_s' is missing or not a number");
   }
   request.time_s = time->get<double>();
+  // Requests of APIs older than the row number have none.
+  auto row = body.find("row");
+  if (row != body.end() && (!row->is_number_integer() || row->get<std::int64_t>() < 0 ||
+                            row->get<std::int64_t>() > 1'000'000'000)) {
+    return Status::invalidArgument("preview request: field 'row' is not a row number");
+  }
+  request.row = row == body.end() ? 0 : row->get<int>();
   return request;
 }
 

@@ -54,6 +54,18 @@ Result<BatchInputs> loadInputs(const BatchRequest& request, Diagnostics* problem
   }
   inputs.table.source_roots = request.source_roots;
 
+  // The copy of one row takes the number of the row it copies, which the
+  // binding's messages name.
+  if (request.row_number > 0) {
+    if (inputs.table.rows.size() != 1) {
+      return Status::invalidArgument(
+          fmt::format("{}: row_number {} is set, but the file has {} rows, not 1",
+                      request.data_path.string(), request.row_number, inputs.table.rows.size()));
+    }
+    inputs.table.rows.front().number = request.row_number;
+  }
+
+  // REQUEST.rows selects rows by their place in the file.
   if (request.rows.empty()) {
     for (const auto& row : inputs.table.rows) {
       inputs.rows.push_back(&row);

@@ -45,6 +45,11 @@ struct BatchRequest {
   std::filesystem::path out_dir;
   std::vector<int> rows;  // 1-based data row numbers; empty: every row
   int jobs = 0;           // videos rendered at once; 0: one per core
+  // When above 0, the number that messages, outcomes and "{{row}}" give the
+  // one row of data_path. A worker renders a copy of row N of a larger table
+  // from a file of that row alone, and sets N here. 0: rows keep their own
+  // numbers. REQUIRES: data_path has exactly one row when set.
+  int row_number = 0;
   // Encoder threads per video; 0: the cores divided by jobs. A worker that
   // runs several batches at once divides the cores among them.
   int encode_threads = 0;

@@ -1191,7 +1191,8 @@ class WorkerImpl final : public Worker {
     SMMHUB_RETURN_IF_ERROR(checkInside(root, request.out_path, "out_path"));
 
     // The row goes through the same URL downloads as a job's row.
-    jobs::Job job{.id = "preview " + request.id, .tenant = request.tenant, .row = 1};
+    jobs::Job job{
+        .id = "preview " + request.id, .tenant = request.tenant, .row = std::max(1, request.row)};
     job.row_json = request.row_json;
     jobs::Batch batch;
     batch.template_path = request.template_path;
@@ -1290,6 +1291,8 @@ class WorkerImpl final : public Worker {
                           options_.fetch.cache_dir};
     batch.brand_dir = request.brand_dir;
     batch.rows = {1};
+    // Messages name the campaign's row, not the row of the one-row file.
+    batch.row_number = request.row;
     batch.cache_redis = options_.cache_redis;
     batch.tenant = request.tenant;
     SMMHUB_ASSIGN_OR_RETURN(render::FrameOutput rendered,

@@ -484,6 +484,34 @@ TEST_P(MatchDayTest, CrestLibraryRendersVideoAndPreview) {
   EXPECT_LT(gap, 0.01);
 }
 
+TEST_P(MatchDayTest, PreviewErrorNamesCampaignRow) {
+  HttpClient editor = signedIn("acme", "editor");
+  std::string kit = matchDayKit(editor);
+  std::string campaign =
+      matchDayCampaign(editor, kit,
+                       "English Premier League,1,2024-08-17,15:00,Arsenal FC,Chelsea FC,\n"
+                       "English Premier League,1,2024-08-17,15:00,Atlantis United,Chelsea FC,\n");
+  Result<templates::BrandKit> loaded =
+      templates::loadBrandKit(storage_ / "acme" / "brand-kits" / kit, nullptr);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().toString();
+  std::string closest = loaded->libraries.at("crests").closestName("Atlantis United");
+  json body = {{"campaign_id", campaign}, {"row", 2}, {"time_s", 3.0}};
+  body["template_id"] = editor.get("/api/v1/campaigns/" + campaign).json()["template_id"];
+  startWorker();
+
+  HttpReply reply = editor.post("/api/v1/previews", body.dump());
+
+  EXPECT_EQ(reply.status, 422) << reply.body << workerLogs();
+  EXPECT_EQ(reply.errorCode(), "preview_failed");
+  // The campaign's row 2, not the row of the one-row file the worker binds,
+  // and the library by its place in the tenant's storage.
+  EXPECT_EQ(reply.json()["error"]["message"],
+            "row 2: 1 error; first: row 2, column home: filter 'asset': 'Atlantis United' is not "
+            "in library 'crests' (brand-kits/" +
+                kit + "/libraries/crests.json); closest name: '" + closest + "'");
+  EXPECT_EQ(reply.body.find(storage_.string()), std::string::npos) << reply.body;
+}
+
 TEST_P(MatchDayTest, PreflightNamesTheUnknownCrestsRow) {
   HttpClient editor = signedIn("acme", "editor");
   std::string kit = matchDayKit(editor);
