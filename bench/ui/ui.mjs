@@ -5,7 +5,7 @@
 // The same rounds run again once the batch is done, for comparison.
 //
 // Usage: bench/ui/ui.mjs [--rounds-idle N]   (after scripts/setup and scripts/build)
-// The last line holds the figures as key=value pairs.
+// The last line contains the figures as key=value pairs.
 import { readFile, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -63,6 +63,7 @@ async function prepareMatchDay(call) {
                 "application/octet-stream")).id;
   const logo = await upload(join(example, "brand/logo.svg"), "logo.svg");
   const music = await upload(join(example, "brand/music.wav"), "music.wav");
+
   const index = JSON.parse(await readFile(join(example, "brand/crests/index.json"), "utf8"));
   const crests = {};
   const files = new Set(await readdir(join(example, "brand/crests")));
@@ -71,6 +72,7 @@ async function prepareMatchDay(call) {
       crests[name] = await upload(join(example, "brand/crests", file), file);
     }
   }
+
   const kit = await call("POST", "/api/v1/brand-kits", JSON.stringify({
     name: "Match Day",
     handle: "@demosports",
@@ -80,6 +82,7 @@ async function prepareMatchDay(call) {
     assets: { music },
     libraries: { crests },
   }));
+
   const body = JSON.parse(await readFile(join(example, "template.json"), "utf8"));
   const template = await call("POST", "/api/v1/templates",
                               JSON.stringify({ name: "Match Day", body }));

@@ -35,7 +35,7 @@ async function freePort() {
   return port;
 }
 
-// Resolves once Redis on PORT answers PING, or rejects after TIMEOUT_MS.
+// Resolves once Redis on PORT replies to PING, or rejects after TIMEOUT_MS.
 async function waitForRedis(port, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
