@@ -245,7 +245,7 @@ TEST_P(ContentStoreTest, BrandKitErrorsPointAtFields) {
   EXPECT_EQ(places(problems),
             (std::vector<std::string>{
                 "/colour: unknown member; known are name, handle, colors, fonts, logo_asset_id, "
-                "assets",
+                "assets, libraries",
                 "/name: missing; give the kit's name",
                 "/logo_asset_id: asset '" + font.id + "' is font/ttf, not an image",
                 "/colors/bad key: invalid name 'bad key'; use 1 to 64 letters, digits, '_' or "

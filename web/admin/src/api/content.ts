@@ -18,8 +18,10 @@ export interface AssetList {
   assets: Asset[];
 }
 
-// The largest upload POST /api/v1/assets accepts.
-export const MAX_ASSET_BYTES = 20 * 1024 * 1024;
+// The largest upload POST /api/v1/assets accepts, which is the limit of
+// audio. Images and fonts may have 20 MiB; the server checks that once it
+// knows the type, and its 413 names the limit.
+export const MAX_ASSET_BYTES = 50 * 1024 * 1024;
 
 // The types the server recognizes from an upload's bytes, for the file picker's
 // accept attribute. The server decides from the bytes, so this only filters the dialog.
