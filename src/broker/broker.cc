@@ -549,11 +549,13 @@ Result<std::vector<std::string>> Broker::cancelBatch(const std::string& batch_id
   // The leases of the cancelled jobs that were ever claimed end, so that the
   // heartbeats of workers still on them fail and they stop. SQL rejects
   // their completions in any case. A cancel run again after Redis failed
-  // here ends the leases that the first run left.
+  // here ends the leases that the first run left. A job that SQL left
+  // active is being delivered and keeps its lease.
   const std::string& tenant = jobs.front().tenant;
   std::vector<std::string> args{tenant};
   for (const jobs::Job& job : jobs) {
-    if (std::find(active.begin(), active.end(), job.id) == active.end()) {
+    if (job.state != jobs::JobState::kActive &&
+        std::find(active.begin(), active.end(), job.id) == active.end()) {
       args.push_back(job.id);
     }
     if (job.state == jobs::JobState::kCancelled && job.fencing_token > 0) {

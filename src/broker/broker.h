@@ -148,9 +148,10 @@ class Broker {
   Result<int> redrive();
 
   // Cancels the batch in SQL (JobStore::cancelBatch) and removes its queued
-  // and scheduled jobs from Redis. The leases of its active jobs end, so
-  // that their workers' next heartbeats fail and they stop at the next
-  // frame. Returns the ids of the jobs that were active.
+  // and scheduled jobs from Redis. The leases of its cancelled active jobs
+  // end, so that their workers' next heartbeats fail and they stop at the
+  // next frame. Jobs whose delivery had started complete. Returns the ids
+  // of the jobs that were active and are cancelled.
   Result<std::vector<std::string>> cancelBatch(const std::string& batch_id);
 
   // Waits up to WAIT for a job to be pushed, on CONNECTION (whose timeout

@@ -18,16 +18,18 @@ Result<credits::JobState> BatchDirectory::state(const std::string& tenant, const
       state = credits::JobState::kMissing;
       return okStatus();
     }
-    if (cancelled_at_ms != 0) {
-      state = credits::JobState::kCancelled;
-      return okStatus();
-    }
 
+    // A cancelled batch can still have jobs whose delivery had started at
+    // the cancel, and their charges take the batch's hold.
     std::int64_t running = 0;
     sql << "SELECT COUNT(*) FROM jobs WHERE batch_id = :id AND state IN ('queued', 'active', "
            "'retrying')",
         soci::into(running), soci::use(job);
-    state = running > 0 ? credits::JobState::kActive : credits::JobState::kFinished;
+    if (running > 0) {
+      state = credits::JobState::kActive;
+    } else {
+      state = cancelled_at_ms != 0 ? credits::JobState::kCancelled : credits::JobState::kFinished;
+    }
     return okStatus();
   });
   if (!status.ok()) {

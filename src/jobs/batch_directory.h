@@ -11,8 +11,9 @@
 namespace smmhub::jobs {
 
 // A credits::JobDirectory over the job store's tables. A batch is
-//   - active while any of its jobs is queued, active or retrying,
-//   - cancelled once cancelBatch() ran on it,
+//   - active while any of its jobs is queued, active or retrying, also
+//     after a cancel that left a job in delivery to complete,
+//   - cancelled once cancelBatch() ran on it and no job is left to run,
 //   - finished when none of its jobs is left to run,
 //   - missing when the tenant has no batch with that id, which includes a
 //     batch of another tenant.

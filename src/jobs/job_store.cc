@@ -264,6 +264,8 @@ Result<Change> changeJob(soci::session& sql, store::Backend backend, const std::
   if (to == JobState::kActive) {
     after.attempts += 1;
     after.fencing_token = details.fencing_token.value_or(after.fencing_token);
+    // A new claim has not started to deliver: a cancel stops it again.
+    after.output_path.clear();
   } else if (to == JobState::kQueued) {
     // A job handed back does not count the attempt it gave up; a failed job
     // retried by hand starts its attempts again.
@@ -541,6 +543,31 @@ Status JobStore::complete(const std::string& job_id, std::int64_t token,
   return okStatus();
 }
 
+Status JobStore::startDelivery(const std::string& job_id, std::int64_t token,
+                               const std::string& output_path) {
+  if (output_path.empty()) {
+    return Status::invalidArgument("job " + job_id +
+                                   ": cannot start the delivery: output_path is empty");
+  }
+  return db_.write([&](soci::session& sql) -> Status {
+    SMMHUB_ASSIGN_OR_RETURN(std::vector<Job> found,
+                            selectJobs(sql, "WHERE id = :id" + lockSuffix(db_.backend()), &job_id));
+    if (found.empty()) {
+      return Status::notFound("job " + job_id + ": not found");
+    }
+    const Job& job = found.front();
+    if (job.state != JobState::kActive || job.fencing_token != token) {
+      return Status::failedPrecondition(fmt::format(
+          "job {}: cannot start the delivery with token {}: the job is {} with token {}", job_id,
+          token, jobStateName(job.state), job.fencing_token));
+    }
+    std::int64_t updated_at_ms = now();
+    sql << "UPDATE jobs SET output_path = :output, updated_at_ms = :updated WHERE id = :id",
+        soci::use(output_path), soci::use(updated_at_ms), soci::use(job_id);
+    return okStatus();
+  });
+}
+
 Status JobStore::recordRenderStats(const std::string& job_id, std::int64_t token,
                                    RenderStats stats) {
   if (stats.render_ms < 0 || stats.cache_hits < 0 || stats.cache_hits > stats.cache_lookups) {
@@ -654,12 +681,14 @@ Result<std::vector<std::string>> JobStore::cancelBatch(const std::string& batch_
     const std::int64_t now_ms = now();
 
     // PostgreSQL locks the rows in id order, the order of the result, so two
-    // cancellations of one batch cannot deadlock.
+    // cancellations of one batch cannot deadlock. An active job with an
+    // output path is being delivered (startDelivery()): its worker may have
+    // charged the video already, so the job is left to complete.
     SMMHUB_ASSIGN_OR_RETURN(
         std::vector<Job> running,
         selectJobs(sql,
-                   "WHERE batch_id = :batch_id AND state IN ('queued', 'active', 'retrying') "
-                   "ORDER BY id" +
+                   "WHERE batch_id = :batch_id AND (state IN ('queued', 'retrying') OR "
+                   "(state = 'active' AND output_path = '')) ORDER BY id" +
                        lockSuffix(db_.backend()),
                    &batch_id));
     for (const Job& job : running) {

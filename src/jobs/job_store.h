@@ -17,7 +17,8 @@
 //   queued, retrying -> active       claim
 //   active -> completed              complete
 //   active -> retrying | failed      fail
-//   queued, retrying, active -> cancelled   cancelBatch
+//   queued, retrying, active -> cancelled   cancelBatch (not an active job
+//                                           whose delivery has started)
 //   active -> queued                 handBack (the attempt does not count)
 //   failed -> queued                 retryFailed (attempts start again)
 //
@@ -125,7 +126,8 @@ struct Job {
   std::string last_error;
   std::int64_t fencing_token = 0;  // the highest token granted, 0 before the first claim
   std::string worker;              // the worker of the last claim
-  std::string output_path;         // set by complete()
+  // Set by startDelivery() and complete(), and cleared by the next claim.
+  std::string output_path;
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
 };
@@ -236,6 +238,17 @@ class JobStore {
   // notFound, invalidArgument for an empty output path.
   Status complete(const std::string& job_id, std::int64_t token, const std::string& output_path);
 
+  // Records that the worker holding the claim with TOKEN has a rendered
+  // video and starts to deliver it at OUTPUT_PATH: it charges the video and
+  // then completes the job. From then on cancelBatch() leaves the job to its
+  // worker. This and cancelBatch() are transactions on the job's row, so a
+  // cancel comes either before (this call fails, nothing is charged) or
+  // after (the job completes and is charged). Errors: failedPrecondition
+  // when the job is not active under TOKEN, notFound, invalidArgument for
+  // an empty output path.
+  Status startDelivery(const std::string& job_id, std::int64_t token,
+                       const std::string& output_path);
+
   // Records what the render of a job claimed with TOKEN cost, for the
   // usage figures: its render time and how many of the values it needed
   // (rasters, encoded frames) came from the render cache. Errors:
@@ -263,9 +276,11 @@ class JobStore {
   Result<std::vector<std::string>> retryFailed(const std::string& batch_id);
 
   // Cancels every queued, retrying or active job of BATCH_ID and marks the
-  // batch cancelled (the first call sets cancelled_at_ms). Returns the ids of
-  // the jobs that were active, whose workers should stop. A second call
-  // returns an empty list. Errors: notFound for an unknown batch.
+  // batch cancelled (the first call sets cancelled_at_ms). An active job
+  // whose delivery has started (startDelivery()) stays active, so that its
+  // worker completes it. Returns the ids of the jobs that were active and
+  // are cancelled, whose workers should stop. A second call returns an
+  // empty list. Errors: notFound for an unknown batch.
   Result<std::vector<std::string>> cancelBatch(const std::string& batch_id);
 
   // Returns every job that is queued, active or retrying, ordered by

@@ -560,6 +560,71 @@ TEST_P(JobStoreTest, CancelBatchCancelsRunningJobsAndReturnsActive) {
   EXPECT_EQ(summary->completed, 1);
 }
 
+TEST_P(JobStoreTest, CancelBatchSkipsJobsInDelivery) {
+  CreatedBatch batch = create(3);
+  const std::vector<std::string>& ids = batch.job_ids;
+  claim(ids[0], 1);
+  claim(ids[1], 2);
+  ASSERT_TRUE(store_->startDelivery(ids[1], 2, "out/matchday/video-2.mp4").ok());
+  BatchDirectory directory(*db_);
+
+  Result<std::vector<std::string>> active = store_->cancelBatch(batch.batch_id);
+  Result<credits::JobState> while_delivering = directory.state("acme", batch.batch_id);
+  Status late_start = store_->startDelivery(ids[0], 1, "out/matchday/video-1.mp4");
+  Status completed = store_->complete(ids[1], 2, "out/matchday/video-2.mp4");
+  Result<credits::JobState> after = directory.state("acme", batch.batch_id);
+
+  ASSERT_TRUE(active.ok()) << active.status().toString();
+  EXPECT_EQ(*active, std::vector<std::string>{ids[0]});
+  EXPECT_EQ(job(ids[0]).state, JobState::kCancelled);
+  EXPECT_EQ(job(ids[2]).state, JobState::kCancelled);
+  ASSERT_TRUE(while_delivering.ok()) << while_delivering.status().toString();
+  EXPECT_EQ(*while_delivering, credits::JobState::kActive);
+  EXPECT_EQ(late_start.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(late_start.message(), "job " + ids[0] +
+                                      ": cannot start the delivery with token 1: the job is "
+                                      "cancelled with token 1");
+  EXPECT_TRUE(completed.ok()) << completed.toString();
+  EXPECT_EQ(job(ids[1]).state, JobState::kCompleted);
+  ASSERT_TRUE(after.ok()) << after.status().toString();
+  EXPECT_EQ(*after, credits::JobState::kCancelled);
+}
+
+TEST_P(JobStoreTest, StartDeliveryNeedsTheActiveClaim) {
+  CreatedBatch batch = create(2);
+  const std::vector<std::string>& ids = batch.job_ids;
+  claim(ids[0], 1);
+
+  Status stale = store_->startDelivery(ids[0], 0, "out/matchday/video-1.mp4");
+  Status queued = store_->startDelivery(ids[1], 0, "out/matchday/video-2.mp4");
+  Status empty = store_->startDelivery(ids[0], 1, "");
+  Status unknown = store_->startDelivery("j-0123456789abcdef", 1, "out/x.mp4");
+  Status started = store_->startDelivery(ids[0], 1, "out/matchday/video-1.mp4");
+  Job delivering = job(ids[0]);
+  std::size_t events_when_delivering = events(ids[0]).size();
+  // The lease ran out: the next claim has not started to deliver.
+  ASSERT_TRUE(store_->fail(ids[0], 1, "lease expired", kStartMs).ok());
+  Job reclaimed = claim(ids[0], 2);
+  Result<std::vector<std::string>> active = store_->cancelBatch(batch.batch_id);
+
+  EXPECT_EQ(stale.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(queued.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(queued.message(), "job " + ids[1] +
+                                  ": cannot start the delivery with token 0: the job is queued "
+                                  "with token 0");
+  EXPECT_EQ(empty.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(unknown.code(), StatusCode::kNotFound);
+  EXPECT_TRUE(started.ok()) << started.toString();
+  EXPECT_EQ(delivering.state, JobState::kActive);
+  EXPECT_EQ(delivering.output_path, "out/matchday/video-1.mp4");
+  // The start of a delivery changes no state, so it adds no event.
+  EXPECT_EQ(events_when_delivering, 2u);
+  EXPECT_EQ(reclaimed.output_path, "");
+  ASSERT_TRUE(active.ok()) << active.status().toString();
+  EXPECT_EQ(*active, std::vector<std::string>{ids[0]});
+  EXPECT_EQ(job(ids[0]).state, JobState::kCancelled);
+}
+
 TEST_P(JobStoreTest, SummaryTokenSumGrowsWithEveryClaim) {
   CreatedBatch batch = create(2);
   const std::vector<std::string>& ids = batch.job_ids;

@@ -556,27 +556,29 @@ class WorkerImpl final : public Worker {
     }
 
     // 1. Is the claim still ours? The renewal works on a copy, because the
-    // heartbeat thread reads the claim meanwhile.
+    // heartbeat thread reads the claim meanwhile. Then SQL records that the
+    // delivery starts. After that a cancel leaves the job to this worker, so
+    // no cancel comes between the charge and the completion.
     broker::Claim renewal = claim;
-    Status lease = patiently("renew lease", claim, [&] { return broker_->heartbeat(renewal); });
-    if (!lease.ok()) {
-      rejected_.inc();
-      log->warn("job result discarded job={} token={}: {}", claim.job_id, claim.fencing_token,
-                lease.message());
-      removeTree(work);
-      return;
+    Status owned = patiently("renew lease", claim, [&] { return broker_->heartbeat(renewal); });
+    if (owned.ok()) {
+      owned = patiently("start delivery", claim, [&] {
+        return store_.startDelivery(claim.job_id, claim.fencing_token, video.string());
+      });
     }
-
-    // 2. Charge once per job, whatever the number of deliveries. SQL is read
-    // first, so that a job cancelled after the renewal is not charged.
-    Status owned = stillOwned(claim);
     if (!owned.ok()) {
       rejected_.inc();
       log->warn("job result discarded job={} token={}: {}", claim.job_id, claim.fencing_token,
                 owned.message());
       removeTree(work);
+      // A cancel may have ended the batch, and this job may be its last.
+      if (owned.code() == StatusCode::kFailedPrecondition) {
+        afterFinish(claim.tenant, claim.batch_id);
+      }
       return;
     }
+
+    // 2. Charge once per job, whatever the number of deliveries.
     Status charged = charge(claim, batch->video_price);
     if (!charged.ok()) {
       finishFailed(active, charged.message(), charged.code() == StatusCode::kResourceExhausted);
@@ -754,20 +756,6 @@ class WorkerImpl final : public Worker {
       fields[source.column] = fetched->path.string();
     }
     return fields.dump();
-  }
-
-  // Returns failedPrecondition when SQL no longer has the job active under
-  // the claim's token.
-  Status stillOwned(const broker::Claim& claim) {
-    Result<jobs::Job> job = patiently("read job", claim, [&] { return store_.job(claim.job_id); });
-    if (!job.ok()) {
-      return job.status();
-    }
-    if (job->state != jobs::JobState::kActive || job->fencing_token != claim.fencing_token) {
-      return Status::failedPrecondition(fmt::format(
-          "the job is {} with token {}", jobs::jobStateName(job->state), job->fencing_token));
-    }
-    return okStatus();
   }
 
   Status charge(const broker::Claim& claim, std::int64_t price) {

@@ -538,6 +538,85 @@ TEST_P(CampaignRoutesTest, PlatformAdministratorTopsUpOnce) {
   EXPECT_EQ(owner.get("/api/v1/credits").json()["available"], 50);
 }
 
+// The file name of a campaign row's video: "007.mp4" for row 7.
+std::string videoName(int row) {
+  std::string digits = std::to_string(row);
+  return std::string(digits.size() < 3 ? 3 - digits.size() : 0, '0') + digits + ".mp4";
+}
+
+// Cancels batches while two workers with two slots each render them, at a
+// different point of each batch. Whatever each job was doing when the
+// cancel came, the tenant pays for the videos delivered and nothing else.
+// So each completed job has one charge and a video file, no other job has
+// either, and no credit stays held.
+TEST_P(CampaignRoutesTest, CancelWhileRenderingChargesDeliveredVideosOnly) {
+  constexpr int kRows = 24;
+  constexpr int kRounds = 5;
+  constexpr int kCredits = kRows * kRounds;
+  HttpClient editor = signedIn("acme", "editor");
+  ensureTenant("acme", kCredits);
+  std::string id = readyCampaign(editor, "acme");
+  std::string rows = "Home team,Away team\n";
+  for (int row = 1; row <= kRows; ++row) {
+    rows += "Home " + std::to_string(row) + ",Away " + std::to_string(row) + "\n";
+  }
+  ASSERT_EQ(editor.request("PUT", "/api/v1/campaigns/" + id + "/rows", rows, "text/csv").status,
+            200);
+  startWorker(2);
+  startWorker(2);
+
+  int delivered = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    HttpReply generated = generate(editor, id, "round-" + std::to_string(round));
+    ASSERT_EQ(generated.status, 202) << generated.body;
+    std::string batch = generated.json()["batch_id"];
+
+    // Cancel once ROUND + 1 videos are done, while other jobs render or
+    // deliver theirs.
+    bool started = waitUntil(
+        [&] {
+          json counts = editor.get("/api/v1/batches/" + batch).json()["counts"];
+          return counts["completed"].get<int>() > round;
+        },
+        120s);
+    ASSERT_TRUE(started) << workerLogs();
+    HttpReply cancelled = editor.post("/api/v1/batches/" + batch + "/cancel", "");
+    ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+    json done = waitForBatch(editor, batch);
+    bool released =
+        waitUntil([&] { return editor.get("/api/v1/credits").json()["held"] == 0; }, 10s);
+
+    std::set<std::string> completed_files;
+    for (const json& job : done["jobs"]) {
+      if (job["state"] == "completed") {
+        completed_files.insert(videoName(job["row"].get<int>()));
+      }
+    }
+    std::set<std::string> video_files;
+    for (const auto& entry : std::filesystem::directory_iterator(storage_ / "acme" / batch)) {
+      if (entry.path().extension() == ".mp4") {
+        video_files.insert(entry.path().filename().string());
+      }
+    }
+    json history = editor.get("/api/v1/credits/history?limit=1000").json();
+    int charges = 0;
+    for (const json& entry : history["entries"]) {
+      charges += entry["kind"] == "charge" && entry["job_id"] == batch ? 1 : 0;
+    }
+    int completed = done["counts"]["completed"];
+    delivered += completed;
+    json credits = editor.get("/api/v1/credits").json();
+
+    EXPECT_TRUE(released) << credits.dump() << workerLogs();
+    EXPECT_EQ(done["counts"]["cancelled"].get<int>() + completed, kRows) << done["counts"].dump();
+    EXPECT_EQ(charges, completed) << done["counts"].dump() << workerLogs();
+    EXPECT_EQ(video_files, completed_files);
+    EXPECT_EQ(credits["available"], kCredits - delivered) << done["counts"].dump();
+    EXPECT_EQ(credits["held"], 0);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, CampaignRoutesTest, kBackends, backendName);
 
 }  // namespace
