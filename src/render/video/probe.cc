@@ -110,7 +110,15 @@ Result<std::vector<unsigned char>> readRange(std::ifstream& file, std::uint64_t 
 // Walks the top-level boxes of the MP4 file PATH, and moov's children.
 Result<BoxLayout> scanBoxes(const std::filesystem::path& path) {
   std::ifstream file(path, std::ios::binary);
-  const std::uint64_t file_size = std::filesystem::file_size(path);
+  // The file can vanish meanwhile, as when a worker ends a cancelled batch
+  // and removes its work folders. That is an error for the caller, not an
+  // exception that ends the process.
+  std::error_code size_error;
+  const std::uint64_t file_size = std::filesystem::file_size(path, size_error);
+  if (size_error) {
+    return Status::unavailable(path.string() +
+                               ": cannot read the file size: " + size_error.message());
+  }
   BoxLayout layout;
   bool seen_moov = false;
   bool seen_mdat = false;
