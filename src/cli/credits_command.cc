@@ -199,12 +199,38 @@ int runBalance(const CreditsArgs& args) {
   if (!services.ok()) {
     return fail("balance", services.status());
   }
-  Result<credits::Balance> balance = services->credits->balance(args.tenant);
+  // The counters on Redis are the balance that every call checks and the
+  // API shows. A Redis without them is not rebuilt here, because it may be
+  // another Redis than the API's, where rebuilt counters would stay behind.
+  credits::Credits& credits = *services->credits;
+  Result<std::optional<credits::Balance>> balance = credits.counters(args.tenant);
   if (!balance.ok()) {
     return fail("balance", balance.status());
   }
-  fmt::print("available={} held={}\n", balance->available, balance->held);
-  for (const auto& [job, held] : balance->holds) {
+  if (!*balance) {
+    Result<redis::Pool::Lease> connection = credits.lease();
+    if (!connection.ok()) {
+      return fail("balance", connection.status());
+    }
+    Result<credits::Expected> expected =
+        credits::readExpected(**connection, *services->db, args.tenant, credits::nowMillis());
+    if (!expected.ok()) {
+      return fail("balance", expected.status());
+    }
+    if (expected->available != 0 || expected->held != 0 || !expected->holds.empty()) {
+      fmt::print(stderr,
+                 "smmhub credits balance: redis {} has no credit counters for tenant {}, but the "
+                 "ledger has available={} held={}. Check that --redis names the Redis of "
+                 "smmhub-api and the workers: its counters are the balance. If it is that Redis "
+                 "and it lost its data, the next change of the tenant's credits rebuilds them "
+                 "from the ledger.\n",
+                 credits.endpoint().url, args.tenant, expected->available, expected->held);
+      return kExitCreditsFailed;
+    }
+    balance->emplace();
+  }
+  fmt::print("available={} held={}\n", (*balance)->available, (*balance)->held);
+  for (const auto& [job, held] : (*balance)->holds) {
     fmt::print("  job {} holds {}\n", job.empty() ? "(none)" : job, held);
   }
   return kExitOk;
@@ -325,7 +351,8 @@ CLI::App* addCreditsCommand(CLI::App& app, CreditsArgs& args) {
   args.command = app.add_subcommand("credits", "Tenants' credits: balances, holds and the ledger");
   args.command->require_subcommand(1);
 
-  args.balance = args.command->add_subcommand("balance", "Print available=N held=M");
+  args.balance = args.command->add_subcommand(
+      "balance", "Print available=N held=M from the counters on Redis, as the API shows them");
   args.balance->add_option("tenant", args.tenant, "Tenant")->required();
   addConnectionOptions(args.balance, args);
 

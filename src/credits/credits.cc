@@ -249,49 +249,57 @@ Status Credits::seed(const std::string& tenant) {
 }
 
 Result<Balance> Credits::balance(const std::string& tenant) {
-  SMMHUB_RETURN_IF_ERROR(checkTenantName(tenant));
   for (int attempt = 0; attempt < 2; ++attempt) {
-    SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, lease());
-    std::string account = accountKey(tenant);
-    std::string holds = holdsKey(tenant);
-    std::string_view get_account[] = {"HGETALL", account};
-    std::string_view get_holds[] = {"HGETALL", holds};
-    SMMHUB_RETURN_IF_ERROR(connection->append(get_account));
-    SMMHUB_RETURN_IF_ERROR(connection->append(get_holds));
-    SMMHUB_ASSIGN_OR_RETURN(ReplyPtr account_reply, connection->readReply());
-    SMMHUB_ASSIGN_OR_RETURN(ReplyPtr holds_reply, connection->readReply());
-    for (const auto& [key, reply] :
-         {std::pair(&account, &account_reply), std::pair(&holds, &holds_reply)}) {
-      if ((*reply)->type != REDIS_REPLY_ARRAY) {
-        return Status::unavailable(fmt::format("credits for tenant {}: redis {}: HGETALL {}: {}",
-                                               tenant, endpoint_.url, *key,
-                                               replyText(reply->get())));
-      }
+    SMMHUB_ASSIGN_OR_RETURN(std::optional<Balance> balance, counters(tenant));
+    if (balance) {
+      return *balance;
     }
-    if (account_reply->elements == 0) {
-      SMMHUB_RETURN_IF_ERROR(seed(tenant));
-      continue;
-    }
-    Balance balance;
-    for (size_t i = 0; i + 1 < account_reply->elements; i += 2) {
-      std::string_view field = replyText(account_reply->element[i]);
-      SMMHUB_ASSIGN_OR_RETURN(std::int64_t value,
-                              parseInteger(replyText(account_reply->element[i + 1]), field));
-      if (field == "available") {
-        balance.available = value;
-      } else if (field == "held") {
-        balance.held = value;
-      }
-    }
-    for (size_t i = 0; i + 1 < holds_reply->elements; i += 2) {
-      std::string job(replyText(holds_reply->element[i]));
-      SMMHUB_ASSIGN_OR_RETURN(balance.holds[job],
-                              parseInteger(replyText(holds_reply->element[i + 1]), "hold"));
-    }
-    return balance;
+    SMMHUB_RETURN_IF_ERROR(seed(tenant));
   }
   return Status::unavailable("credits for tenant " + tenant +
                              ": the counters vanished again after a rebuild");
+}
+
+Result<std::optional<Balance>> Credits::counters(const std::string& tenant) {
+  SMMHUB_RETURN_IF_ERROR(checkTenantName(tenant));
+  SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, lease());
+  std::string account = accountKey(tenant);
+  std::string holds = holdsKey(tenant);
+  std::string_view get_account[] = {"HGETALL", account};
+  std::string_view get_holds[] = {"HGETALL", holds};
+  SMMHUB_RETURN_IF_ERROR(connection->append(get_account));
+  SMMHUB_RETURN_IF_ERROR(connection->append(get_holds));
+  SMMHUB_ASSIGN_OR_RETURN(ReplyPtr account_reply, connection->readReply());
+  SMMHUB_ASSIGN_OR_RETURN(ReplyPtr holds_reply, connection->readReply());
+
+  for (const auto& [key, reply] :
+       {std::pair(&account, &account_reply), std::pair(&holds, &holds_reply)}) {
+    if ((*reply)->type != REDIS_REPLY_ARRAY) {
+      return Status::unavailable(fmt::format("credits for tenant {}: redis {}: HGETALL {}: {}",
+                                             tenant, endpoint_.url, *key, replyText(reply->get())));
+    }
+  }
+  if (account_reply->elements == 0) {
+    return std::optional<Balance>();
+  }
+
+  Balance balance;
+  for (size_t i = 0; i + 1 < account_reply->elements; i += 2) {
+    std::string_view field = replyText(account_reply->element[i]);
+    SMMHUB_ASSIGN_OR_RETURN(std::int64_t value,
+                            parseInteger(replyText(account_reply->element[i + 1]), field));
+    if (field == "available") {
+      balance.available = value;
+    } else if (field == "held") {
+      balance.held = value;
+    }
+  }
+  for (size_t i = 0; i + 1 < holds_reply->elements; i += 2) {
+    std::string job(replyText(holds_reply->element[i]));
+    SMMHUB_ASSIGN_OR_RETURN(balance.holds[job],
+                            parseInteger(replyText(holds_reply->element[i + 1]), "hold"));
+  }
+  return std::optional<Balance>(std::move(balance));
 }
 
 Result<std::vector<std::string>> Credits::tenants() {

@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -111,7 +112,13 @@ class Credits {
   Result<Receipt> release(const Request& request);
   Result<Receipt> adjust(const Request& request);
 
+  // Returns TENANT's counters, rebuilding them first when Redis has none
+  // (see seed()).
   Result<Balance> balance(const std::string& tenant);
+
+  // Returns TENANT's counters as Redis has them, or nullopt when it has
+  // none. Unlike balance(), it never writes to Redis.
+  Result<std::optional<Balance>> counters(const std::string& tenant);
 
   // Tenants with counters on Redis.
   Result<std::vector<std::string>> tenants();

@@ -671,6 +671,42 @@ TEST_F(CliTest, CreditsReconcileRepairsCountersRedisLost) {
   EXPECT_EQ(balance.out, "available=50 held=20\n  job b1 holds 20\n");
 }
 
+// `balance` against a Redis other than the one that keeps the counters (a
+// wrong --redis) names the problem, and writes nothing there that a later
+// call would take for the balance.
+TEST_F(CliTest, CreditsBalanceWithoutCountersWritesNothing) {
+  smmhub::testing::RedisServer redis;
+  smmhub::testing::RedisServer other;
+  TempDir dir;
+  ASSERT_EQ(runCli(creditsArgs(redis, dir, {"topup", "acme", "70", "--key", "t1"})).status,
+            kExitOk);
+  ASSERT_EQ(runCli(creditsArgs(redis, dir, {"reserve", "acme", "20", "--key", "r1", "--job", "b1"}))
+                .status,
+            kExitOk);
+
+  Outcome wrong = runCli(creditsArgs(other, dir, {"balance", "acme"}));
+  Outcome again = runCli(creditsArgs(other, dir, {"balance", "acme"}));
+  Outcome unused = runCli(creditsArgs(other, dir, {"balance", "globex"}));
+  Outcome right = runCli(creditsArgs(redis, dir, {"balance", "acme"}));
+  redis::Connection connection(*redis::parseUrl(other.url(), "test"), std::chrono::seconds(1));
+  Result<redis::ReplyPtr> keys = connection.command({"DBSIZE"});
+
+  EXPECT_EQ(wrong.status, kExitCreditsFailed);
+  EXPECT_EQ(wrong.out, "");
+  EXPECT_EQ(wrong.err,
+            "smmhub credits balance: redis " + other.url() +
+                " has no credit counters for tenant acme, but the ledger has available=50 "
+                "held=20. Check that --redis names the Redis of smmhub-api and the workers: its "
+                "counters are the balance. If it is that Redis and it lost its data, the next "
+                "change of the tenant's credits rebuilds them from the ledger.\n");
+  EXPECT_EQ(again.status, kExitCreditsFailed);
+  EXPECT_EQ(unused.status, kExitOk) << unused.err;
+  EXPECT_EQ(unused.out, "available=0 held=0\n");
+  EXPECT_EQ(right.out, "available=50 held=20\n  job b1 holds 20\n");
+  ASSERT_TRUE(keys.ok()) << keys.status().toString();
+  EXPECT_EQ((*keys)->integer, 0);
+}
+
 TEST_F(CliTest, CreditsErrorsNameTheProblem) {
   smmhub::testing::RedisServer redis;
   TempDir dir;
