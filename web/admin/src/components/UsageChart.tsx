@@ -65,10 +65,28 @@ export function UsageChart({
   const summaryId = useId();
 
   useEffect(() => {
-    if (asTable || !canvas.current) {
+    const element = canvas.current;
+    if (asTable || !element) {
       return;
     }
-    const chart = new Chart(canvas.current, {
+    // The chart is drawn after the frame that shows the summary and the other
+    // cards, because five charts take tens of milliseconds on a busy machine.
+    let chart: Chart | undefined;
+    let timer: number | undefined;
+    const frame = window.requestAnimationFrame(() => {
+      timer = window.setTimeout(() => {
+        chart = draw(element);
+      }, 0);
+    });
+    return () => {
+      window.cancelAnimationFrame(frame);
+      window.clearTimeout(timer);
+      chart?.destroy();
+    };
+  }, [asTable, type, series, color, title, formatValue, formatTick, axisMax, integer]);
+
+  function draw(element: HTMLCanvasElement): Chart {
+    return new Chart(element, {
       type,
       data: {
         labels: series.labels,
@@ -108,8 +126,7 @@ export function UsageChart({
         },
       },
     });
-    return () => chart.destroy();
-  }, [asTable, type, series, color, title, formatValue, formatTick, axisMax, integer]);
+  }
 
   return (
     <Card

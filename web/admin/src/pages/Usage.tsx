@@ -58,12 +58,15 @@ function fillDays(days: DayUsage[], count: number): DayUsage[] {
   return filled;
 }
 
+// One shared formatter: toLocaleDateString with options builds a new one per call.
+const dayFormat = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  timeZone: "UTC",
+});
+
 function dayLabel(date: string): string {
-  return new Date(`${date}T00:00:00Z`).toLocaleDateString(undefined, {
-    month: "short",
-    day: "numeric",
-    timeZone: "UTC",
-  });
+  return dayFormat.format(new Date(`${date}T00:00:00Z`));
 }
 
 const formatInteger = (value: number) => formatCount(Math.round(value));
