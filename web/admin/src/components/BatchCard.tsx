@@ -99,6 +99,11 @@ function Poster({
   );
 }
 
+// The browser lays out and paints a card only near the viewport: the grid
+// of a large batch sits below the campaign's steps. The intrinsic size is an
+// estimate of a 9:16 card until the card has been on screen once.
+const cardStyle = { contentVisibility: "auto", containIntrinsicSize: "auto 360px" } as const;
+
 export const BatchCard = memo(function BatchCard({
   job,
   ratio,
@@ -118,6 +123,7 @@ export const BatchCard = memo(function BatchCard({
       data-state={job.state}
       aria-label={`Row ${job.row}: ${stateLabels[job.state]}`}
       role="group"
+      style={cardStyle}
     >
       <Card.Section>
         <Poster job={job} ratio={ratio} onPlay={onPlay} />

@@ -138,13 +138,13 @@ export function useBatchLive(batchId: string): BatchLive {
     let current = sameBatch ? shownJobs.current : new Map<number, JobView>();
     let pending: JobEvent[] = [];
     let loaded = false;
-    let started = false;
     let closed = false;
     let flushTimer: number | undefined;
     let refetchTimer: number | undefined;
     let lastFetch = 0;
     let fetching: AbortController | null = null;
     let fetchAgain = false;
+    let fetchAgainNow = false;
 
     if (!sameBatch) {
       shownJobs.current = current;
@@ -199,9 +199,22 @@ export function useBatchLive(batchId: string): BatchLive {
       } finally {
         fetching = null;
       }
-      if (fetchAgain && !closed) {
+      if (fetchAgainNow && !closed) {
+        fetchAgainNow = false;
+        fetchAgain = false;
+        void fetchNow();
+      } else if (fetchAgain && !closed) {
         fetchAgain = false;
         scheduleRefetch();
+      }
+    };
+
+    // Fetches the batch now, or right after the fetch in flight.
+    const refetchNow = () => {
+      if (fetching) {
+        fetchAgainNow = true;
+      } else {
+        void fetchNow();
       }
     };
 
@@ -236,15 +249,11 @@ export function useBatchLive(batchId: string): BatchLive {
       }
     };
 
-    // The stream starts at the newest event when it opens, so the first
-    // snapshot is taken once it is open: no change falls between the two.
-    const start = () => {
-      if (!started) {
-        started = true;
-        void fetchNow();
-      }
-    };
-    const fallback = window.setTimeout(start, 2000);
+    // The stream starts at the newest event when it opens. The first
+    // snapshot is requested right away rather than after the open, which
+    // takes a round trip or more, so a change can fall between the snapshot
+    // and the open: a second snapshot once the stream is open covers it.
+    void fetchNow();
     refreshRef.current = () => void fetchNow();
 
     const source = new EventSource(paths.events(batchId));
@@ -260,24 +269,25 @@ export function useBatchLive(batchId: string): BatchLive {
     };
     source.addEventListener("state", receive);
     source.addEventListener("progress", receive);
+    let opened = false;
     source.onopen = () => {
       setConnection("live");
-      if (started) {
+      if (!opened) {
+        opened = true;
+        refetchNow();
+      } else {
         // A reconnect resumes after Last-Event-ID; the refetch covers a
         // server that lost its event log meanwhile.
         scheduleRefetch();
       }
-      start();
     };
     source.onerror = () => {
       setConnection(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
-      start();
     };
 
     return () => {
       closed = true;
       source.close();
-      window.clearTimeout(fallback);
       window.clearTimeout(flushTimer);
       window.clearTimeout(refetchTimer);
       fetching?.abort();

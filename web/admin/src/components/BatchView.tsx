@@ -30,6 +30,9 @@ import { formatCount, formatTime } from "./format";
 import { useResource } from "./resource";
 import { ErrorAlert, Loading } from "./states";
 
+// Batches offered in the picker, newest first.
+export const batchListLimit = 100;
+
 // Failed rows listed under the summary before "Show all".
 const shownFailures = 20;
 
@@ -48,7 +51,7 @@ export function BatchView({
   canEdit: boolean;
   ratio: number;
 }) {
-  const list = useResource<{ batches: Batch[] }>(paths.batches({ campaignId, limit: 100 }));
+  const list = useResource<{ batches: Batch[] }>(paths.batches({ campaignId, limit: batchListLimit }));
   const reloadList = list.reload;
   useEffect(() => {
     if (listRevision > 0) {

@@ -9,7 +9,8 @@ import type { Campaign, RowsPage, TemplateField } from "../api/campaigns";
 import { useResource } from "./resource";
 import { ErrorAlert } from "./states";
 
-const previewRows = 3;
+// Rows shown next to the mapping as examples.
+export const mappingPreviewRows = 3;
 
 export interface MappingStatus {
   dirty: boolean;
@@ -77,7 +78,7 @@ export function CampaignMapping({
   const [mapping, setMapping] = useState(() => initialMapping(fields, campaign));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const rows = useResource<RowsPage>(paths.rows(campaign.id, 0, previewRows));
+  const rows = useResource<RowsPage>(paths.rows(campaign.id, 0, mappingPreviewRows));
 
   // New rows or a new template change the choices: start again from what
   // the server has.

@@ -12,7 +12,7 @@ import { formatBytes } from "./format";
 import { useResource } from "./resource";
 import { ErrorAlert, Loading } from "./states";
 
-const pageSize = 10;
+export const rowsPageSize = 10;
 
 // The server accepts up to 10 MiB of rows per upload.
 const maxUploadBytes = 10 * 1024 * 1024;
@@ -150,7 +150,7 @@ function UploadError({ error }: { error: unknown }) {
 function RowsTable({ campaign }: { campaign: Campaign }) {
   const [page, setPage] = useState(1);
   const rows = useResource<RowsPage>(
-    paths.rows(campaign.id, (page - 1) * pageSize, pageSize),
+    paths.rows(campaign.id, (page - 1) * rowsPageSize, rowsPageSize),
   );
   // Keeps the current page on screen while the next one loads.
   const shown = useRef<RowsPage | undefined>(undefined);
@@ -158,7 +158,7 @@ function RowsTable({ campaign }: { campaign: Campaign }) {
     shown.current = rows.data;
   }
   const data = shown.current;
-  const pages = Math.max(1, Math.ceil((data?.total ?? campaign.row_count) / pageSize));
+  const pages = Math.max(1, Math.ceil((data?.total ?? campaign.row_count) / rowsPageSize));
 
   if (rows.error) {
     return <ErrorAlert error={rows.error} title="Could not load the rows" onRetry={rows.reload} />;

@@ -2,7 +2,7 @@
 // five steps (settings, rows, mapping, check, generate) above its batches.
 import { Anchor, Button, Group, List, Modal, Stack, Table, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { useCallback, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { Link, useLocation, useParams } from "wouter";
 
 import { describeError } from "../api/client";
@@ -16,18 +16,18 @@ import type {
 } from "../api/campaigns";
 import { canAct } from "../api/session";
 import { BatchStateBadge, plural } from "../components/BatchStatus";
-import { BatchView } from "../components/BatchView";
+import { BatchView, batchListLimit } from "../components/BatchView";
 import { CampaignGenerate } from "../components/CampaignGenerate";
-import { CampaignMapping } from "../components/CampaignMapping";
+import { CampaignMapping, mappingPreviewRows } from "../components/CampaignMapping";
 import type { MappingStatus } from "../components/CampaignMapping";
 import { CampaignPreflight, summarize } from "../components/CampaignPreflight";
 import type { PreflightRun } from "../components/CampaignPreflight";
-import { CampaignRows } from "../components/CampaignRows";
+import { CampaignRows, rowsPageSize } from "../components/CampaignRows";
 import { CampaignSettings } from "../components/CampaignSettings";
 import { CampaignStep } from "../components/CampaignStep";
 import type { StepStatus } from "../components/CampaignStep";
 import { formatCount, formatTime } from "../components/format";
-import { useResource } from "../components/resource";
+import { dropPrefetched, prefetch, useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
 import { useSession } from "../session";
 
@@ -321,6 +321,37 @@ function CampaignDetail({ id }: { id: string }) {
   const campaign = resource.data;
   const template = useResource<{ body?: TemplateBody }>(templatePath(campaign));
 
+  // The steps below ask for these once the campaign is known, but they need
+  // only its id: requesting them now saves a round trip before the page is complete.
+  // The steps take the responses as they mount. React runs their effects before
+  // this component's, so the responses still left over once they have mounted
+  // are dropped, and a step that mounts later, such as the rows table after
+  // the first upload, asks the server again.
+  const stepsMounted = campaign !== undefined;
+  const mappingMounted =
+    stepsMounted &&
+    (templatePath(campaign) === null || template.data !== undefined || template.error !== null);
+  const stepPaths = [
+    paths.rows(id, 0, rowsPageSize),
+    paths.batches({ campaignId: id, limit: batchListLimit }),
+    paths.credits,
+  ];
+  const mappingPath = paths.rows(id, 0, mappingPreviewRows);
+  useEffect(() => {
+    if (!stepsMounted) {
+      stepPaths.forEach(prefetch);
+    } else {
+      stepPaths.forEach(dropPrefetched);
+    }
+  }, [id, stepsMounted]);
+  useEffect(() => {
+    if (!mappingMounted) {
+      prefetch(mappingPath);
+    } else {
+      dropPrefetched(mappingPath);
+    }
+  }, [id, mappingMounted]);
+
   const [mapping, setMapping] = useState<MappingStatus | null>(null);
   const [preflightRun, setPreflightRun] = useState<PreflightRun | null>(null);
   const [rowsRevision, setRowsRevision] = useState(0);
@@ -487,7 +518,8 @@ function CampaignDetail({ id }: { id: string }) {
               title="Could not load the template"
               onRetry={template.reload}
             />
-          ) : fields === undefined && template.loading ? (
+          ) : fields === undefined &&
+            (template.loading || (templatePath(campaign) !== null && !template.data)) ? (
             <Loading label="Loading the template's fields" />
           ) : (
             <CampaignMapping
