@@ -16,23 +16,31 @@ import { useSession } from "./session";
 interface Section {
   path: string;
   label: string;
+  load: () => Promise<{ default: ComponentType }>;
   page: LazyExoticComponent<ComponentType>;
   role?: Role; // the least tenant role that sees it
   platformAdmin?: boolean;
   nested?: boolean; // also serves PATH/:id
 }
 
+function section(
+  fields: Omit<Section, "load" | "page">,
+  load: () => Promise<{ default: ComponentType }>,
+): Section {
+  return { ...fields, load, page: lazy(load) };
+}
+
 const sections: Section[] = [
-  { path: "/", label: "Dashboard", page: lazy(() => import("./pages/Dashboard")), role: "viewer" },
-  { path: "/campaigns", label: "Campaigns", page: lazy(() => import("./pages/Campaigns")), role: "viewer", nested: true },
-  { path: "/templates", label: "Templates", page: lazy(() => import("./pages/Templates")), role: "viewer", nested: true },
-  { path: "/brand-kits", label: "Brand kits", page: lazy(() => import("./pages/BrandKits")), role: "viewer", nested: true },
-  { path: "/assets", label: "Assets", page: lazy(() => import("./pages/Assets")), role: "viewer" },
-  { path: "/usage", label: "Usage", page: lazy(() => import("./pages/Usage")), role: "viewer" },
-  { path: "/team", label: "Team", page: lazy(() => import("./pages/Team")), role: "owner" },
-  { path: "/api-keys", label: "API keys", page: lazy(() => import("./pages/ApiKeys")), role: "owner" },
-  { path: "/webhooks", label: "Webhooks", page: lazy(() => import("./pages/Webhooks")), role: "owner" },
-  { path: "/admin/tenants", label: "Tenants", page: lazy(() => import("./pages/AdminTenants")), platformAdmin: true, nested: true },
+  section({ path: "/", label: "Dashboard", role: "viewer" }, () => import("./pages/Dashboard")),
+  section({ path: "/campaigns", label: "Campaigns", role: "viewer", nested: true }, () => import("./pages/Campaigns")),
+  section({ path: "/templates", label: "Templates", role: "viewer", nested: true }, () => import("./pages/Templates")),
+  section({ path: "/brand-kits", label: "Brand kits", role: "viewer", nested: true }, () => import("./pages/BrandKits")),
+  section({ path: "/assets", label: "Assets", role: "viewer" }, () => import("./pages/Assets")),
+  section({ path: "/usage", label: "Usage", role: "viewer" }, () => import("./pages/Usage")),
+  section({ path: "/team", label: "Team", role: "owner" }, () => import("./pages/Team")),
+  section({ path: "/api-keys", label: "API keys", role: "owner" }, () => import("./pages/ApiKeys")),
+  section({ path: "/webhooks", label: "Webhooks", role: "owner" }, () => import("./pages/Webhooks")),
+  section({ path: "/admin/tenants", label: "Tenants", platformAdmin: true, nested: true }, () => import("./pages/AdminTenants")),
 ];
 
 function visible(me: Me, section: Section): boolean {
@@ -40,6 +48,48 @@ function visible(me: Me, section: Section): boolean {
     return me.platform_admin;
   }
   return me.tenant !== null && canAct(me, section.role ?? "viewer");
+}
+
+// Downloads the code of every page that ME can open, one page per idle
+// period, so that a first visit to a page does not wait for its chunk. The
+// page being shown loads first through its own lazy import.
+function usePrefetchPages(me: Me | null) {
+  useEffect(() => {
+    if (me === null) {
+      return;
+    }
+    const pending = sections.filter((item) => visible(me, item));
+    let handle: number | undefined;
+    const next = () => {
+      const item = pending.shift();
+      if (!item) {
+        return;
+      }
+      // A chunk that fails here loads again, with its error shown, on a visit.
+      item.load().catch(() => undefined);
+      handle = requestIdle(next);
+    };
+    handle = requestIdle(next);
+    return () => cancelIdle(handle);
+  }, [me]);
+}
+
+// requestIdleCallback where the browser has it (Safari lacks it), else a timer.
+function requestIdle(callback: () => void): number {
+  return typeof window.requestIdleCallback === "function"
+    ? window.requestIdleCallback(callback, { timeout: 2000 })
+    : window.setTimeout(callback, 200);
+}
+
+function cancelIdle(handle: number | undefined) {
+  if (handle === undefined) {
+    return;
+  }
+  if (typeof window.cancelIdleCallback === "function") {
+    window.cancelIdleCallback(handle);
+  } else {
+    window.clearTimeout(handle);
+  }
 }
 
 function isCurrent(location: string, section: Section): boolean {
@@ -116,6 +166,7 @@ export function App() {
   const { me, loading, signOut } = useSession();
   const [opened, { toggle, close }] = useDisclosure();
   const [location, navigate] = useLocation();
+  usePrefetchPages(me);
 
   useEffect(() => {
     if (!loading && me === null && location !== "/sign-in") {

@@ -75,6 +75,7 @@ export function AssetPreview({ asset, height = 120 }: { asset: Asset; height?: n
           w="100%"
           fit="contain"
           loading="lazy"
+          decoding="async"
         />
       </Center>
     );
