@@ -703,6 +703,8 @@ class WorkerImpl final : public Worker {
     request.brand_dir = batch.brand_dir;
     request.out_dir = work;
     request.rows = {1};
+    // Messages and "{{row}}" give the campaign's row, not the one-row file's.
+    request.row_number = job.row;
     request.jobs = 1;
     request.encode_threads = std::max(1, cores / options_.concurrency);
     request.cache_redis = options_.cache_redis;

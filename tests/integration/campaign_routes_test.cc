@@ -446,6 +446,11 @@ TEST_P(CampaignRoutesTest, RowsNamingOtherFilesFailAndRetry) {
   json failed = waitForBatch(editor, batch);
   ASSERT_EQ(failed["counts"]["failed"], 2) << failed.dump() << workerLogs();
   for (const json& job : failed["jobs"]) {
+    // Each message names the campaign's row, not the one-row file the
+    // worker renders from.
+    EXPECT_TRUE(job["error"].get<std::string>().starts_with(
+        "row " + std::to_string(job["row"].get<int>()) + ": "))
+        << job.dump();
     EXPECT_NE(job["error"].get<std::string>().find("names a file outside the ones this batch "
                                                    "may read"),
               std::string::npos)
