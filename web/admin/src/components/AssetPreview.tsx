@@ -1,15 +1,11 @@
 // Asset previews: the image itself, sample letters in a font asset's own
-// face, or a player for audio.
-import { Center, Image, Stack, Text } from "@mantine/core";
+// face, or a player for audio. They are plain elements styled by
+// AssetPreview.module.css, because the Assets grid shows one per card.
 import { useEffect, useState } from "react";
 
 import { assetKind, assetTypeLabel } from "../api/content";
 import type { Asset } from "../api/content";
-
-// A checkerboard, so that transparent logos stay visible on any background.
-const checkerboard =
-  "repeating-conic-gradient(var(--mantine-color-gray-1) 0% 25%, " +
-  "var(--mantine-color-white) 0% 50%) 50% / 16px 16px";
+import classes from "./AssetPreview.module.css";
 
 // Font faces already requested, by asset id, so that each loads once per page visit.
 const fontLoads = new Map<string, Promise<string>>();
@@ -44,21 +40,21 @@ function FontSample({ asset, height }: { asset: Asset; height: number }) {
   }, [asset]);
 
   return (
-    <Stack gap={2} align="center" justify="center" h={height}>
-      <Text
+    <div className={`${classes.box} ${classes.font}`} style={{ height }}>
+      <p
         aria-hidden
+        className={classes.sample}
         style={{
           fontFamily: family ? `"${family}", sans-serif` : undefined,
           fontSize: Math.min(48, height * 0.45),
-          lineHeight: 1.1,
         }}
       >
         Aa
-      </Text>
-      <Text size="xs" c="dimmed">
+      </p>
+      <p className={classes.caption}>
         {failed ? `${assetTypeLabel(asset.media_type)} font, no preview` : "Font sample"}
-      </Text>
-    </Stack>
+      </p>
+    </div>
   );
 }
 
@@ -67,17 +63,9 @@ export function AssetPreview({ asset, height = 120 }: { asset: Asset; height?: n
   const kind = assetKind(asset.media_type);
   if (kind === "image") {
     return (
-      <Center h={height} style={{ background: checkerboard, borderRadius: 6 }}>
-        <Image
-          src={asset.content_url}
-          alt={asset.name}
-          h={height - 8}
-          w="100%"
-          fit="contain"
-          loading="lazy"
-          decoding="async"
-        />
-      </Center>
+      <div className={`${classes.box} ${classes.image}`} style={{ height }}>
+        <img src={asset.content_url} alt={asset.name} loading="lazy" decoding="async" />
+      </div>
     );
   }
   if (kind === "font") {
@@ -85,23 +73,21 @@ export function AssetPreview({ asset, height = 120 }: { asset: Asset; height?: n
   }
   if (kind === "audio") {
     return (
-      <Center h={height}>
+      <div className={classes.box} style={{ height }}>
         <audio
+          className={classes.audio}
           controls
           preload="none"
           src={asset.content_url}
           aria-label={`Play ${asset.name}`}
-          style={{ width: "100%" }}
         />
-      </Center>
+      </div>
     );
   }
   return (
-    <Center h={height}>
-      <Text size="sm" c="dimmed">
-        {asset.media_type}
-      </Text>
-    </Center>
+    <div className={classes.box} style={{ height }}>
+      <p className={classes.type}>{asset.media_type}</p>
+    </div>
   );
 }
 

@@ -17,7 +17,8 @@ import {
   Title,
 } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { memo, useCallback, useEffect, useState } from "react";
+import { memo, useCallback, useEffect, useMemo, useState } from "react";
+import type { CSSProperties } from "react";
 
 import { ApiError, describeError } from "../api/client";
 import { cancelBatch, jobStates, paths, retryBatch } from "../api/campaigns";
@@ -201,16 +202,19 @@ const BatchGrid = memo(function BatchGrid({
   ratio: number;
   onPlay: (row: number) => void;
 }) {
+  // The cards read the posters' aspect ratio from --batch-ratio.
+  const style = useMemo(() => ({ "--batch-ratio": String(ratio) }) as CSSProperties, [ratio]);
   return (
     <SimpleGrid
       cols={{ base: 2, xs: 3, sm: 4, md: 5, lg: 6 }}
       spacing="sm"
       data-testid="batch-grid"
       aria-label="Videos of the batch"
+      style={style}
     >
       {rows.map((row) => {
         const job = jobs.get(row);
-        return job ? <BatchCard key={row} job={job} ratio={ratio} onPlay={onPlay} /> : null;
+        return job ? <BatchCard key={row} job={job} onPlay={onPlay} /> : null;
       })}
     </SimpleGrid>
   );

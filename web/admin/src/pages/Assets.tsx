@@ -1,10 +1,7 @@
 // Assets: the tenant's images and fonts as a grid with previews, uploads by
 // file picker or drag and drop, a filter by type and name, and deletion.
 import {
-  Anchor,
-  Badge,
   Button,
-  Card,
   Group,
   Modal,
   Select,
@@ -14,26 +11,25 @@ import {
   TextInput,
 } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { memo, useCallback, useMemo, useState } from "react";
+import { useCallback, useMemo, useState } from "react";
 
 import { ApiError } from "../api/client";
 import {
   ACCEPTED_ASSET_FILES,
   assetKind,
-  assetTypeLabel,
   deleteAsset,
   MAX_ASSET_BYTES,
 } from "../api/content";
 import type { Asset, AssetKind, AssetList } from "../api/content";
 import { canAct } from "../api/session";
-import { AssetPreview, pixelSize } from "../components/AssetPreview";
+import { AssetCard } from "../components/AssetCard";
 import {
   AssetDropZone,
   AssetFileButton,
   AssetUploadList,
   useAssetUploads,
 } from "../components/AssetUpload";
-import { formatBytes, formatTime } from "../components/format";
+import { formatBytes } from "../components/format";
 import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
 import { useSession } from "../session";
@@ -49,74 +45,6 @@ const uploadHint =
   "Images as PNG, JPEG, GIF, WebP or SVG (logos, crests, backgrounds) and fonts as TTF, " +
   `OTF, WOFF or WOFF2, up to ${formatBytes(MAX_ASSET_BYTES)} each. ` +
   "Brand kits and templates use them by name.";
-
-// The browser lays out and paints a card only near the viewport; the
-// intrinsic size is a card's height with one line of name, until the card
-// has been on screen once and its real size is known.
-const cardStyle = { contentVisibility: "auto", containIntrinsicSize: "auto 290px" } as const;
-
-// Memoised, so that typing in the search box or an upload re-renders only
-// the cards that appear or go.
-const AssetCard = memo(function AssetCard({
-  asset,
-  canEdit,
-  onDelete,
-}: {
-  asset: Asset;
-  canEdit: boolean;
-  onDelete: (asset: Asset) => void;
-}) {
-  const size = pixelSize(asset);
-  return (
-    <Card
-      withBorder
-      padding="sm"
-      radius="md"
-      role="listitem"
-      aria-label={asset.name}
-      data-testid="asset-card"
-      data-asset-id={asset.id}
-      style={cardStyle}
-    >
-      <Card.Section>
-        <AssetPreview asset={asset} height={140} />
-      </Card.Section>
-      <Stack gap={4} mt="sm">
-        <Text fw={600} size="sm" truncate="end" title={asset.name}>
-          {asset.name}
-        </Text>
-        <Group gap={6}>
-          <Badge variant="light" size="sm">
-            {assetTypeLabel(asset.media_type)}
-          </Badge>
-          <Text size="xs" c="dimmed">
-            {formatBytes(asset.bytes)}
-            {size ? ` · ${size}` : ""}
-          </Text>
-        </Group>
-        <Text size="xs" c="dimmed">
-          Uploaded {formatTime(asset.created_at_ms)}
-        </Text>
-        <Group gap="xs" mt={4} justify="space-between">
-          <Anchor href={asset.content_url} target="_blank" rel="noopener" size="sm">
-            Open file
-          </Anchor>
-          {canEdit ? (
-            <Button
-              variant="subtle"
-              color="red"
-              size="xs"
-              onClick={() => onDelete(asset)}
-              aria-label={`Delete ${asset.name}`}
-            >
-              Delete
-            </Button>
-          ) : null}
-        </Group>
-      </Stack>
-    </Card>
-  );
-});
 
 function DeleteAssetModal({
   asset,
