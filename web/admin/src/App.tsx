@@ -12,6 +12,7 @@ import type { Me, Role } from "./api/session";
 import { Loading } from "./components/states";
 import { SignInPage } from "./pages/SignIn";
 import { useSession } from "./session";
+import classes from "./App.module.css";
 
 interface Section {
   path: string;
@@ -210,7 +211,12 @@ export function App() {
           </Group>
         </Group>
       </AppShell.Header>
-      <AppShell.Navbar p="xs" aria-label="Main">
+      <AppShell.Navbar
+        p="xs"
+        aria-label="Main"
+        className={classes.navbar}
+        mod={{ collapsed: !opened }}
+      >
         <ScrollArea>
           <Navigation me={me} onNavigate={close} />
         </ScrollArea>
