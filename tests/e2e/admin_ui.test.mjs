@@ -93,6 +93,17 @@ async function screenshot(page, name) {
   const size = page.viewportSize();
   await page.getByRole("dialog").waitFor({ state: "detached" });
   await page.evaluate(() => window.scrollTo(0, 0));
+  // Cards off screen skip their painting (content-visibility: auto), which a
+  // full-page screenshot would show as blanks.
+  await page.addStyleTag({ content: "* { content-visibility: visible !important; }" });
+  // Images below the fold load when scrolled to; a screenshot wants them all.
+  await page.evaluate(async () => {
+    const images = [...document.querySelectorAll("img")];
+    for (const image of images) {
+      image.loading = "eager";
+    }
+    await Promise.all(images.map((image) => image.decode().catch(() => {})));
+  });
   for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
     await page.waitForTimeout(150);
