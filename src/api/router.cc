@@ -216,7 +216,7 @@ ByteRange parseByteRange(std::string_view value, std::uint64_t size) {
     return {};
   }
 
-  // "bytes=-N" asks for the last N bytes.
+  // "bytes=-N" requests the last N bytes.
   if (dash == 0) {
     std::optional<std::uint64_t> suffix = parseOffset(spec.substr(1));
     if (!suffix) {

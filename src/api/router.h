@@ -136,7 +136,7 @@ std::vector<std::string_view> splitPath(std::string_view path);
 // value). An escape that is not two hexadecimal digits stays as written.
 std::string percentDecode(std::string_view text, bool form);
 
-// The part of a file that a Range header asks for (RFC 9110 section 14).
+// The part of a file that a Range header requests (RFC 9110 section 14).
 struct ByteRange {
   enum Kind {
     kWhole,          // no Range header, or one the server ignores: send the whole file

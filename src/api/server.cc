@@ -310,9 +310,10 @@ std::string fileTag(const std::filesystem::path& path) {
 
 // Writes a response whose body is RESPONSE.file, records it and returns
 // whether the write succeeded. A file that cannot be opened gets a 404.
-// For a 200 it answers conditional and range requests: 304 when
-// If-None-Match names the file's tag, 206 with the part that RANGE asks for
-// (unless If-Range names another version), 416 for a range past the end.
+// For a 200 it handles conditional and range requests: 304 when
+// If-None-Match names the file's tag, 206 with the part that the Range
+// header requests (unless If-Range names another version), 416 for a range
+// past the end.
 asio::awaitable<bool> sendFile(ServerState& state, Connection& connection, const Exchange& exchange,
                                Response response, const http::request<http::string_body>& request,
                                bool keep_alive) {

@@ -39,9 +39,9 @@ std::string_view mediaType(const fs::path& path) {
   return "application/octet-stream";
 }
 
-// The file under ROOT that the URL path PATH names, or an empty path when it
-// names none: a segment that is empty, "." or "..", or holds a backslash or
-// NUL never leaves ROOT.
+// Returns the file under ROOT that the URL path PATH names, or an empty path
+// when it names none. A segment that is empty, "." or "..", or contains a
+// backslash or NUL, gives an empty path, so no path leaves ROOT.
 fs::path fileFor(const fs::path& root, std::string_view path) {
   std::string decoded = percentDecode(path, false);
   fs::path file = root;

@@ -33,7 +33,7 @@ export function setCsrfToken(token: string): void {
   csrfToken = token;
 }
 
-// Called when a request answers 401, so that the app can show sign-in.
+// Called when a request gets 401, so that the app can show sign-in.
 let onUnauthorized: (() => void) | null = null;
 export function setUnauthorizedHandler(handler: (() => void) | null): void {
   onUnauthorized = handler;
@@ -54,7 +54,7 @@ async function errorFrom(response: Response): Promise<ApiError> {
     const parsed = (await response.json()) as { error?: Record<string, unknown> };
     body = parsed.error ?? {};
   } catch {
-    // Not JSON: a proxy or a dropped connection answered.
+    // Not JSON: the response came from a proxy or a dropped connection.
   }
   const code = typeof body.code === "string" ? body.code : `http_${response.status}`;
   const message =
@@ -119,8 +119,8 @@ export function idempotencyKey(): string {
   return crypto.randomUUID();
 }
 
-// What a person should read for ERROR: the server's message, with what to do
-// for the errors that have an obvious next step.
+// Returns the message a person reads for ERROR: the server's message, with
+// what to do for the errors that have an obvious next step.
 export function describeError(error: unknown): string {
   if (!(error instanceof ApiError)) {
     return error instanceof Error ? error.message : String(error);
