@@ -1,6 +1,6 @@
 // Step 3 of a campaign: which CSV column fills each template field, with the
 // first rows shown as they map so that the user sees what goes where.
-import { Badge, Button, Group, Select, Stack, Table, Text } from "@mantine/core";
+import { Badge, Button, Group, NativeSelect, Stack, Table, Text } from "@mantine/core";
 import { useEffect, useMemo, useState } from "react";
 import type { FormEvent } from "react";
 
@@ -173,14 +173,17 @@ export function CampaignMapping({
                     </Stack>
                   </Table.Td>
                   <Table.Td miw={180}>
-                    <Select
+                    <NativeSelect
                       aria-label={`Column for ${field}`}
-                      placeholder="No column"
-                      data={columnOptions}
-                      value={column || null}
-                      onChange={(value) => setMapping({ ...mapping, [field]: value ?? "" })}
-                      clearable={!sameNameExists}
-                      allowDeselect={!sameNameExists}
+                      data={
+                        sameNameExists && column
+                          ? columnOptions
+                          : [{ value: "", label: "No column" }, ...columnOptions]
+                      }
+                      value={column}
+                      onChange={(event) =>
+                        setMapping({ ...mapping, [field]: event.currentTarget.value })
+                      }
                       disabled={!canEdit}
                       error={
                         !column && spec.required && spec.default === undefined
