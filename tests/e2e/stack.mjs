@@ -19,6 +19,13 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 const repository = resolve(new URL("../..", import.meta.url).pathname);
 
+if (Number(process.versions.node.split(".")[0]) < 20) {
+  throw new Error(
+    `Node.js ${process.version} is too old for playwright-core: the browser test and ` +
+      "bench/ui need Node.js 20 or newer",
+  );
+}
+
 // playwright-core is a package of the admin UI, installed by scripts/setup.
 export const { chromium } = createRequire(join(repository, "web/admin/package.json"))(
   "playwright-core",
