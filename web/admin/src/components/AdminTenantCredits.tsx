@@ -7,20 +7,13 @@ import type { FormEvent } from "react";
 
 import { maxTopUp, tenantCreditsPath, topUpTenant } from "../api/account";
 import type { Credits, Tenant, TopUp } from "../api/account";
-import { ApiError, idempotencyKey } from "../api/client";
+import { idempotencyKey } from "../api/client";
 import { ConfirmDialog } from "./AdminConfirm";
 import { formatCount } from "./format";
 import { useResource } from "./resource";
 import { ErrorAlert, Loading } from "./states";
 
-// True for the 404 or 405 of a route that smmhub-api does not have yet.
-function isMissingRoute(error: unknown): boolean {
-  return (
-    error instanceof ApiError && (error.code === "not_found" || error.code === "method_not_allowed")
-  );
-}
-
-function BalanceView({ tenant, receipt }: { tenant: Tenant; receipt: TopUp | null }) {
+function BalanceView({ tenant }: { tenant: Tenant }) {
   const credits = useResource<Credits>(tenantCreditsPath(tenant.id));
 
   if (credits.data) {
@@ -47,7 +40,7 @@ function BalanceView({ tenant, receipt }: { tenant: Tenant; receipt: TopUp | nul
   if (credits.loading) {
     return <Loading label="Loading the balance" />;
   }
-  if (credits.error && !isMissingRoute(credits.error)) {
+  if (credits.error) {
     return (
       <ErrorAlert
         error={credits.error}
@@ -56,35 +49,7 @@ function BalanceView({ tenant, receipt }: { tenant: Tenant; receipt: TopUp | nul
       />
     );
   }
-  // NOTE: smmhub-api has no route that reads another tenant's balance, so
-  // only the receipt of a top-up shows it.
-  return (
-    <Stack gap={2}>
-      <Text size="xs" c="dimmed">
-        Available credits
-      </Text>
-      {receipt ? (
-        <>
-          <Text
-            fw={700}
-            size="xl"
-            data-testid="admin-tenant-balance"
-            data-available={receipt.available}
-          >
-            {formatCount(receipt.available)}
-          </Text>
-          <Text size="xs" c="dimmed">
-            As of the top-up just made.
-          </Text>
-        </>
-      ) : (
-        <Text size="sm" c="dimmed" data-testid="admin-tenant-balance">
-          Not shown: the API cannot read another tenant's balance yet. A top-up shows the balance
-          after it, and the tenant's owners see it under Usage.
-        </Text>
-      )}
-    </Stack>
-  );
+  return <Loading label="Loading the balance" />;
 }
 
 export function AdminTenantCredits({ tenant }: { tenant: Tenant }) {
@@ -131,7 +96,7 @@ export function AdminTenantCredits({ tenant }: { tenant: Tenant }) {
         <Title order={2} size="h4" id="tenant-credits">
           Credits
         </Title>
-        <BalanceView key={balanceKey} tenant={tenant} receipt={receipt} />
+        <BalanceView key={balanceKey} tenant={tenant} />
         <form onSubmit={submit} aria-label="Top up credits">
           <Group align="flex-end" gap="sm" wrap="wrap">
             <NumberInput

@@ -218,16 +218,12 @@ function TenantUsers({ tenant }: { tenant: Tenant }) {
   const [added, setAdded] = useState<User[]>([]);
   const [created, setCreated] = useState<{ user: User; password: string } | null>(null);
 
-  // NOTE: smmhub-api has no GET for a tenant's users. The path takes only
-  // POST and returns 405, so the page lists the users added during this visit.
-  const missingRoute =
-    listed.error instanceof ApiError &&
-    (listed.error.code === "method_not_allowed" || listed.error.code === "not_found");
+  // Users added here show at once, before the list is fetched again.
   const known = listed.data?.users ?? [];
   const users = [...known, ...added.filter((user) => !known.some((other) => other.id === user.id))];
 
   let list;
-  if (listed.error && !missingRoute) {
+  if (listed.error) {
     list = (
       <ErrorAlert
         error={listed.error}
@@ -239,13 +235,6 @@ function TenantUsers({ tenant }: { tenant: Tenant }) {
     list = <Loading label="Loading users" />;
   } else if (users.length > 0) {
     list = <UserRows users={users} />;
-  } else if (missingRoute) {
-    list = (
-      <Text size="sm" c="dimmed">
-        The API cannot list another tenant's users yet, so only users added here during this
-        visit appear. The tenant's owners see all of them under Team.
-      </Text>
-    );
   } else {
     list = (
       <Text size="sm" c="dimmed">
@@ -260,11 +249,6 @@ function TenantUsers({ tenant }: { tenant: Tenant }) {
         <Title order={2} size="h4" id="tenant-users">
           Users
         </Title>
-        {missingRoute && users.length > 0 ? (
-          <Text size="xs" c="dimmed">
-            Users added during this visit; the API cannot list the others yet.
-          </Text>
-        ) : null}
         {list}
         {created ? (
           <Stack gap="sm">

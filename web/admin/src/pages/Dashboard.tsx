@@ -17,7 +17,7 @@ import { useEffect } from "react";
 import type { ReactNode } from "react";
 import { Link } from "wouter";
 
-import { ApiError, describeError } from "../api/client";
+import { describeError } from "../api/client";
 import { paths } from "../api/campaigns";
 import type {
   Batch,
@@ -180,18 +180,9 @@ function StatusCard() {
   const status = useResource<QueueStatus>(paths.status);
   usePolling(status.reload, statusIntervalMs);
   const data = status.data;
-  const missingRoute =
-    status.error instanceof ApiError && status.error.status === 404 && !data;
 
   let body: ReactNode;
-  if (missingRoute) {
-    body = (
-      <Text size="sm" c="dimmed">
-        This server does not report its queue yet (GET /api/v1/status answered 404). Update
-        smmhub-api to see workers here.
-      </Text>
-    );
-  } else if (status.error && !data) {
+  if (status.error && !data) {
     body = (
       <ErrorAlert error={status.error} title="Could not load the queue" onRetry={status.reload} />
     );
