@@ -19,7 +19,7 @@ interface Section {
   label: string;
   load: () => Promise<{ default: ComponentType }>;
   page: LazyExoticComponent<ComponentType>;
-  role?: Role; // the least tenant role that sees it
+  role?: Role; // the least tenant role that shows it
   platformAdmin?: boolean;
   nested?: boolean; // also serves PATH/:id
 }

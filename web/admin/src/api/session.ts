@@ -1,4 +1,4 @@
-// Who is signed in, as GET /api/v1/me and POST /api/v1/session answer.
+// Who is signed in, as GET /api/v1/me and POST /api/v1/session return it.
 
 export type Role = "owner" | "editor" | "viewer" | "none";
 
@@ -24,7 +24,7 @@ export interface Me {
 
 const roleRank: Record<Role, number> = { none: 0, viewer: 1, editor: 2, owner: 3 };
 
-// True when ME holds at least the role NEEDED in its tenant.
+// True when ME has at least the role NEEDED in its tenant.
 export function canAct(me: Me | null, needed: Role): boolean {
   return me !== null && roleRank[me.role] >= roleRank[needed];
 }
