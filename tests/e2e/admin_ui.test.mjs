@@ -128,6 +128,11 @@ async function choose(page, label, option) {
   await page.getByRole("option", { name: option }).first().click();
 }
 
+// Chooses the option named OPTION in the native select labelled LABEL.
+async function pick(page, label, option) {
+  await page.getByRole("combobox", { name: label, exact: true }).selectOption({ label: option });
+}
+
 test("the platform administrator creates and tops up an agency", async () => {
   const page = await openPage();
   await page.goto(stack.url + "/");
@@ -235,8 +240,8 @@ test("the owner uploads the fixtures, maps them and checks every row", async () 
   await go(page, "Campaigns");
   await page.getByTestId("campaigns-new").first().click();
   await page.getByTestId("campaign-name").fill("Matchday 1");
-  await choose(page, "Template", "Match Day");
-  await choose(page, "Brand kit", "Match Day");
+  await pick(page, "Template", "Match Day");
+  await pick(page, "Brand kit", "Match Day");
   await page.getByTestId("campaign-save").click();
   await page.waitForURL(/\/campaigns\/c[^/]*$/);
   state.campaignUrl = page.url();

@@ -3,7 +3,7 @@
 // first screen downloads only what it shows.
 import { AppShell, Burger, Button, Group, NavLink, ScrollArea, Stack, Text } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { Suspense, lazy, useEffect } from "react";
+import { Suspense, lazy, memo, useEffect } from "react";
 import type { ComponentType, LazyExoticComponent } from "react";
 import { Link, Redirect, Route, Switch, useLocation } from "wouter";
 
@@ -107,19 +107,40 @@ function Navigation({ me, onNavigate }: { me: Me; onNavigate: () => void }) {
       {sections
         .filter((section) => visible(me, section))
         .map((section) => (
-          <NavLink
+          <NavItem
             key={section.path}
-            component={Link}
-            href={section.path}
-            label={section.label}
-            active={isCurrent(location, section)}
-            aria-current={isCurrent(location, section) ? "page" : undefined}
-            onClick={onNavigate}
+            section={section}
+            current={isCurrent(location, section)}
+            onNavigate={onNavigate}
           />
         ))}
     </Stack>
   );
 }
+
+// Most clicks change the location within one section, such as from the
+// campaigns to a campaign, so a link re-renders only when it becomes or
+// stops being the current one.
+const NavItem = memo(function NavItem({
+  section,
+  current,
+  onNavigate,
+}: {
+  section: Section;
+  current: boolean;
+  onNavigate: () => void;
+}) {
+  return (
+    <NavLink
+      component={Link}
+      href={section.path}
+      label={section.label}
+      active={current}
+      aria-current={current ? "page" : undefined}
+      onClick={onNavigate}
+    />
+  );
+});
 
 function Pages({ me }: { me: Me }) {
   const allowed = sections.filter((section) => visible(me, section));

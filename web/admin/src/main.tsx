@@ -15,9 +15,9 @@ const theme = createTheme({
   fontFamily: "Inter, system-ui, sans-serif",
   components: {
     // A Select keeps its closed dropdown in the DOM by default, and each one
-    // positions that dropdown when it mounts. With the campaign page's ten
-    // Selects that took about 22 ms per visit in a headless Chromium CPU
-    // profile, so the dropdown mounts only when it opens.
+    // positions that dropdown when it mounts. With ten Selects on one page
+    // that took about 22 ms per visit in a headless Chromium CPU profile, so
+    // the dropdown mounts only when it opens.
     Select: Select.extend({ defaultProps: { comboboxProps: { keepMounted: false } } }),
   },
 });

@@ -5,6 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { getBatch, isFinal, jobStates, paths } from "../api/campaigns";
 import type { Batch, BatchCounts, BatchJob, JobEvent, JobState } from "../api/campaigns";
+import { takePrefetched } from "./resource";
 
 export interface JobView extends BatchJob {
   framesDone?: number;
@@ -168,9 +169,12 @@ export function useBatchLive(batchId: string): BatchLive {
       }
       const controller = new AbortController();
       fetching = controller;
+      const first = lastFetch === 0;
       lastFetch = Date.now();
       try {
-        const snapshot = await getBatch(batchId, controller.signal);
+        // The first snapshot may have been requested with the page.
+        const prefetched = first ? takePrefetched<Batch>(paths.batch(batchId)) : undefined;
+        const snapshot = await (prefetched ?? getBatch(batchId, controller.signal));
         const list = snapshot.jobs ?? [];
         const merged = mergeSnapshot(current, list);
         // Events that arrived before the first snapshot go on top of it.

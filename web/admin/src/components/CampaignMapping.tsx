@@ -1,11 +1,12 @@
 // Step 3 of a campaign: which CSV column fills each template field, with the
 // first rows shown as they map so that the user sees what goes where.
-import { Badge, Button, Group, NativeSelect, Stack, Table, Text } from "@mantine/core";
+import { Button, Group, Stack, Text } from "@mantine/core";
 import { useEffect, useMemo, useState } from "react";
 import type { FormEvent } from "react";
 
 import { paths, saveMapping } from "../api/campaigns";
 import type { Campaign, RowsPage, TemplateField } from "../api/campaigns";
+import classes from "./DataTable.module.css";
 import { useResource } from "./resource";
 import { ErrorAlert } from "./states";
 
@@ -94,7 +95,6 @@ export function CampaignMapping({
   );
   useEffect(() => onStatus(status), [status, onStatus]);
 
-  const columnOptions = campaign.columns.map((column) => ({ value: column, label: column }));
   const sample = rows.data?.rows ?? [];
   const columnIndex = new Map(campaign.columns.map((column, index) => [column, index]));
 
@@ -134,79 +134,79 @@ export function CampaignMapping({
           Could not load the first rows to show their values.
         </Text>
       ) : null}
-      <Table.ScrollContainer minWidth={560}>
-        <Table withTableBorder verticalSpacing="xs" aria-label="Fields and columns">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th scope="col">Template field</Table.Th>
-              <Table.Th scope="col">CSV column</Table.Th>
+      <div className={classes.scroll}>
+        <table className={classes.table} style={{ minWidth: 560 }} aria-label="Fields and columns">
+          <thead>
+            <tr>
+              <th scope="col">Template field</th>
+              <th scope="col">CSV column</th>
               {sample.map((row) => (
-                <Table.Th scope="col" key={row.number}>
+                <th scope="col" key={row.number}>
                   Row {row.number}
-                </Table.Th>
+                </th>
               ))}
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
+            </tr>
+          </thead>
+          <tbody>
             {names.map((field) => {
               const spec = fields[field];
               const column = mapping[field] ?? "";
               const index = column ? columnIndex.get(column) : undefined;
               const sameNameExists = campaign.columns.includes(field);
+              const missing = !column && spec.required && spec.default === undefined;
               return (
-                <Table.Tr key={field} data-testid={`campaign-mapping-field-${field}`}>
-                  <Table.Td>
-                    <Stack gap={2}>
-                      <Text size="sm" fw={600} ff="monospace">
-                        {field}
-                      </Text>
-                      <Group gap={4}>
-                        <Badge size="xs" variant="light" color="gray">
-                          {spec.type ?? "text"}
-                        </Badge>
-                        {spec.required ? (
-                          <Badge size="xs" variant="light" color="indigo">
-                            required
-                          </Badge>
-                        ) : null}
-                      </Group>
-                    </Stack>
-                  </Table.Td>
-                  <Table.Td miw={180}>
-                    <NativeSelect
+                <tr key={field} data-testid={`campaign-mapping-field-${field}`}>
+                  <td>
+                    <span className={classes.field}>{field}</span>
+                    <span className={classes.badges}>
+                      <span className={classes.badge}>{spec.type ?? "text"}</span>
+                      {spec.required ? (
+                        <span className={classes.badge} data-required>
+                          required
+                        </span>
+                      ) : null}
+                    </span>
+                  </td>
+                  <td>
+                    <select
+                      className={classes.select}
                       aria-label={`Column for ${field}`}
-                      data={
-                        sameNameExists && column
-                          ? columnOptions
-                          : [{ value: "", label: "No column" }, ...columnOptions]
-                      }
+                      aria-invalid={missing}
+                      aria-describedby={missing ? `mapping-error-${field}` : undefined}
                       value={column}
                       onChange={(event) =>
                         setMapping({ ...mapping, [field]: event.currentTarget.value })
                       }
                       disabled={!canEdit}
-                      error={
-                        !column && spec.required && spec.default === undefined
-                          ? "Required: choose a column"
-                          : undefined
-                      }
                       data-testid={`campaign-mapping-${field}`}
-                    />
-                  </Table.Td>
+                    >
+                      {sameNameExists && column ? null : <option value="">No column</option>}
+                      {campaign.columns.map((name) => (
+                        <option key={name} value={name}>
+                          {name}
+                        </option>
+                      ))}
+                    </select>
+                    {missing ? (
+                      <span className={classes.error} id={`mapping-error-${field}`}>
+                        Required: choose a column
+                      </span>
+                    ) : null}
+                  </td>
                   {sample.map((row) => (
-                    <Table.Td key={row.number}>
+                    <td key={row.number}>
                       <MappedValue
                         value={index === undefined ? undefined : row.values[index]}
                         spec={spec}
                       />
-                    </Table.Td>
+                    </td>
                   ))}
-                </Table.Tr>
+                </tr>
               );
             })}
-          </Table.Tbody>
-        </Table>
-      </Table.ScrollContainer>
+          </tbody>
+        </table>
+      </div>
       {canEdit ? (
         <Group>
           <Button
@@ -230,25 +230,17 @@ export function CampaignMapping({
 
 function MappedValue({ value, spec }: { value: string | undefined; spec: TemplateField }) {
   if (value) {
-    return <Text size="sm">{value}</Text>;
+    return <>{value}</>;
   }
   if (spec.default !== undefined) {
     return (
-      <Text size="sm" c="dimmed" fs="italic">
+      <span className={`${classes.dimmed} ${classes.italic}`}>
         {spec.default === "" ? "empty (default)" : `${spec.default} (default)`}
-      </Text>
+      </span>
     );
   }
   if (spec.required) {
-    return (
-      <Text size="sm" c="red">
-        missing
-      </Text>
-    );
+    return <span className={classes.missing}>missing</span>;
   }
-  return (
-    <Text size="sm" c="dimmed">
-      empty
-    </Text>
-  );
+  return <span className={classes.dimmed}>empty</span>;
 }

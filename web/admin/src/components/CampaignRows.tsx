@@ -1,6 +1,6 @@
 // Step 2 of a campaign: upload the rows as a CSV file, by file picker or by
 // dropping it, and page through the stored rows in a table.
-import { Button, Group, Pagination, Paper, Stack, Table, Text } from "@mantine/core";
+import { Button, Group, Pagination, Paper, Stack, Text } from "@mantine/core";
 import { useRef, useState } from "react";
 import type { DragEvent } from "react";
 
@@ -8,6 +8,7 @@ import { ApiError } from "../api/client";
 import { paths, uploadRows } from "../api/campaigns";
 import type { Campaign, RowsPage } from "../api/campaigns";
 import { plural } from "./BatchStatus";
+import classes from "./DataTable.module.css";
 import { formatBytes } from "./format";
 import { useResource } from "./resource";
 import { ErrorAlert, Loading } from "./states";
@@ -172,37 +173,35 @@ function RowsTable({ campaign }: { campaign: Campaign }) {
         {plural(data.total, "row")} with {plural(data.columns.length, "column")}:{" "}
         {data.columns.join(", ")}.
       </Text>
-      <Table.ScrollContainer minWidth={480}>
-        <Table
-          striped
-          withTableBorder
-          highlightOnHover
+      <div className={classes.scroll}>
+        <table
+          className={`${classes.table} ${classes.striped}`}
           data-testid="campaign-rows-table"
           aria-label="Campaign rows"
-          style={{ opacity: rows.loading ? 0.6 : 1 }}
+          style={{ minWidth: 480, opacity: rows.loading ? 0.6 : 1 }}
         >
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th scope="col">Row</Table.Th>
+          <thead>
+            <tr>
+              <th scope="col">Row</th>
               {data.columns.map((column) => (
-                <Table.Th scope="col" key={column}>
+                <th scope="col" key={column}>
                   {column}
-                </Table.Th>
+                </th>
               ))}
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
+            </tr>
+          </thead>
+          <tbody>
             {data.rows.map((row) => (
-              <Table.Tr key={row.number}>
-                <Table.Td c="dimmed">{row.number}</Table.Td>
+              <tr key={row.number}>
+                <td className={classes.dimmed}>{row.number}</td>
                 {data.columns.map((column, index) => (
-                  <Table.Td key={column}>{row.values[index] ?? ""}</Table.Td>
+                  <td key={column}>{row.values[index] ?? ""}</td>
                 ))}
-              </Table.Tr>
+              </tr>
             ))}
-          </Table.Tbody>
-        </Table>
-      </Table.ScrollContainer>
+          </tbody>
+        </table>
+      </div>
       {pages > 1 ? (
         <Group justify="center">
           <Pagination

@@ -1,6 +1,15 @@
 // Step 1 of a campaign: its name, template and version, and brand kit. Saving
 // a new campaign creates it; saving an existing one sends only what changed.
-import { Anchor, Button, Group, Select, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
+import {
+  Anchor,
+  Button,
+  Group,
+  NativeSelect,
+  SimpleGrid,
+  Stack,
+  Text,
+  TextInput,
+} from "@mantine/core";
 import { useState } from "react";
 import type { FormEvent } from "react";
 import { Link } from "wouter";
@@ -105,6 +114,18 @@ export function CampaignSettings({
 
   const noTemplates = templates !== undefined && templates.length === 0;
   const noKits = brandKits !== undefined && brandKits.length === 0;
+  const templatePlaceholder =
+    templates === undefined
+      ? "Loading templates…"
+      : noTemplates
+        ? "No templates yet"
+        : "Choose a template";
+  const kitPlaceholder =
+    brandKits === undefined
+      ? "Loading brand kits…"
+      : noKits
+        ? "No brand kits yet"
+        : "Choose a brand kit";
 
   return (
     <Stack gap="md" component="form" onSubmit={submit}>
@@ -121,53 +142,34 @@ export function CampaignSettings({
         autoFocus={campaign === null}
       />
       <SimpleGrid cols={{ base: 1, sm: 3 }} spacing="md">
-        <Select
+        <NativeSelect
           label="Template"
-          placeholder={
-            templates === undefined
-              ? "Loading templates…"
-              : noTemplates
-                ? "No templates yet"
-                : "Choose a template"
-          }
           required
-          searchable
-          data={templateOptions}
-          value={templateId || null}
-          onChange={(value) => {
-            setTemplateId(value ?? "");
+          data={[{ value: "", label: templatePlaceholder, disabled: true }, ...templateOptions]}
+          value={templateId}
+          onChange={(event) => {
+            setTemplateId(event.currentTarget.value);
             setVersion("0");
           }}
           disabled={!canEdit || templates === undefined}
-          nothingFoundMessage="No template has that name"
           data-testid="campaign-template"
         />
-        <Select
+        <NativeSelect
           label="Template version"
           description="Latest follows new versions of the template."
           data={versionOptions}
           value={version}
-          onChange={(value) => setVersion(value ?? "0")}
-          allowDeselect={false}
+          onChange={(event) => setVersion(event.currentTarget.value)}
           disabled={!canEdit || !templateId}
           data-testid="campaign-template-version"
         />
-        <Select
+        <NativeSelect
           label="Brand kit"
-          placeholder={
-            brandKits === undefined
-              ? "Loading brand kits…"
-              : noKits
-                ? "No brand kits yet"
-                : "Choose a brand kit"
-          }
           required
-          searchable
-          data={kitOptions}
-          value={brandKitId || null}
-          onChange={(value) => setBrandKitId(value ?? "")}
+          data={[{ value: "", label: kitPlaceholder, disabled: true }, ...kitOptions]}
+          value={brandKitId}
+          onChange={(event) => setBrandKitId(event.currentTarget.value)}
           disabled={!canEdit || brandKits === undefined}
-          nothingFoundMessage="No brand kit has that name"
           data-testid="campaign-brand-kit"
         />
       </SimpleGrid>

@@ -19,7 +19,14 @@ export interface Resource<T> {
 // that was requested before it was opened.
 const prefetchLifetimeMs = 5000;
 
-const prefetched = new Map<string, { response: Promise<unknown>; startedAt: number }>();
+interface Prefetched {
+  response: Promise<unknown>;
+  startedAt: number;
+  // The body, once the response has arrived.
+  body?: { value: unknown };
+}
+
+const prefetched = new Map<string, Prefetched>();
 
 function dropExpired(now: number): void {
   for (const [path, entry] of prefetched) {
@@ -36,10 +43,13 @@ export function prefetch(path: string): void {
   if (prefetched.has(path)) {
     return;
   }
-  const response = api<unknown>(path);
+  const entry: Prefetched = { response: api<unknown>(path), startedAt: now };
   // The component that takes the response reports its error.
-  response.catch(() => undefined);
-  prefetched.set(path, { response, startedAt: now });
+  entry.response.then(
+    (value) => (entry.body = { value }),
+    () => undefined,
+  );
+  prefetched.set(path, entry);
 }
 
 // Forgets the prefetched response of PATH when no useResource took it, such as
@@ -49,22 +59,67 @@ export function dropPrefetched(path: string): void {
   prefetched.delete(path);
 }
 
-function takePrefetched<T>(path: string): Promise<T> | undefined {
+// The body of PATH's prefetched response if it has arrived, left in place.
+function arrivedBody<T>(path: string | null): { value: T } | undefined {
+  if (path === null) {
+    return undefined;
+  }
+  const entry = prefetched.get(path);
+  if (!entry?.body || Date.now() - entry.startedAt > prefetchLifetimeMs) {
+    return undefined;
+  }
+  return entry.body as { value: T };
+}
+
+// Takes the prefetched response of PATH, if any, for a caller that fetches
+// without useResource.
+export function takePrefetched<T>(path: string): Promise<T> | undefined {
   dropExpired(Date.now());
   const entry = prefetched.get(path);
   prefetched.delete(path);
   return entry?.response as Promise<T> | undefined;
 }
 
+interface State<T> {
+  path: string | null;
+  data: T | undefined;
+  error: unknown;
+  loading: boolean;
+  // Whether DATA is a prefetched body that the mount takes instead of asking.
+  prefetched: boolean;
+}
+
+function initialState<T>(path: string | null): State<T> {
+  const body = arrivedBody<T>(path);
+  return {
+    path,
+    data: body?.value,
+    error: null,
+    loading: path !== null && body === undefined,
+    prefetched: body !== undefined,
+  };
+}
+
 // Fetches PATH (null: nothing yet) and fetches it again when PATH changes.
-// The first fetch takes a prefetched response when there is one. A reload
-// always asks the server, and keeps the last data on screen until the new
-// response arrives.
+// The first fetch takes a prefetched response when there is one; when that
+// response has already arrived, the first render shows its data, so that a
+// page whose requests were started early renders complete in one pass. A
+// reload always asks the server, and keeps the last data on screen until the
+// new response arrives.
 export function useResource<T>(path: string | null): Resource<T> {
-  const [data, setData] = useState<T | undefined>(undefined);
-  const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(path !== null);
+  let [state, setState] = useState<State<T>>(() => initialState<T>(path));
+  if (state.path !== path) {
+    // A new path starts again from nothing, or from its arrived prefetch,
+    // in this render rather than one render later.
+    state = initialState<T>(path);
+    setState(state);
+  }
   const current = useRef<AbortController | null>(null);
+
+  const setData = useCallback(
+    (data: T) => setState((previous) => ({ ...previous, data, prefetched: false })),
+    [],
+  );
 
   const load = useCallback(
     async (allowPrefetched: boolean) => {
@@ -74,23 +129,18 @@ export function useResource<T>(path: string | null): Resource<T> {
       }
       const controller = new AbortController();
       current.current = controller;
-      setLoading(true);
+      setState((previous) => ({ ...previous, loading: true }));
       try {
         const response =
           (allowPrefetched ? takePrefetched<T>(path) : undefined) ??
           api<T>(path, { signal: controller.signal });
-        const body = await response;
+        const data = await response;
         if (!controller.signal.aborted) {
-          setData(body);
-          setError(null);
+          setState({ path, data, error: null, loading: false, prefetched: false });
         }
       } catch (caught) {
         if (!controller.signal.aborted) {
-          setError(caught);
-        }
-      } finally {
-        if (!controller.signal.aborted) {
-          setLoading(false);
+          setState((previous) => ({ ...previous, error: caught, loading: false }));
         }
       }
     },
@@ -99,11 +149,15 @@ export function useResource<T>(path: string | null): Resource<T> {
 
   const reload = useCallback(() => load(false), [load]);
 
+  const shownPrefetched = state.prefetched;
   useEffect(() => {
-    setData(undefined);
+    if (path !== null && shownPrefetched) {
+      dropPrefetched(path);
+      return;
+    }
     void load(true);
     return () => current.current?.abort();
   }, [load]);
 
-  return { data, error, loading, reload, setData };
+  return { data: state.data, error: state.error, loading: state.loading, reload, setData };
 }

@@ -169,7 +169,12 @@ function CampaignList() {
               return (
                 <Table.Tr key={campaign.id} data-testid={`campaigns-row-${campaign.id}`}>
                   <Table.Td>
-                    <Anchor component={Link} href={`/campaigns/${campaign.id}`} fw={600}>
+                    <Anchor
+                      component={Link}
+                      href={`/campaigns/${campaign.id}`}
+                      onClick={() => prefetchCampaignPage(campaign, batch)}
+                      fw={600}
+                    >
                       {campaign.name}
                     </Anchor>
                   </Table.Td>
@@ -313,6 +318,34 @@ function canvasRatio(body: TemplateBody | undefined): number {
   return width > 0 && height > 0 ? width / height : 9 / 16;
 }
 
+// The requests of the campaign page's steps, which need only the campaign's id.
+function stepPaths(id: string): string[] {
+  return [
+    paths.rows(id, 0, rowsPageSize),
+    paths.batches({ campaignId: id, limit: batchListLimit }),
+    paths.credits,
+  ];
+}
+
+// Starts every request of CAMPAIGN's page as its link is followed. The page
+// itself learns the template from the campaign's response and the newest
+// batch from the batch list, each one round trip later; the campaign list
+// already has both.
+function prefetchCampaignPage(campaign: Campaign, newestBatch: Batch | undefined): void {
+  prefetch(paths.campaign(campaign.id));
+  prefetch(paths.templates);
+  prefetch(paths.brandKits);
+  stepPaths(campaign.id).forEach(prefetch);
+  prefetch(paths.rows(campaign.id, 0, mappingPreviewRows));
+  const template = templatePath(campaign);
+  if (template !== null) {
+    prefetch(template);
+  }
+  if (newestBatch !== undefined) {
+    prefetch(paths.batch(newestBatch.id));
+  }
+}
+
 function CampaignDetail({ id }: { id: string }) {
   const canEdit = useCanEdit();
   const [, navigate] = useLocation();
@@ -331,17 +364,12 @@ function CampaignDetail({ id }: { id: string }) {
   const mappingMounted =
     stepsMounted &&
     (templatePath(campaign) === null || template.data !== undefined || template.error !== null);
-  const stepPaths = [
-    paths.rows(id, 0, rowsPageSize),
-    paths.batches({ campaignId: id, limit: batchListLimit }),
-    paths.credits,
-  ];
   const mappingPath = paths.rows(id, 0, mappingPreviewRows);
   useEffect(() => {
     if (!stepsMounted) {
-      stepPaths.forEach(prefetch);
+      stepPaths(id).forEach(prefetch);
     } else {
-      stepPaths.forEach(dropPrefetched);
+      stepPaths(id).forEach(dropPrefetched);
     }
   }, [id, stepsMounted]);
   useEffect(() => {
