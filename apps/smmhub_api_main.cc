@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
   int idle_timeout_ms = 30'000;
   int preview_timeout_ms = 10'000;
   int preflight_timeout_ms = 60'000;
+  int generate_per_minute = 30;
+  int max_unfinished_jobs = 10'000;
   bool secure_cookies = false;
   std::vector<std::string> webhook_allow;
   bool webhook_allow_http = false;
@@ -99,6 +101,14 @@ int main(int argc, char** argv) {
                  "How long a campaign preflight waits for a worker's report, in milliseconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 600'000));
+  app.add_option("--generate-per-minute", generate_per_minute,
+                 "Calls of Generate all and retry one agency may make per minute; 0: no limit")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1'000'000));
+  app.add_option("--max-unfinished-jobs", max_unfinished_jobs,
+                 "Videos one agency may have queued or rendering at once; 0: no limit")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100'000'000));
   app.add_option("--web-root", web_root,
                  "Folder of the admin UI's build (web/admin/dist) to serve beside the API")
       ->envname("SMMHUB_WEB_ROOT")
@@ -144,8 +154,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   smmhub::jobs::JobStore job_store(**db);
-  auto broker = smmhub::broker::Broker::create(
-      {.redis_url = redis_url, .events = events->get()}, job_store);
+  auto broker =
+      smmhub::broker::Broker::create({.redis_url = redis_url, .events = events->get()}, job_store);
   if (!broker.ok()) {
     fmt::print(stderr, "smmhub-api: --redis: {}\n", broker.status().message());
     return 2;
@@ -179,7 +189,9 @@ int main(int argc, char** argv) {
                                   .storage = storage,
                                   .secure_cookies = secure_cookies,
                                   .preview_timeout = milliseconds(preview_timeout_ms),
-                                  .preflight_timeout = milliseconds(preflight_timeout_ms)});
+                                  .preflight_timeout = milliseconds(preflight_timeout_ms),
+                                  .generate_per_minute = generate_per_minute,
+                                  .max_unfinished_jobs = max_unfinished_jobs});
   if (!web_root.empty()) {
     auto files = smmhub::api::webFiles(web_root);
     if (!files.ok()) {

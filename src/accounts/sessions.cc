@@ -9,6 +9,7 @@
 #include "accounts/accounts.h"
 #include "accounts/internal.h"
 #include "common/log.h"
+#include "redis/window_counter.h"
 
 namespace smmhub::accounts {
 
@@ -26,54 +27,8 @@ constexpr std::int64_t kTouchIntervalMs = 60'000;
 // Bytes of randomness in a session token and a CSRF token.
 constexpr std::size_t kTokenBytes = 32;
 
-// Adds 1 to the counter KEYS[1], which expires ARGV[1] ms after its first
-// attempt, and returns {count, ms left}.
-const redis::Script& countAttemptScript() {
-  static const redis::Script script(R"lua(
-local count = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if count == 1 or ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return {count, ttl}
-)lua");
-  return script;
-}
-
-// Returns {count, ms left} of the counter KEYS[1], {0, 0} without it.
-const redis::Script& readCounterScript() {
-  static const redis::Script script(R"lua(
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then ttl = 0 end
-return {count, ttl}
-)lua");
-  return script;
-}
-
-struct Counter {
-  long long count = 0;
-  long long ttl_ms = 0;
-};
-
-Result<Counter> runCounterScript(redis::Pool& pool, const redis::Script& script,
-                                 const std::string& key, std::int64_t window_ms) {
-  SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, pool.acquire());
-  std::string keys[] = {key};
-  std::string args[] = {std::to_string(window_ms)};
-  SMMHUB_ASSIGN_OR_RETURN(redis::ReplyPtr reply, script.run(*connection, keys, args));
-  const redisReply* count = redis::elementAt(reply.get(), 0);
-  const redisReply* ttl = redis::elementAt(reply.get(), 1);
-  if (count == nullptr || ttl == nullptr || count->type != REDIS_REPLY_INTEGER ||
-      ttl->type != REDIS_REPLY_INTEGER) {
-    return Status::internal("sign-in rate limit script returned an unexpected reply for " + key);
-  }
-  return Counter{count->integer, ttl->integer};
-}
-
 Status tooManyAttempts(std::string_view what, long long ttl_ms) {
-  long long seconds = std::max<long long>(1, (ttl_ms + 999) / 1000);
+  long long seconds = redis::retryAfterSeconds(ttl_ms);
   return Status::resourceExhausted("too many sign-in attempts " + std::string(what) +
                                    "; retry after " + std::to_string(seconds) + " seconds");
 }
@@ -131,16 +86,14 @@ Status Accounts::checkRateLimits(const std::string& email_key, const std::string
   if (redis_ == nullptr) {
     return okStatus();
   }
-  SMMHUB_ASSIGN_OR_RETURN(Counter address,
-                          runCounterScript(*redis_, countAttemptScript(), address_key,
-                                           options_.address_window.count()));
+  SMMHUB_ASSIGN_OR_RETURN(redis::WindowCount address,
+                          redis::countInWindow(*redis_, address_key, options_.address_window));
   if (address.count > options_.max_attempts_per_address) {
-    return tooManyAttempts("from this address", address.ttl_ms);
+    return tooManyAttempts("from this address", address.ms_left);
   }
-  SMMHUB_ASSIGN_OR_RETURN(Counter failures,
-                          runCounterScript(*redis_, readCounterScript(), email_key, 0));
+  SMMHUB_ASSIGN_OR_RETURN(redis::WindowCount failures, redis::readWindow(*redis_, email_key));
   if (failures.count >= options_.max_failures_per_email) {
-    return tooManyAttempts("for this email", failures.ttl_ms);
+    return tooManyAttempts("for this email", failures.ms_left);
   }
   return okStatus();
 }
@@ -151,8 +104,8 @@ void Accounts::recordFailure(const std::string& email_key) {
   if (redis_ == nullptr) {
     return;
   }
-  Result<Counter> counted =
-      runCounterScript(*redis_, countAttemptScript(), email_key, options_.failure_window.count());
+  Result<redis::WindowCount> counted =
+      redis::countInWindow(*redis_, email_key, options_.failure_window);
   if (!counted.ok()) {
     logger("accounts")->warn("sign-in failure not counted: {}", counted.status().toString());
   }

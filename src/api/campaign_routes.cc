@@ -24,6 +24,7 @@
 #include "credits/credits.h"
 #include "credits/prices.h"
 #include "jobs/job_store.h"
+#include "redis/window_counter.h"
 
 namespace smmhub::api {
 namespace {
@@ -269,9 +270,41 @@ Response shortResponse(const Request& request, std::int64_t needed, std::int64_t
   return response;
 }
 
+// Counts a call of Generate all or retry against the tenant's limit per
+// minute, and returns the 429 for a call over it. While Redis is down the
+// call goes on: it cannot queue jobs then anyway, and fails with 503.
+std::optional<Response> overGenerateRate(const Services& services, const Request& request,
+                                         const Principal& principal) {
+  if (services.redis == nullptr || services.generate_per_minute <= 0) {
+    return std::nullopt;
+  }
+  Result<redis::WindowCount> calls = redis::countInWindow(
+      *services.redis, "smmhub:rl:generate:{" + principal.tenant + "}", std::chrono::minutes(1));
+  if (!calls.ok()) {
+    logger("api")->warn("generate rate not counted id={} tenant={} error={}", request.request_id,
+                        principal.tenant, calls.status().toString());
+    return std::nullopt;
+  }
+  if (calls->count <= services.generate_per_minute) {
+    return std::nullopt;
+  }
+  long long seconds = redis::retryAfterSeconds(calls->ms_left);
+  Response response = errorResponse(
+      429, "rate_limited",
+      fmt::format("Generate all and retry are limited to {} calls a minute per agency; retry after "
+                  "{} seconds",
+                  services.generate_per_minute, seconds),
+      request.request_id);
+  response.headers.emplace_back("Retry-After", std::to_string(seconds));
+  return response;
+}
+
 // POST /api/v1/campaigns/{id}/generate: one job per row, credits held, in
 // one call. A repeat with the same Idempotency-Key returns the same batch.
 Response generate(const Services& services, const Request& request, const Principal& principal) {
+  if (std::optional<Response> limited = overGenerateRate(services, request, principal)) {
+    return *limited;
+  }
   Result<std::string> key = idempotencyKey(request);
   if (!key.ok()) {
     return errorResponse(400, "bad_request", key.status().message(), request.request_id);
@@ -305,10 +338,14 @@ Response generate(const Services& services, const Request& request, const Princi
   plan->spec.video_price = *price;
   plan->spec.priority = lane;
   plan->spec.storage_dir = services.storage.string();
+  plan->spec.max_unfinished_jobs = services.max_unfinished_jobs;
 
   Result<campaigns::Submitted> submitted = campaigns::submitBatch(
       {.store = *services.jobs, .credits = *services.credits, .broker = *services.broker},
       plan->spec, plan->jobs, principal.actor());
+  if (!submitted.ok() && submitted.status().code() == StatusCode::kResourceExhausted) {
+    return errorResponse(429, "queue_full", submitted.status().message(), request.request_id);
+  }
   if (!submitted.ok()) {
     return statusResponse(submitted.status(), request.request_id);
   }
@@ -372,6 +409,9 @@ Response getBatch(const Services& services, const Request& request, const Princi
 }
 
 Response retryBatch(const Services& services, const Request& request, const Principal& principal) {
+  if (std::optional<Response> limited = overGenerateRate(services, request, principal)) {
+    return *limited;
+  }
   Result<std::string> key = idempotencyKey(request);
   if (!key.ok()) {
     return errorResponse(400, "bad_request", key.status().message(), request.request_id);

@@ -72,6 +72,12 @@ struct Services {
   // How long POST /api/v1/campaigns/{id}/preflight waits for a worker's
   // report.
   std::chrono::milliseconds preflight_timeout{60'000};
+  // Calls of Generate all and retry that one tenant may make per minute
+  // (0: no limit), counted in Redis across API processes.
+  int generate_per_minute = 30;
+  // Videos that one tenant may have queued, retrying or rendering at once
+  // (0: no limit). Generate all of a batch that would pass it is rejected.
+  int max_unfinished_jobs = 10'000;
 };
 
 // Adds every route of the API to ROUTER.

@@ -127,6 +127,11 @@ Status checkBatch(const BatchSpec& spec, const std::vector<JobSpec>& jobs) {
     return Status::invalidArgument("video_price " + std::to_string(spec.video_price) +
                                    " is invalid; expected 1 credit or more");
   }
+  if (spec.max_unfinished_jobs < 0) {
+    return Status::invalidArgument("max_unfinished_jobs " +
+                                   std::to_string(spec.max_unfinished_jobs) +
+                                   " is invalid; expected 0 (no limit) or more");
+  }
   return checkJobs(jobs);
 }
 
@@ -463,6 +468,18 @@ Result<CreatedBatch> JobStore::createBatch(const BatchSpec& spec,
       return okStatus();
     }
 
+    if (spec.max_unfinished_jobs > 0) {
+      std::int64_t unfinished = 0;
+      sql << "SELECT COUNT(*) FROM jobs WHERE tenant = :tenant AND state IN "
+             "('queued', 'retrying', 'active')",
+          soci::into(unfinished), soci::use(spec.tenant);
+      if (unfinished + static_cast<std::int64_t>(jobs.size()) > spec.max_unfinished_jobs) {
+        return Status::resourceExhausted(fmt::format(
+            "tenant {} has {} videos queued or rendering, and {} more would pass its limit of {}; "
+            "wait for some to finish or cancel a batch",
+            spec.tenant, unfinished, jobs.size(), spec.max_unfinished_jobs));
+      }
+    }
     result.batch_id = batch.id;
     result.created = true;
     result.job_ids = insertJobs(sql, batch, spec.max_attempts, jobs);

@@ -79,6 +79,9 @@ struct BatchSpec {
   int max_attempts = 3;
   // Credits each video of the batch costs, fixed for the batch's life.
   std::int64_t video_price = 1;
+  // The most jobs the tenant may have queued, retrying or active once this
+  // batch is added; 0 for no limit. A repeat of a batch is not counted again.
+  int max_unfinished_jobs = 0;
 };
 
 // One job of a createBatch() request: one data row.
@@ -210,6 +213,8 @@ class JobStore {
   //     or a job's row, row_json or output_name.
   //   - alreadyExists when the key made a batch with other paths, another
   //     priority or another job count.
+  //   - resourceExhausted when a new batch would pass max_unfinished_jobs;
+  //     nothing is created.
   //   - unavailable when the database fails.
   Result<CreatedBatch> createBatch(const BatchSpec& spec, const std::vector<JobSpec>& jobs);
 

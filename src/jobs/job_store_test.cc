@@ -208,6 +208,43 @@ TEST_P(JobStoreTest, SameKeyOfAnotherTenantMakesAnotherBatch) {
   EXPECT_EQ(countRows("batches"), 2);
 }
 
+TEST_P(JobStoreTest, UnfinishedJobLimitRejectsANewBatchOnly) {
+  BatchSpec first = spec("first");
+  first.max_unfinished_jobs = 4;
+  CreatedBatch made = create(3, first);
+  claim(made.job_ids[0], 1);
+
+  // A repeat of the first batch is not counted again.
+  CreatedBatch repeat = create(3, first);
+  EXPECT_FALSE(repeat.created);
+  EXPECT_EQ(repeat.batch_id, made.batch_id);
+
+  BatchSpec second = spec("second");
+  second.max_unfinished_jobs = 4;
+  Result<CreatedBatch> over = store_->createBatch(second, rows(2));
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(over.status().message(),
+            "tenant acme has 3 videos queued or rendering, and 2 more would pass its limit of 4; "
+            "wait for some to finish or cancel a batch");
+  EXPECT_EQ(countRows("batches"), 1);
+  EXPECT_EQ(countRows("jobs"), 3);
+
+  // Another tenant has a limit of its own, and one more job still fits.
+  BatchSpec other = spec("second");
+  other.tenant = "globex";
+  other.max_unfinished_jobs = 4;
+  EXPECT_TRUE(create(2, other).created);
+  EXPECT_TRUE(create(1, second).created);
+
+  BatchSpec negative = spec("third");
+  negative.max_unfinished_jobs = -1;
+  Result<CreatedBatch> invalid = store_->createBatch(negative, rows(1));
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_EQ(invalid.status().message(),
+            "max_unfinished_jobs -1 is invalid; expected 0 (no limit) or more");
+}
+
 TEST_P(JobStoreTest, ConcurrentSameKeyMakesOneBatch) {
   constexpr int kThreads = 4;
   std::latch start(kThreads);

@@ -103,7 +103,9 @@ class ApiStackTest : public BackendTest {
                              .workers = worker_registry_.get(),
                              .storage = storage_,
                              .preview_timeout = preview_timeout_,
-                             .preflight_timeout = preflight_timeout_});
+                             .preflight_timeout = preflight_timeout_,
+                             .generate_per_minute = generate_per_minute_,
+                             .max_unfinished_jobs = max_unfinished_jobs_});
     Result<std::unique_ptr<api::Server>> server = api::Server::start(
         {.listen = "127.0.0.1:0", .router = &router_, .registry = &registry_, .threads = 4});
     ASSERT_TRUE(server.ok()) << server.status().toString();
@@ -320,6 +322,10 @@ class ApiStackTest : public BackendTest {
   // How long POST /api/v1/campaigns/{id}/preflight waits for a worker; a
   // fixture may set it before SetUp() runs.
   std::chrono::milliseconds preflight_timeout_{60'000};
+  // One tenant's limits on Generate all; a fixture may set them before
+  // SetUp() runs.
+  int generate_per_minute_ = 30;
+  int max_unfinished_jobs_ = 10'000;
   int users_ = 0;
   int topups_ = 0;
 };

@@ -622,7 +622,82 @@ TEST_P(CampaignRoutesTest, CancelWhileRenderingChargesDeliveredVideosOnly) {
   }
 }
 
+// A fixture with small limits on Generate all: three calls a minute and
+// five unfinished videos per tenant.
+class GenerateLimitTest : public CampaignRoutesTest {
+ protected:
+  void SetUp() override {
+    generate_per_minute_ = 3;
+    max_unfinished_jobs_ = 5;
+    ApiStackTest::SetUp();
+  }
+};
+
+TEST_P(GenerateLimitTest, RateLimitHoldsOnlyTheFloodingTenant) {
+  HttpClient editor = signedIn("acme", "editor");
+  HttpClient rival = signedIn("rival", "editor");
+  ensureTenant("acme", 100);
+  ensureTenant("rival", 100);
+  std::string id = readyCampaign(editor, "acme");
+  std::string rival_id = readyCampaign(rival, "rival");
+
+  // A repeat of the first call returns its batch and counts as a call.
+  ASSERT_EQ(generate(editor, id, "flood-1").status, 202);
+  ASSERT_EQ(generate(editor, id, "flood-1").status, 200);
+  std::string batch = generate(editor, id, "flood-1").json()["batch_id"];
+  HttpReply limited = generate(editor, id, "flood-2");
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_EQ(limited.errorCode(), "rate_limited");
+  std::string seconds = limited.header("retry-after");
+  ASSERT_FALSE(seconds.empty());
+  EXPECT_GE(std::stoi(seconds), 1);
+  EXPECT_LE(std::stoi(seconds), 60);
+  EXPECT_EQ(limited.json()["error"]["message"],
+            "Generate all and retry are limited to 3 calls a minute per agency; retry after " +
+                seconds + " seconds");
+  HttpReply retry = editor.request("POST", "/api/v1/batches/" + batch + "/retry", "",
+                                   "application/json", {{"Idempotency-Key", "r1"}});
+  EXPECT_EQ(retry.status, 429) << retry.body;
+
+  // The flood queued one batch, and the other tenant is not held by it.
+  EXPECT_EQ(editor.get("/api/v1/batches").json()["batches"].size(), 1U);
+  EXPECT_EQ(editor.get("/api/v1/credits").json()["held"], 3);
+  HttpReply other = generate(rival, rival_id, "rival-1");
+  EXPECT_EQ(other.status, 202) << other.body;
+  EXPECT_EQ(must(broker_->queueStats()).ready, 6);
+}
+
+TEST_P(GenerateLimitTest, QueueQuotaRejectsABatchThatWouldPassIt) {
+  HttpClient editor = signedIn("acme", "editor");
+  HttpClient rival = signedIn("rival", "editor");
+  ensureTenant("acme", 100);
+  ensureTenant("rival", 100);
+  std::string id = readyCampaign(editor, "acme");
+  std::string rival_id = readyCampaign(rival, "rival");
+
+  ASSERT_EQ(generate(editor, id, "first").status, 202);
+  HttpReply full = generate(editor, id, "second");
+  EXPECT_EQ(full.status, 429) << full.body;
+  EXPECT_EQ(full.errorCode(), "queue_full");
+  EXPECT_EQ(full.json()["error"]["message"],
+            "tenant acme has 3 videos queued or rendering, and 3 more would pass its limit of 5; "
+            "wait for some to finish or cancel a batch");
+  // Nothing of the rejected batch is kept or held, and its key stays free.
+  EXPECT_EQ(editor.get("/api/v1/batches").json()["batches"].size(), 1U);
+  EXPECT_EQ(editor.get("/api/v1/credits").json()["held"], 3);
+  EXPECT_EQ(must(broker_->queueStats()).ready, 3);
+  EXPECT_EQ(generate(rival, rival_id, "rival-1").status, 202);
+
+  // Once the first batch is cancelled, the same key queues the batch.
+  std::string batch = editor.get("/api/v1/batches").json()["batches"][0]["id"];
+  ASSERT_EQ(editor.post("/api/v1/batches/" + batch + "/cancel", "").status, 200);
+  HttpReply again = generate(editor, id, "second");
+  EXPECT_EQ(again.status, 202) << again.body;
+  EXPECT_EQ(again.json()["jobs"], 3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, CampaignRoutesTest, kBackends, backendName);
+INSTANTIATE_TEST_SUITE_P(Backends, GenerateLimitTest, kBackends, backendName);
 
 }  // namespace
 }  // namespace smmhub::testing
