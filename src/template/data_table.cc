@@ -229,11 +229,14 @@ Status checkRecordUtf8(const Record& record, const std::vector<std::string>& col
 
 Result<DataTable> readRecords(CsvScanner& scanner, const std::string& source_name) {
   DataTable table;
-  SMMHUB_ASSIGN_OR_RETURN(Record header, scanner.next());
-  for (const std::string& cell : header.cells) {
+  Result<Record> header = scanner.next();
+  if (!header.ok()) {
+    return header.status().withContext(source_name);
+  }
+  for (const std::string& cell : header->cells) {
     table.columns.push_back(trimHeader(cell));
   }
-  SMMHUB_RETURN_IF_ERROR(checkRecordUtf8(header, table.columns, "header", source_name));
+  SMMHUB_RETURN_IF_ERROR(checkRecordUtf8(*header, table.columns, "header", source_name));
   SMMHUB_RETURN_IF_ERROR(checkHeader(table.columns, source_name));
 
   while (!scanner.done()) {

@@ -136,6 +136,18 @@ TEST(DataTableTest, UnclosedQuoteIsError) {
             "if it is text");
 }
 
+// Found by fuzz/csv_reader.cc: an error in the header line did not name the
+// file, unlike the same error in a row.
+TEST(DataTableTest, UnclosedQuoteInHeaderNamesFile) {
+  Result<DataTable> table = readCsv("\"home,away\n", "rows.csv");
+
+  ASSERT_FALSE(table.ok());
+  EXPECT_EQ(table.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(table.status().message(),
+            "rows.csv: the quote opened on line 1 is never closed; close it or double it (\"\") "
+            "if it is text");
+}
+
 TEST(DataTableTest, JsonRowsUnionColumns) {
   Result<DataTable> table = readJsonRows(
       R"([{"home": "Arsenal FC", "matchday": 7},
