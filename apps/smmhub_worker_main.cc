@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   int poll_ms = 1'000;
   int grace_ms = 30'000;
   int backoff_ms = 1'000;
+  int max_render_s = 600;
   int metrics_port = -1;
   std::string metrics_host = "127.0.0.1";
   std::string log_level = "info";
@@ -83,6 +84,11 @@ int main(int argc, char** argv) {
   app.add_option("--backoff-ms", backoff_ms,
                  "Retry delay after a job's first failed attempt; it doubles per attempt")
       ->capture_default_str();
+  app.add_option("--max-render-s", max_render_s,
+                 "How long one job may render, in seconds; a job past it fails for good. 0: no "
+                 "limit")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86'400));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   app.add_option("--fetch-allow", options.fetch.allow,
@@ -107,6 +113,7 @@ int main(int argc, char** argv) {
   options.poll = milliseconds(poll_ms);
   options.grace = milliseconds(grace_ms);
   options.backoff_base = milliseconds(backoff_ms);
+  options.max_render = std::chrono::seconds(max_render_s);
   options.fetch.timeout = milliseconds(fetch_timeout_ms);
   if (metrics_port >= 0) {
     options.metrics_listen = metrics_host.find(':') != std::string::npos

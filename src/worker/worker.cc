@@ -73,10 +73,12 @@ enum class StopReason {
   kNone,
   kClaimOver,  // the lease failed: another claim has the job, or it ended
   kShutdown,   // the worker stops after its grace period
+  kTimeLimit,  // the render took longer than WorkerOptions::max_render
 };
 
 struct ActiveJob {
   broker::Claim claim;
+  Clock::time_point claimed_at = Clock::now();
   std::atomic<bool> cancel{false};
   std::atomic<StopReason> reason{StopReason::kNone};
   std::string reason_text;  // guarded by the worker's jobs mutex
@@ -816,6 +818,15 @@ class WorkerImpl final : public Worker {
   void finishStopped(ActiveJob& active) {
     const broker::Claim& claim = active.claim;
     auto log = logger("worker");
+    if (active.reason.load() == StopReason::kTimeLimit) {
+      std::string limit;
+      {
+        std::lock_guard lock(jobs_mutex_);
+        limit = active.reason_text;
+      }
+      finishFailed(active, limit, true);
+      return;
+    }
     if (active.reason.load() == StopReason::kShutdown) {
       Status back = broker_->handBack(claim, fmt::format("worker {} stopped before the job "
                                                          "finished; handed back",
@@ -853,6 +864,16 @@ class WorkerImpl final : public Worker {
       }
     }
     auto log = logger("worker");
+    if (!state.ok() && state.status().code() == StatusCode::kFailedPrecondition) {
+      // The claim is over (the lease ran out and the job was claimed again,
+      // or the batch was cancelled), so the failure is thrown away like a
+      // late completion.
+      rejected_.inc();
+      log->warn("late failure rejected job={} token={} error=\"{}\": {}", claim.job_id,
+                claim.fencing_token, error, state.status().message());
+      afterFinish(claim.tenant, claim.batch_id);
+      return;
+    }
     if (!state.ok()) {
       log->warn("fail not recorded job={} error=\"{}\" reason=\"{}\"", claim.job_id, error,
                 state.status().message());
@@ -905,6 +926,20 @@ class WorkerImpl final : public Worker {
       }
       for (auto& job : jobs) {
         if (job->cancel.load()) {
+          continue;
+        }
+        if (options_.max_render.count() > 0 &&
+            Clock::now() - job->claimed_at > options_.max_render) {
+          std::string limit = fmt::format(
+              "render stopped after {} s, the limit of one job's render time; shorten the "
+              "template or lower its frame rate or size",
+              std::chrono::duration_cast<std::chrono::seconds>(options_.max_render).count());
+          logger("worker")->warn("job stopping job={}: {}", job->claim.job_id, limit);
+          {
+            std::lock_guard lock(jobs_mutex_);
+            job->reason_text = limit;
+          }
+          job->stop(StopReason::kTimeLimit);
           continue;
         }
         // A copy: the slot renews the same claim at its final steps.

@@ -65,6 +65,10 @@ struct WorkerOptions {
   // missed.
   std::chrono::milliseconds poll{1'000};
   std::chrono::milliseconds grace{30'000};
+  // How long one job may take from its claim, downloads and render
+  // included; 0 for no limit. A job past it stops at its next frame and
+  // fails for good, because another attempt would take as long.
+  std::chrono::milliseconds max_render{std::chrono::minutes(10)};
   // How often the upkeep thread runs.
   std::chrono::milliseconds upkeep{1'000};
   // Retry delay after the first failed attempt; it doubles per attempt.

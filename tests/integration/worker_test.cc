@@ -813,6 +813,32 @@ TEST_F(WorkerTest, CancelStopsActiveJobAtFrameBoundary) {
       << w1.err();
 }
 
+TEST_F(WorkerTest, RenderTimeLimitFailsTheJobForGood) {
+  topUp("acme", 10);
+  std::string batch = enqueue(kCard30s, kClubs, "acme", {"--rows", "1"});
+  ASSERT_FALSE(batch.empty());
+  std::string job_id = batchJobs(batch).at(0).id;
+  ChildProcess& w1 = startWorker("w1", {"--max-render-s", "1"});
+  ASSERT_TRUE(waitForLog(w1, "job start job=" + job_id));
+
+  const std::string limit =
+      "render stopped after 1 s, the limit of one job's render time; shorten the template or "
+      "lower its frame rate or size";
+  ASSERT_TRUE(waitUntil([&] { return job(job_id).state == jobs::JobState::kFailed; }, 30s))
+      << w1.err();
+  jobs::Job failed = job(job_id);
+  EXPECT_EQ(failed.attempts, 1);
+  EXPECT_EQ(failed.last_error, limit);
+  EXPECT_NE(w1.err().find("job stopping job=" + job_id + ": " + limit), std::string::npos);
+  EXPECT_EQ(ledgerEntries("acme", "charge"), 0);
+  EXPECT_TRUE(waitUntil([&] { return balance("acme").held == 0; }, 30s));
+  EXPECT_EQ(balance("acme").available, 10);
+  for (const std::string& path : listTree(storage())) {
+    EXPECT_FALSE(path.ends_with(".mp4")) << path;
+    EXPECT_FALSE(path.ends_with(".partial")) << path;
+  }
+}
+
 TEST_F(WorkerTest, CancelledBatchLeavesNoWorkFolder) {
   topUp("acme", 10);
   std::string batch = enqueue(kCard30s, kClubs, "acme", {"--rows", "1"});
