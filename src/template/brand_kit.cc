@@ -40,7 +40,18 @@ struct BrandContext {
   }
 };
 
-Result<nlohmann::json> readJsonFile(const fs::path& path) {
+// Parses TEXT, the content of PATH, as JSON.
+Result<nlohmann::json> parseJsonText(std::string_view text, const fs::path& path) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& parse_error) {
+    return Status::invalidArgument(path.string() + ": invalid JSON: " + parse_error.what());
+  } catch (const nlohmann::json::out_of_range& range_error) {
+    return Status::invalidArgument(path.string() + ": invalid JSON: " + range_error.what());
+  }
+}
+
+Result<std::string> readJsonText(const fs::path& path) {
   // Checked before opening, so that a FIFO, /dev/zero or a huge file is
   // never read.
   constexpr std::uintmax_t kMaxJsonBytes = 1024 * 1024;
@@ -57,14 +68,12 @@ Result<nlohmann::json> readJsonFile(const fs::path& path) {
   if (!file) {
     return Status::notFound(path.string() + ": not found");
   }
-  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& parse_error) {
-    return Status::invalidArgument(path.string() + ": invalid JSON: " + parse_error.what());
-  } catch (const nlohmann::json::out_of_range& range_error) {
-    return Status::invalidArgument(path.string() + ": invalid JSON: " + range_error.what());
-  }
+  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+Result<nlohmann::json> readJsonFile(const fs::path& path) {
+  SMMHUB_ASSIGN_OR_RETURN(std::string text, readJsonText(path));
+  return parseJsonText(text, path);
 }
 
 // Resolves RELATIVE against BASE and checks that the file exists.
@@ -173,7 +182,10 @@ BrandFont parseFont(const nlohmann::json& json, const fs::path& dir, const fs::p
 void warnUnknownMembers(const nlohmann::json& json, const fs::path& file, Diagnostics* problems) {
   constexpr std::array<std::string_view, 7> kKnown = {"name",  "handle", "logo",     "colors",
                                                       "fonts", "assets", "libraries"};
-  for (const auto& [key, value] : json.items()) {
+  for (const auto& item : json.items()) {
+    // A named reference, not a structured binding: clang 14, which builds the
+    // fuzz targets, cannot capture those in a lambda.
+    const std::string& key = item.key();
     if (std::find(kKnown.begin(), kKnown.end(), key) != kKnown.end()) {
       continue;
     }
@@ -248,11 +260,12 @@ std::string AssetLibrary::closestName(const std::string& name) const {
   return closest;
 }
 
-Result<BrandKit> loadBrandKit(const fs::path& dir, Diagnostics* problems) {
+Result<BrandKit> parseBrandKit(std::string_view json_text, const fs::path& dir,
+                               Diagnostics* problems) {
   BrandKit kit;
   kit.dir = fs::absolute(dir).lexically_normal();
   fs::path file = kit.dir / "brand.json";
-  Result<nlohmann::json> json = readJsonFile(file);
+  Result<nlohmann::json> json = parseJsonText(json_text, file);
   if (!json.ok()) {
     if (problems != nullptr) {
       problems->error(file.string(), json.status().message());
@@ -260,6 +273,9 @@ Result<BrandKit> loadBrandKit(const fs::path& dir, Diagnostics* problems) {
     return json.status();
   }
   if (!json->is_object()) {
+    if (problems != nullptr) {
+      problems->error(file.string() + "#", "expected a JSON object");
+    }
     return Status::invalidArgument(file.string() + ": expected a JSON object");
   }
 
@@ -278,6 +294,18 @@ Result<BrandKit> loadBrandKit(const fs::path& dir, Diagnostics* problems) {
                                    "; first: " + first.place + ": " + first.message);
   }
   return kit;
+}
+
+Result<BrandKit> loadBrandKit(const fs::path& dir, Diagnostics* problems) {
+  fs::path file = fs::absolute(dir).lexically_normal() / "brand.json";
+  Result<std::string> text = readJsonText(file);
+  if (!text.ok()) {
+    if (problems != nullptr) {
+      problems->error(file.string(), text.status().message());
+    }
+    return text.status();
+  }
+  return parseBrandKit(*text, dir, problems);
 }
 
 }  // namespace smmhub::templates

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/diagnostics.h"
 #include "common/status.h"
@@ -48,5 +49,11 @@ struct BrandKit {
 // files that brand.json names but that do not exist are errors. Returns
 // invalidArgument summarising the errors, or notFound without brand.json.
 Result<BrandKit> loadBrandKit(const std::filesystem::path& dir, Diagnostics* problems);
+
+// Parses JSON_TEXT as the brand.json of DIR, as loadBrandKit() does once it
+// has read the file: the files and library indexes it names are looked up
+// under DIR. Errors: as loadBrandKit(), but never notFound.
+Result<BrandKit> parseBrandKit(std::string_view json_text, const std::filesystem::path& dir,
+                               Diagnostics* problems);
 
 }  // namespace smmhub::templates

@@ -60,5 +60,24 @@ TEST(BrandKitTest, UnknownMemberWarnedWithClosest) {
             "unknown member, ignored; the closest known one is 'colors'");
 }
 
+// Found by fuzz/brand_kit.cc: a brand.json that is not an object failed
+// without a diagnostic, so `smmhub validate` listed no problem.
+TEST(BrandKitTest, NonObjectIsReportedAsProblem) {
+  testing::TempDir temp;
+  temp.write("brand.json", "[1, 2]");
+  std::string file = (temp.path() / "brand.json").string();
+  Diagnostics problems;
+
+  Result<BrandKit> kit = loadBrandKit(temp.path(), &problems);
+
+  ASSERT_FALSE(kit.ok());
+  EXPECT_EQ(kit.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(kit.status().message(), file + ": expected a JSON object");
+  ASSERT_EQ(problems.items().size(), 1u);
+  EXPECT_EQ(problems.items()[0].severity, Severity::kError);
+  EXPECT_EQ(problems.items()[0].place, file + "#");
+  EXPECT_EQ(problems.items()[0].message, "expected a JSON object");
+}
+
 }  // namespace
 }  // namespace smmhub::templates
