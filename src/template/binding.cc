@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <cstdio>
+#include <cmath>
 #include <functional>
+
+#include <fmt/format.h>
 
 #include "common/files.h"
 #include "template/color.h"
@@ -95,9 +97,11 @@ std::optional<double> parseNumber(std::string_view text) {
   while (!text.empty() && text.back() == ' ') {
     text.remove_suffix(1);
   }
+  // from_chars also reads "nan" and "inf", which are no numbers to show.
   double value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() ||
+      !std::isfinite(value)) {
     return std::nullopt;
   }
   return value;
@@ -292,9 +296,8 @@ Result<std::string> applyFilter(const FieldFilter& filter, const std::string& va
     if (!number) {
       return Status::invalidArgument("'" + value + "' is not a number; use digits and a '.'");
     }
-    char buffer[64];
-    std::snprintf(buffer, sizeof(buffer), "%.*f", std::stoi(filter.argument), *number);
-    return std::string(buffer);
+    // Every digit: a fixed buffer would cut 1e300 short without a word.
+    return fmt::format("{:.{}f}", *number, std::stoi(filter.argument));
   }
   return applyAsset(filter.argument, value, brand);  // the parser admits no other filter
 }

@@ -357,5 +357,40 @@ TEST_F(RemoteSourcesTest, FollowsColumnMapping) {
                         "logo_url https://cdn.example.invalid/a.svg /scenes/0/layers/1/src"});
 }
 
+// Expands TEXT with one row whose column n holds VALUE, for a number field n.
+Result<ExpandedText> expandNumber(std::string_view text, const std::string& value) {
+  Template tmpl;
+  tmpl.fields.push_back(Field{.name = "n", .type = FieldType::kNumber});
+  BrandKit brand;
+  DataTable table;
+  table.columns = {"n"};
+  DataRow row{.number = 1, .line = 2, .values = {value}};
+  ColumnMapping mapping;
+  return expandFields(text, {tmpl, brand, table, row, mapping});
+}
+
+// Found while writing fuzz/field_text.cc, whose invariant catches it: the
+// number filter wrote into 64 bytes and cut longer numbers short.
+TEST(ExpandFieldsTest, NumberFilterWritesEveryDigit) {
+  Result<ExpandedText> expanded = expandNumber("{{n|number:0}}", "1e70");
+
+  ASSERT_TRUE(expanded.ok()) << expanded.status().toString();
+  EXPECT_EQ(expanded->text,
+            "10000000000000000725314363815292351261583744096465219555182101554790400");
+}
+
+// Found by fuzz/field_text.cc: a number field took "inf", and "nan" too.
+TEST(ExpandFieldsTest, NotANumberIsRejected) {
+  Result<ExpandedText> nan = expandNumber("{{n|number:2}}", "nan");
+  Result<ExpandedText> infinity = expandNumber("{{n}}", "-inf");
+
+  ASSERT_FALSE(nan.ok());
+  EXPECT_EQ(nan.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(nan.status().message(), "row 1, column n: 'nan' is not a number; use digits and a '.'");
+  ASSERT_FALSE(infinity.ok());
+  EXPECT_EQ(infinity.status().message(),
+            "row 1, column n: '-inf' is not a number; use digits and a '.'");
+}
+
 }  // namespace
 }  // namespace smmhub::templates

@@ -80,11 +80,12 @@ std::optional<std::string> parseHex(std::string_view digits) {
                    hexPair(digits.substr(4, 2)), alpha);
 }
 
+// from_chars also reads "nan" and "inf", which no channel can be.
 std::optional<double> parseNumber(std::string_view text) {
   text = trimSpaces(text);
   double value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) {
+  if (error != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
     return std::nullopt;
   }
   return value;

@@ -24,5 +24,18 @@ TEST(ColorTest, InvalidColourNamesValue) {
   EXPECT_FALSE(normalizeColor("blurple").ok());
 }
 
+// Found while writing fuzz/field_text.cc, whose invariant catches it: rgb()
+// took "nan" as a channel and made it 0.
+TEST(ColorTest, NotANumberChannelIsRejected) {
+  Result<std::string> color = normalizeColor("rgb(nan, 0, 0)");
+
+  ASSERT_FALSE(color.ok());
+  EXPECT_EQ(color.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(color.status().message(),
+            "invalid colour 'rgb(nan, 0, 0)'; use #RRGGBB, #RRGGBBAA, #RGB, rgb(r, g, b), "
+            "rgba(r, g, b, a) or a colour name such as 'white'");
+  EXPECT_FALSE(normalizeColor("rgba(0, 0, 0, nan)").ok());
+}
+
 }  // namespace
 }  // namespace smmhub::templates
