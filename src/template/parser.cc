@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/json_depth.h"
 #include "template/color.h"
 #include "template/field_expr.h"
 #include "template/parser_internal.h"
@@ -531,6 +532,15 @@ Result<Template> parseTemplate(std::string_view json_text, const std::string& so
     return Status::invalidArgument(source_name + ": " + std::to_string(json_text.size()) +
                                    " bytes exceed the template limit of " +
                                    std::to_string(kMaxTemplateBytes) + " bytes");
+  }
+  // The schema check and messages that quote values recurse once per level.
+  if (jsonNestingDepth(json_text) > kMaxJsonDepth) {
+    std::string message = "arrays and objects nest deeper than " + std::to_string(kMaxJsonDepth) +
+                          " levels; a template needs about 10";
+    if (problems != nullptr) {
+      problems->error(source_name, message);
+    }
+    return Status::invalidArgument(source_name + ": " + message);
   }
   nlohmann::json document;
   try {

@@ -214,6 +214,23 @@ TEST_F(ParserTest, NumberBeyondDoubleIsInvalidJson) {
       << parsed.status().message();
 }
 
+// Found while writing fuzz/template_parser.cc: a layer kind of 100,000
+// nested arrays overflowed the stack in nlohmann's dump() when the message
+// quoted it, and so did a template body sent to the API.
+TEST_F(ParserTest, DeepNestingIsRejectedBeforeParsing) {
+  std::string text = R"({"version": 1, "scenes": [{"duration": 1, "layers": [{"kind": )" +
+                     std::string(100'000, '[') + std::string(100'000, ']') + "}]}]}";
+
+  Result<Template> parsed = parseTemplate(text, "template.json", &problems_);
+
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(parsed.status().message(),
+            "template.json: arrays and objects nest deeper than 64 levels; a template needs "
+            "about 10");
+  EXPECT_EQ(places(), std::vector<std::string>{"template.json"});
+}
+
 TEST_F(ParserTest, TooManyLayersNamesLimit) {
   nlohmann::json json = minimal();
   nlohmann::json& layers = json["scenes"][0]["layers"];
