@@ -578,6 +578,7 @@ TEST_F(WorkerTest, StoppedWorkerResumesAfterBatchEnded) {
         return log_a.find("job stopped job=" + first) != std::string::npos ||
                log_a.find("job result discarded job=" + first) != std::string::npos ||
                log_a.find("late completion rejected job=" + first) != std::string::npos ||
+               log_a.find("late failure rejected job=" + first) != std::string::npos ||
                log_a.find("fail not recorded job=" + first) != std::string::npos;
       },
       30s);
