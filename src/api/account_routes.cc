@@ -7,6 +7,7 @@
 #include "accounts/accounts.h"
 #include "api/auth.h"
 #include "api/body.h"
+#include "api/route_bodies.h"
 #include "api/routes.h"
 #include "common/log.h"
 
@@ -62,23 +63,6 @@ std::string sessionCookie(const std::string& value, bool secure, bool expire) {
     cookie += "; Secure";
   }
   return cookie;
-}
-
-// The fields of a new user in BODY, for TENANT. Errors: invalidArgument
-// naming the field.
-Result<accounts::NewUser> newUserFrom(const json& body, const std::string& tenant,
-                                      std::string default_role) {
-  accounts::NewUser user{.tenant = tenant};
-  SMMHUB_ASSIGN_OR_RETURN(std::optional<std::string> email, stringField(body, "email", true));
-  SMMHUB_ASSIGN_OR_RETURN(std::optional<std::string> password, stringField(body, "password", true));
-  SMMHUB_ASSIGN_OR_RETURN(std::optional<std::string> name, stringField(body, "name", false));
-  SMMHUB_ASSIGN_OR_RETURN(std::optional<std::string> role,
-                          stringField(body, "role", default_role.empty()));
-  user.email = *email;
-  user.password = *password;
-  user.name = name.value_or("");
-  user.role = role.value_or(std::move(default_role));
-  return user;
 }
 
 // Returns the body field that an invalidArgument from createUser() is
@@ -213,14 +197,13 @@ Response updateUser(const Services& services, const Request& request, const Prin
   if (body.error) {
     return std::move(*body.error);
   }
-  Result<std::optional<std::string>> role = stringField(body.fields, "role", false);
-  Result<std::optional<bool>> disabled = boolField(body.fields, "disabled");
-  if (!role.ok() || !disabled.ok()) {
-    return statusResponse(!role.ok() ? role.status() : disabled.status(), request.request_id);
+  Result<accounts::UserUpdate> update = userUpdateFrom(body.fields);
+  if (!update.ok()) {
+    return statusResponse(update.status(), request.request_id);
   }
 
-  Result<accounts::User> user = services.accounts->updateUser(
-      principal.tenant, request.params.at("id"), {.role = *role, .disabled = *disabled});
+  Result<accounts::User> user =
+      services.accounts->updateUser(principal.tenant, request.params.at("id"), *update);
   if (!user.ok()) {
     return statusResponse(forField(user.status(), "role"), request.request_id);
   }

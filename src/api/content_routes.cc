@@ -18,6 +18,7 @@
 #include "accounts/accounts.h"
 #include "api/auth.h"
 #include "api/body.h"
+#include "api/route_bodies.h"
 #include "api/routes.h"
 #include "common/log.h"
 #include "content/asset_store.h"
@@ -366,20 +367,6 @@ Response templateResult(const Services& services, const Result<content::Template
     body["body"] = ordered_json::parse(latest->body, nullptr, false);
   }
   return orderedJsonResponse(status, body);
-}
-
-// Returns the "body" member of REQUEST's JSON object with its keys in the
-// order the client sent them. REQUIRES: the body parsed as a JSON object.
-Result<std::optional<ordered_json>> templateBodyField(const Request& request, bool required) {
-  ordered_json fields = ordered_json::parse(request.body, nullptr, false);
-  auto found = fields.find("body");
-  if (found == fields.end() || found->is_null()) {
-    if (required) {
-      return Status::invalidArgument("field 'body' is missing; give the template as an object");
-    }
-    return std::optional<ordered_json>();
-  }
-  return std::optional<ordered_json>(std::move(*found));
 }
 
 Response saveTemplate(const Services& services, const Request& request, const Principal& principal,

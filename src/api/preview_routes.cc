@@ -29,6 +29,7 @@
 
 #include "api/auth.h"
 #include "api/body.h"
+#include "api/route_bodies.h"
 #include "api/routes.h"
 #include "broker/previews.h"
 #include "campaigns/campaign_store.h"
@@ -44,17 +45,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// The validated body of a preview request.
-struct PreviewBody {
-  std::string template_id;
-  std::optional<std::int64_t> version;
-  std::optional<std::string> brand_kit_id;
-  double time_s = 0;
-  std::optional<json> values;
-  std::optional<std::string> campaign_id;
-  int row = 0;
-};
-
 // Everything a worker needs to render the frame, found for the tenant.
 struct PreviewInputs {
   fs::path template_path;
@@ -63,48 +53,6 @@ struct PreviewInputs {
   fs::path data_source;
   double duration_s = 0;
 };
-
-Result<PreviewBody> readBody(const json& body) {
-  PreviewBody out;
-  SMMHUB_ASSIGN_OR_RETURN(std::optional<std::string> template_id,
-                          stringField(body, "template_id", true));
-  out.template_id = *template_id;
-  SMMHUB_ASSIGN_OR_RETURN(out.version, integerField(body, "version", false, 1, 1'000'000'000));
-  SMMHUB_ASSIGN_OR_RETURN(out.brand_kit_id, stringField(body, "brand_kit_id", false));
-  SMMHUB_ASSIGN_OR_RETURN(out.campaign_id, stringField(body, "campaign_id", false));
-  SMMHUB_ASSIGN_OR_RETURN(std::optional<std::int64_t> row,
-                          integerField(body, "row", false, 1, 1'000'000'000));
-  out.row = row ? static_cast<int>(*row) : 0;
-
-  if (auto time = body.find("time_s"); time != body.end() && !time->is_null()) {
-    if (!time->is_number()) {
-      return Status::invalidArgument("time_s: must be a number of seconds, such as 1.5");
-    }
-    out.time_s = time->get<double>();
-  }
-  if (auto values = body.find("values"); values != body.end() && !values->is_null()) {
-    if (!values->is_object()) {
-      return Status::invalidArgument("values: must be an object of field names and values");
-    }
-    for (const auto& [name, value] : values->items()) {
-      if (!value.is_string() && !value.is_number() && !value.is_boolean()) {
-        return Status::invalidArgument(
-            fmt::format("values.{}: must be a string, a number or a boolean", name));
-      }
-    }
-    out.values = *values;
-  }
-
-  if (out.values.has_value() == out.campaign_id.has_value()) {
-    return Status::invalidArgument(
-        "give either values (field names and values) or campaign_id and row, not both or "
-        "neither");
-  }
-  if (out.campaign_id && out.row == 0) {
-    return Status::invalidArgument("row: missing; give the campaign's row number, from 1");
-  }
-  return out;
-}
 
 // Returns the file of the template's VERSION, or of its latest version when
 // VERSION is 0. Errors: notFound when the tenant has no such template or
@@ -308,7 +256,7 @@ Response createPreview(const Services& services, const Request& request,
   if (body.error) {
     return *body.error;
   }
-  Result<PreviewBody> preview = readBody(body.fields);
+  Result<PreviewBody> preview = previewBodyFrom(body.fields);
   if (!preview.ok()) {
     return statusResponse(preview.status(), request.request_id);
   }

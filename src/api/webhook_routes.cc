@@ -5,6 +5,7 @@
 
 #include "api/auth.h"
 #include "api/body.h"
+#include "api/route_bodies.h"
 #include "api/routes.h"
 #include "webhooks/webhook_store.h"
 
@@ -35,27 +36,6 @@ json deliveryJson(const webhooks::Delivery& delivery) {
           {"next_try_at_ms", delivery.next_try_at_ms},
           {"created_at_ms", delivery.created_at_ms},
           {"delivered_at_ms", delivery.delivered_at_ms}};
-}
-
-// Returns the "events" field of BODY: a list of strings, or ["*"] when it
-// is absent. Errors: invalidArgument naming the field.
-Result<std::vector<std::string>> eventsField(const json& body) {
-  auto found = body.find("events");
-  if (found == body.end() || found->is_null()) {
-    return std::vector<std::string>{"*"};
-  }
-  if (!found->is_array()) {
-    return Status::invalidArgument(
-        "events: must be an array of event types, such as [\"video.completed\"], or [\"*\"]");
-  }
-  std::vector<std::string> events;
-  for (size_t i = 0; i < found->size(); ++i) {
-    if (!(*found)[i].is_string()) {
-      return Status::invalidArgument("events/" + std::to_string(i) + ": must be a string");
-    }
-    events.push_back((*found)[i].get<std::string>());
-  }
-  return events;
 }
 
 Response createWebhook(const Services& services, const Request& request,
