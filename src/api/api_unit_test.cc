@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "api/body.h"
 #include "api/router.h"
 #include "api/routes.h"
 
@@ -191,6 +192,50 @@ TEST(ErrorJsonTest, InvalidUtf8IsReplaced) {
 
   nlohmann::json parsed = nlohmann::json::parse(body);
   EXPECT_EQ(parsed["error"]["message"], "no route for path /\xef\xbf\xbd");
+}
+
+// Found by fuzz/http_bodies.cc: a number too large for a double threw
+// json::out_of_range out of parseJsonObject(), which the server answered
+// with 500 internal.
+TEST(JsonBodyTest, NumberTooLargeIsInvalidJson) {
+  Request request{.body = R"({"amount": 1e999})", .request_id = "req-1"};
+
+  JsonBody body = parseJsonObject(request);
+
+  ASSERT_TRUE(body.error.has_value());
+  EXPECT_EQ(body.error->status, 400);
+  EXPECT_EQ(
+      body.error->body,
+      errorBody("invalid_json", "request body is not valid JSON: a number is too large", "req-1"));
+}
+
+// Found while writing fuzz/http_bodies.cc: the template store writes a
+// template body out with dump(), which recurses once per level, so 100,000
+// nested arrays overflowed the stack and took the API server down.
+TEST(JsonBodyTest, DeepNestingIsInvalidJson) {
+  Request request{.body = R"({"name": "T", "body": )" + std::string(100'000, '[') +
+                          std::string(100'000, ']') + "}",
+                  .request_id = "req-1"};
+
+  JsonBody body = parseJsonObject(request);
+
+  ASSERT_TRUE(body.error.has_value());
+  EXPECT_EQ(body.error->status, 400);
+  EXPECT_EQ(body.error->body,
+            errorBody("invalid_json", "request body nests arrays and objects deeper than 64 levels",
+                      "req-1"));
+}
+
+// Found while writing fuzz/http_bodies.cc, whose invariant catches it:
+// 18446744073709551615 wrapped to -1, inside a range that takes negatives.
+TEST(JsonBodyTest, IntegerPastInt64IsOutOfRange) {
+  nlohmann::json body = nlohmann::json::parse(R"({"n": 18446744073709551615})");
+
+  Result<std::optional<std::int64_t>> n = integerField(body, "n", true, -5, 5);
+
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(n.status().message(), "field 'n' must be an integer from -5 to 5");
 }
 
 // The operations in docs/openapi.yaml are exactly the routes the server has.

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "common/json_depth.h"
+
 namespace smmhub::api {
 
 using nlohmann::json;
@@ -11,6 +13,14 @@ using nlohmann::json;
 JsonBody parseJsonObject(const Request& request, bool empty_is_object) {
   if (request.body.empty() && empty_is_object) {
     return {.fields = json::object()};
+  }
+  // Deeper bodies would overflow the stack of whatever walks them later.
+  if (jsonNestingDepth(request.body) > kMaxJsonDepth) {
+    return {.error = errorResponse(
+                400, "invalid_json",
+                fmt::format("request body nests arrays and objects deeper than {} levels",
+                            kMaxJsonDepth),
+                request.request_id)};
   }
   try {
     json parsed = json::parse(request.body);
@@ -26,6 +36,11 @@ JsonBody parseJsonObject(const Request& request, bool empty_is_object) {
                 errorResponse(400, "invalid_json",
                               fmt::format("request body is not valid JSON at byte {}", error.byte),
                               request.request_id)};
+  } catch (const json::out_of_range&) {
+    // A number such as 1e999 that does not fit a double.
+    return {.error = errorResponse(400, "invalid_json",
+                                   "request body is not valid JSON: a number is too large",
+                                   request.request_id)};
   }
 }
 
@@ -65,7 +80,10 @@ Result<std::optional<std::int64_t>> integerField(const json& body, const std::st
     }
     return std::optional<std::int64_t>();
   }
-  if (!found->is_number_integer() || found->get<std::int64_t>() < min ||
+  // An unsigned number past INT64_MAX would wrap to a negative one.
+  bool too_large = found->is_number_unsigned() &&
+                   found->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX);
+  if (!found->is_number_integer() || too_large || found->get<std::int64_t>() < min ||
       found->get<std::int64_t>() > max) {
     return Status::invalidArgument(
         fmt::format("field '{}' must be an integer from {} to {}", name, min, max));

@@ -26,7 +26,9 @@ struct JsonBody {
 };
 
 // Parses REQUEST's body as one JSON object. An empty body is an empty object
-// when EMPTY_IS_OBJECT. The 400 names the parse error's byte offset.
+// when EMPTY_IS_OBJECT. The 400 names the parse error's byte offset, or says
+// that a number is too large for a double or that the body nests deeper than
+// kMaxJsonDepth (common/json_depth.h).
 JsonBody parseJsonObject(const Request& request, bool empty_is_object = false);
 
 // Returns the string field NAME of BODY, or nothing when it is absent or
