@@ -15,6 +15,7 @@
 
 #include "api/auth.h"
 #include "api/body.h"
+#include "api/route_bodies.h"
 #include "api/routes.h"
 #include "broker/broker.h"
 #include "broker/events.h"
@@ -118,23 +119,13 @@ Result<json> batchJson(const Services& services, const Principal& principal,
   return out;
 }
 
-Result<campaigns::CampaignChange> changeFrom(const json& body, bool creating) {
-  campaigns::CampaignChange change;
-  SMMHUB_ASSIGN_OR_RETURN(change.name, stringField(body, "name", creating));
-  SMMHUB_ASSIGN_OR_RETURN(change.template_id, stringField(body, "template_id", false));
-  SMMHUB_ASSIGN_OR_RETURN(change.template_version,
-                          integerField(body, "template_version", false, 0, 1'000'000'000));
-  SMMHUB_ASSIGN_OR_RETURN(change.brand_kit_id, stringField(body, "brand_kit_id", false));
-  return change;
-}
-
 Response createCampaign(const Services& services, const Request& request,
                         const Principal& principal) {
   JsonBody body = parseJsonObject(request);
   if (body.error) {
     return *body.error;
   }
-  Result<campaigns::CampaignChange> change = changeFrom(body.fields, true);
+  Result<campaigns::CampaignChange> change = campaignChangeFrom(body.fields, true);
   if (!change.ok()) {
     return statusResponse(change.status(), request.request_id);
   }
@@ -151,7 +142,7 @@ Response updateCampaign(const Services& services, const Request& request,
   if (body.error) {
     return *body.error;
   }
-  Result<campaigns::CampaignChange> change = changeFrom(body.fields, false);
+  Result<campaigns::CampaignChange> change = campaignChangeFrom(body.fields, false);
   if (!change.ok()) {
     return statusResponse(change.status(), request.request_id);
   }
@@ -213,23 +204,12 @@ Response setMapping(const Services& services, const Request& request, const Prin
   if (body.error) {
     return *body.error;
   }
-  auto found = body.fields.find("mapping");
-  if (found == body.fields.end() || !found->is_object()) {
-    return statusResponse(
-        Status::invalidArgument("field 'mapping' must be an object of field name to column"),
-        request.request_id);
-  }
-  std::map<std::string, std::string> mapping;
-  for (const auto& [field, column] : found->items()) {
-    if (!column.is_string()) {
-      return statusResponse(
-          Status::invalidArgument("field 'mapping/" + field + "' must be a column name"),
-          request.request_id);
-    }
-    mapping[field] = column.get<std::string>();
+  Result<std::map<std::string, std::string>> mapping = mappingFrom(body.fields);
+  if (!mapping.ok()) {
+    return statusResponse(mapping.status(), request.request_id);
   }
   Result<campaigns::Campaign> updated =
-      services.campaigns->setMapping(principal.tenant, request.params.at("id"), mapping);
+      services.campaigns->setMapping(principal.tenant, request.params.at("id"), *mapping);
   if (!updated.ok()) {
     return statusResponse(updated.status(), request.request_id);
   }
