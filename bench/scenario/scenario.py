@@ -103,6 +103,7 @@ class Stack:
             sys.exit("scenario: PostgreSQL is not installed in /usr/lib/postgresql; "
                      "run scripts/setup")
         bin_dir = versions[-1].parent
+
         data = self.dir / "postgres"
         data.mkdir()
         user = None
@@ -111,11 +112,13 @@ class Stack:
             shutil.chown(self.dir, user)
             shutil.chown(data, user)
         self.dir.chmod(0o755)
+
         initdb = self.start("initdb", [str(bin_dir / "initdb"), "--pgdata", str(data / "data"),
                                        "--username", "postgres", "--auth", "trust",
                                        "--encoding", "UTF8", "--locale", "C"], user=user)
         if initdb.wait() != 0:
             sys.exit(f"scenario: initdb failed; see {self.dir / 'initdb.log'}")
+
         port = free_port()
         # The server keeps PostgreSQL's durable defaults (fsync on), as a
         # deployment would.
@@ -124,6 +127,7 @@ class Stack:
                                           "-c", "listen_addresses=127.0.0.1",
                                           "-c", "max_connections=200"], user=user)
         wait_for_port(port, process, "PostgreSQL")
+
         for _ in range(100):
             created = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U",
                                       "postgres", "-c", "CREATE DATABASE smmhub"],

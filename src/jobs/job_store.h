@@ -79,8 +79,9 @@ struct BatchSpec {
   int max_attempts = 3;
   // Credits each video of the batch costs, fixed for the batch's life.
   std::int64_t video_price = 1;
-  // The most jobs the tenant may have queued, retrying or active once this
-  // batch is added; 0 for no limit. A repeat of a batch is not counted again.
+  // The maximum number of jobs the tenant may have queued, retrying or
+  // active once this batch is added, or 0 for no limit. A repeat of a batch
+  // is not counted again.
   int max_unfinished_jobs = 0;
 };
 

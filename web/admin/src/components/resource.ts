@@ -101,11 +101,11 @@ function initialState<T>(path: string | null): State<T> {
 }
 
 // Fetches PATH (null: nothing yet) and fetches it again when PATH changes.
-// The first fetch takes a prefetched response when there is one; when that
-// response has already arrived, the first render shows its data, so that a
-// page whose requests were started early renders complete in one pass. A
-// reload always asks the server, and keeps the last data on screen until the
-// new response arrives.
+// The first fetch takes a prefetched response when there is one. When that
+// response has already arrived, the first render shows its data, so a page
+// whose requests started early renders complete in one pass. A reload
+// always requests from the server and keeps the last data on screen until
+// the new response arrives.
 export function useResource<T>(path: string | null): Resource<T> {
   let [state, setState] = useState<State<T>>(() => initialState<T>(path));
   if (state.path !== path) {

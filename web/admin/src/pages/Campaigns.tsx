@@ -328,9 +328,9 @@ function stepPaths(id: string): string[] {
 }
 
 // Starts every request of CAMPAIGN's page as its link is followed. The page
-// itself learns the template from the campaign's response and the newest
-// batch from the batch list, each one round trip later; the campaign list
-// already has both.
+// alone learns the template from the campaign's response and the newest
+// batch from the batch list, each one round trip later. The campaign list
+// already has both, so both start at the click.
 function prefetchCampaignPage(campaign: Campaign, newestBatch: Batch | undefined): void {
   prefetch(paths.campaign(campaign.id));
   prefetch(paths.templates);
