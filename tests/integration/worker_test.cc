@@ -228,9 +228,20 @@ class WorkerTest : public ::testing::Test {
     }));
   }
 
+  // True when no job of the batch is left to run and the worker that ended
+  // the batch has removed its work folder, which it does just after.
   bool finished(const std::string& batch) {
     jobs::BatchSummary counts = summary(batch);
-    return counts.total > 0 && counts.queued + counts.active + counts.retrying == 0;
+    if (counts.total == 0 || counts.queued + counts.active + counts.retrying > 0) {
+      return false;
+    }
+    std::error_code error;
+    for (const fs::directory_entry& tenant : fs::directory_iterator(storage(), error)) {
+      if (fs::exists(tenant.path() / batch / ".work")) {
+        return false;
+      }
+    }
+    return true;
   }
 
   // Reads `smmhub credits balance TENANT`.
