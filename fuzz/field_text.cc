@@ -6,10 +6,12 @@
 // of the fields t (text), d (date), h (time), n (number), c (colour) and i
 // (image).
 //
-// Invariants: every parser either accepts or says why (invalidArgument with
-// a message); an accepted colour is "#RRGGBBAA" and normalises to itself, an
-// accepted rgb() lists plain numbers; an accepted date or time is a real one
-// and reads back the same when formatted; field names are non-empty.
+// Invariants: every parser either accepts or gives its reason
+// (invalidArgument with a message). An accepted colour is "#RRGGBBAA" and
+// normalises to itself, and an accepted rgb() lists plain numbers. An
+// accepted date or time is a real one and reads back the same when
+// formatted. Field names are non-empty, and the number filter writes a
+// number that reads back as the same one, rounded.
 #include <array>
 #include <charconv>
 #include <cmath>

@@ -25,7 +25,16 @@ namespace smmhub::fuzz {
 inline bool isUtf8(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     auto lead = static_cast<unsigned char>(text[i]);
-    size_t length = lead < 0x80 ? 1 : lead < 0xC2 ? 0 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    size_t length = 4;
+    if (lead < 0x80) {
+      length = 1;
+    } else if (lead < 0xC2) {
+      length = 0;  // a continuation byte, or the lead of an overlong form
+    } else if (lead < 0xE0) {
+      length = 2;
+    } else if (lead < 0xF0) {
+      length = 3;
+    }
     if (length == 0 || lead > 0xF4 || i + length > text.size()) {
       return false;
     }
@@ -56,7 +65,7 @@ inline bool isUtf8(std::string_view text) {
     }                                                                 \
   } while (false)
 
-// Checks that a failed parse says why: invalidArgument with a message.
+// Checks that a failed parse gives its reason: invalidArgument with a message.
 #define SMMHUB_FUZZ_CHECK_REJECTED(status)                                                      \
   SMMHUB_FUZZ_CHECK(                                                                            \
       (status).code() == ::smmhub::StatusCode::kInvalidArgument && !(status).message().empty(), \

@@ -29,8 +29,9 @@ inline constexpr size_t kMaxTemplateBytes = 1 << 20;
 
 // Parses and validates JSON_TEXT. SOURCE_NAME ("template.json") prefixes the
 // returned status. Text that nests arrays and objects deeper than
-// kMaxJsonDepth (common/json_depth.h) is rejected before parsing. Every problem goes to PROBLEMS (may be null) with a JSON
-// pointer as its place, or "SOURCE:LINE:COLUMN" for a syntax error. Returns
+// kMaxJsonDepth (common/json_depth.h) is rejected before parsing. Every
+// problem goes to PROBLEMS (may be null) with a JSON pointer as its place,
+// or "SOURCE:LINE:COLUMN" for a syntax error. Returns
 // invalidArgument summarising the errors, as in "template.json: 3 errors;
 // first: /scenes/0/layers/2/kind: unknown layer kind 'sprite'; ...".
 // Literal colours come back normalised to "#RRGGBBAA", animation presets
