@@ -260,6 +260,11 @@ Result<Balance> Credits::balance(const std::string& tenant) {
                              ": the counters vanished again after a rebuild");
 }
 
+Result<bool> Credits::inLedger(const std::string& tenant, const std::string& key) {
+  SMMHUB_ASSIGN_OR_RETURN(LedgerState state, readLedger(*db_, tenant, {key}, nowMillis()));
+  return state.present.contains(key);
+}
+
 Result<std::optional<Balance>> Credits::counters(const std::string& tenant) {
   SMMHUB_RETURN_IF_ERROR(checkTenantName(tenant));
   SMMHUB_ASSIGN_OR_RETURN(redis::Pool::Lease connection, lease());

@@ -123,6 +123,10 @@ class Credits {
   // Tenants with counters on Redis.
   Result<std::vector<std::string>> tenants();
 
+  // Returns whether TENANT's SQL ledger contains the entry of KEY. Errors:
+  // unavailable when the database fails.
+  Result<bool> inLedger(const std::string& tenant, const std::string& key);
+
   const redis::Endpoint& endpoint() const { return endpoint_; }
   store::Database* database() const { return db_; }
   const CreditsOptions& options() const { return options_; }

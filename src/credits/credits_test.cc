@@ -428,6 +428,27 @@ TEST_P(CreditsTest, FlushedRedisRebuildsCountersFromTheLedger) {
   expectSame(ledgerBalance(), before);
 }
 
+TEST_P(CreditsTest, ChargeLostBeforeTheLedgerIsMadeAgain) {
+  must(credits_->topup(req(100, "t1")));
+  must(credits_->reserve(req(8, "r1", "batch-1")));
+  drain();
+  must(credits_->commit(req(1, "render:j1", "batch-1")));
+  Result<bool> before = credits_->inLedger("acme", "render:j1");
+  ASSERT_TRUE(before.ok()) << before.status().toString();
+  EXPECT_FALSE(*before);
+
+  // Redis loses the charge before the ledger writer moves it, so the same
+  // key charges again, and the ledger then contains it once.
+  ASSERT_TRUE(raw().command({"FLUSHALL"}).ok());
+  EXPECT_FALSE(must(credits_->commit(req(1, "render:j1", "batch-1"))).replayed);
+  drain();
+  Result<bool> after = credits_->inLedger("acme", "render:j1");
+  ASSERT_TRUE(after.ok()) << after.status().toString();
+  EXPECT_TRUE(*after);
+  EXPECT_TRUE(must(credits_->commit(req(1, "render:j1", "batch-1"))).replayed);
+  expectSame(ledgerBalance(), Balance{92, 7, {{"batch-1", 7}}});
+}
+
 TEST_P(CreditsTest, LostCountersIncludeEventsNotYetInTheLedger) {
   must(credits_->topup(req(100, "t1")));
   drain();

@@ -600,14 +600,11 @@ class WorkerImpl final : public Worker {
 
     // 4. The charge goes into the SQL ledger before the completion, so that
     // a Redis that loses its last writes cannot lose the charge of a
-    // delivered video. A failure leaves it to the ledger writer thread.
-    Result<credits::DrainStats> drained = [&] {
-      std::lock_guard lock(ledger_mutex_);
-      return ledger_->drainTenant(claim.tenant);
-    }();
-    if (!drained.ok()) {
-      log->warn("charge not yet in the ledger job={} error=\"{}\"", claim.job_id,
-                drained.status().message());
+    // delivered video.
+    Status recorded = recordCharge(claim, batch->video_price);
+    if (!recorded.ok()) {
+      log->error("job left to its lease job={} error=\"{}\"", claim.job_id, recorded.message());
+      return;
     }
 
     // 5. SQL's fencing check has the last word.
@@ -796,6 +793,32 @@ class WorkerImpl final : public Worker {
       return Status::unavailable("job " + claim.job_id + ": the charge found no held credit");
     }
     return okStatus();
+  }
+
+  // Moves the tenant's credit events into the SQL ledger until it contains
+  // the job's charge. A Redis that lost its data between the charge and the
+  // move lost the charge event too, so the charge is made again. charge()
+  // replays a key that Redis or the ledger still has, and charges anew only
+  // when both lost it.
+  Status recordCharge(const broker::Claim& claim, std::int64_t price) {
+    std::string key = "render:" + claim.job_id;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      SMMHUB_RETURN_IF_ERROR(patiently("move charge to the ledger", claim, [&] {
+        std::lock_guard lock(ledger_mutex_);
+        return statusOf(ledger_->drainTenant(claim.tenant));
+      }));
+      SMMHUB_ASSIGN_OR_RETURN(bool present, patiently("read the ledger", claim, [&] {
+                                return credits_->inLedger(claim.tenant, key);
+                              }));
+      if (present) {
+        return okStatus();
+      }
+      logger("worker")->warn("charge missing from the ledger job={} key={}; charging again",
+                             claim.job_id, key);
+      SMMHUB_RETURN_IF_ERROR(charge(claim, price));
+    }
+    return Status::unavailable(fmt::format(
+        "job {}: the charge {} is still missing from the ledger after 3 moves", claim.job_id, key));
   }
 
   Status moveInPlace(const render::RowOutcome& outcome, const fs::path& video,
@@ -1038,10 +1061,17 @@ class WorkerImpl final : public Worker {
     if (lock->type != REDIS_REPLY_STATUS) {
       return okStatus();
     }
-    SMMHUB_ASSIGN_OR_RETURN(int pushed, broker_->redrive());
+    Result<int> pushed = broker_->redrive();
+    if (!pushed.ok()) {
+      // A failed re-drive releases the lock, so that the next upkeep tries
+      // again a second later instead of after the whole period.
+      Result<redis::ReplyPtr> unlocked = connection->command({"DEL", kRedriveLockKey});
+      (void)unlocked;
+      return pushed.status();
+    }
     SMMHUB_RETURN_IF_ERROR(connection->command({"SET", kRedriveMarkerKey, options_.id}));
-    if (lost || pushed > 0) {
-      logger("worker")->warn("redrive pushed={} marker_lost={}", pushed, lost);
+    if (lost || *pushed > 0) {
+      logger("worker")->warn("redrive pushed={} marker_lost={}", *pushed, lost);
     }
     return okStatus();
   }
