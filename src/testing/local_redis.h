@@ -113,6 +113,8 @@ class LocalRedis {
   }
 
   int port() const { return port_; }
+  // The server's folder: its log, and its data files when persistence is on.
+  const std::filesystem::path& dir() const { return dir_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
  private:
