@@ -22,6 +22,7 @@ Usage: bench/scenario/scenario.py [--tenants 1000] [--small-tenants 20]
 import argparse
 import http.client
 import json
+import math
 import os
 import pwd
 import random
@@ -171,16 +172,20 @@ class Stack:
         port = self.cache.rsplit(":", 1)[1]
         subprocess.run(["redis-cli", "-p", port, "FLUSHALL"], check=True, capture_output=True)
 
-    def stop(self):
+    def stop(self, keep=False):
+        # Newest first, each waited for, so that the workers and the API
+        # stop before the servers they use.
         for process in reversed(list(self.processes.values())):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if keep:
+            print(f"logs and data kept in {self.dir}")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Client:
@@ -294,6 +299,7 @@ class Recorder:
     def __init__(self):
         self.calls = []  # (monotonic seconds, milliseconds, status)
         self.queue = []  # (monotonic seconds, waiting, running)
+        self.queue_errors = []  # why a sample of the queue failed
         self.lock = threading.Lock()
 
     def call(self, at, ms, status):
@@ -334,15 +340,20 @@ def agent(tenant, rate, stop, recorder, seed):
         due += period
 
 
-def sample_queue(client, stop, recorder):
+def sample_queue(tenant, stop, recorder):
+    """Reads the queue's depth twice a second from the status of TENANT, on
+    a connection of its own; the figures are the whole queue's."""
+    client = Client(tenant.client.port, tenant.client.source)
+    client.headers = dict(tenant.client.headers)
     while not stop.is_set():
         try:
             status = client.call("GET", "/api/v1/status")
             with recorder.lock:
                 recorder.queue.append((time.monotonic(), status["queue"]["waiting"],
                                        status["queue"]["running"]))
-        except (OSError, RuntimeError):
-            pass
+        except (OSError, RuntimeError) as error:
+            with recorder.lock:
+                recorder.queue_errors.append(str(error))
         stop.wait(0.5)
 
 
@@ -353,9 +364,14 @@ class Watch:
     def __init__(self, port, tenant):
         self.tenant = tenant
         self.batch = None
+        self.answered = None
         self.first_active = {}  # batch id: monotonic seconds
+        self.starts = []  # (monotonic seconds, batch id) of each job start
+        self.began = {}  # (batch id, job id): first start, monotonic seconds
+        self.ended = {}  # (batch id, job id): first completion, monotonic seconds
         self.completions = {}  # (batch id, job id): completed events
         self.ready = threading.Event()
+        self.socket = None
         self.connection = http.client.HTTPConnection(
             "127.0.0.1", port, timeout=3600, source_address=(tenant.client.source, 0))
         self.thread = threading.Thread(target=self.read, daemon=True)
@@ -365,6 +381,9 @@ class Watch:
         try:
             self.connection.request("GET", "/api/v1/events", headers={
                 **self.tenant.client.headers, "Accept": "text/event-stream"})
+            # http.client drops its socket once a response that ends with
+            # the connection begins, so close() shuts this one down.
+            self.socket = self.connection.sock
             response = self.connection.getresponse()
             event = None
             while True:
@@ -380,9 +399,12 @@ class Watch:
                     data = json.loads(line[6:])
                     if data["to"] == "active":
                         self.first_active.setdefault(data["batch_id"], time.monotonic())
+                        self.starts.append((time.monotonic(), data["batch_id"]))
+                        self.began.setdefault((data["batch_id"], data["job_id"]), time.monotonic())
                     if data["to"] == "completed":
                         key = (data["batch_id"], data["job_id"])
                         self.completions[key] = self.completions.get(key, 0) + 1
+                        self.ended.setdefault(key, time.monotonic())
         except (OSError, http.client.HTTPException, ValueError):
             return
 
@@ -391,8 +413,11 @@ class Watch:
                    if batch == self.batch and count > 1)
 
     def close(self):
-        if self.connection.sock is not None:
-            self.connection.sock.shutdown(socket.SHUT_RDWR)
+        if self.socket is not None:
+            try:
+                self.socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.thread.join(timeout=5)
 
 
@@ -409,6 +434,7 @@ def generate(tenants, key, port):
         watch.batch = watch.tenant.client.call(
             "POST", f"/api/v1/campaigns/{watch.tenant.campaign}/generate", {},
             headers={"Idempotency-Key": f"{key}-{watch.tenant.id}"})["batch_id"]
+        watch.answered = time.monotonic()
 
     with ThreadPoolExecutor(len(watches)) as pool:
         list(pool.map(press, watches))
@@ -487,19 +513,34 @@ def summarize(label, watches, ends, started, finished, matchday, workers):
     print(f"{label}: {made} of {total} videos in {finished - started:.1f} s "
           f"(Match Day's 50 in {matchday_end - started:.1f} s), {failed} failed")
     waits = sorted(first_video.values())
-    # With the workers taking the agencies in turn, the agency served last
-    # starts after about (agencies / workers) rounded up jobs of each worker.
     job_seconds = (finished - started) * workers / max(1, made)
-    fair = -(-len(watches) // workers) * job_seconds
+    first_jobs, other_jobs = [], []
+    for watch in watches:
+        runs = sorted((at, job) for (batch, job), at in watch.began.items() if batch == watch.batch)
+        for number, (at, job) in enumerate(runs):
+            if (watch.batch, job) in watch.ended:
+                (other_jobs if number else first_jobs).append(watch.ended[(watch.batch, job)] - at)
     print(f"  time to the first video's start per agency: median {statistics.median(waits):.1f} s, "
           f"max {waits[-1]:.1f} s; the Match Day agency {first_video[matchday.id]:.1f} s")
     print("  all agencies, seconds: " + " ".join(f"{wait:.1f}" for wait in waits))
-    print(f"  a job took {job_seconds:.1f} s of a worker on average; taking the agencies in turn, "
-          f"the last one starts after about {fair:.1f} s")
+    # The broker serves the agencies in turn, so once an agency's batch is
+    # queued, at most one job of each other agency starts before its first.
+    starts = sorted(at for watch in watches for at, batch in watch.starts if batch == watch.batch)
+    before = max(sum(1 for at in starts
+                     if watch.answered < at < watch.first_active.get(watch.batch, finished))
+                 for watch in watches)
+    print(f"  jobs started after an agency's Generate all was answered and before its first "
+          f"job: at most {before}; taking the agencies in turn allows {len(watches) - 1}")
+    answers = sorted(watch.answered - started for watch in watches)
+    print(f"  Generate all answered: median {statistics.median(answers):.2f} s, "
+          f"max {answers[-1]:.2f} s")
+    print(f"  a job took {job_seconds:.2f} s of a worker on average; an agency's first job "
+          f"{statistics.mean(first_jobs):.2f} s, its others {statistics.mean(other_jobs):.2f} s")
     return {"wall": finished - started, "matchday": matchday_end - started, "made": made,
             "failed": failed, "total": total, "duplicated": duplicated,
             "first_start_max": waits[-1], "first_start_median": statistics.median(waits),
-            "fair": fair, "job_seconds": job_seconds}
+            "job_seconds": job_seconds, "first_job_seconds": statistics.mean(first_jobs), "answer_max": answers[-1],
+            "before": before}
 
 
 def sql(stack, query):
@@ -557,9 +598,12 @@ def plot(path, recorder, marks, origin):
                [waiting for _, waiting, _ in recorder.queue], color="#2f9e44", linewidth=1.5,
                label="videos waiting in the queue")
     queue.set_ylabel("videos waiting")
-    for label, at in marks:
+    # Each label sits a line lower than the one before, so that marks close
+    # in time stay readable.
+    for number, (label, at) in enumerate(marks):
         latency.axvline(at - origin, color="#868e96", linestyle="--", linewidth=0.8)
-        latency.text(at - origin, latency.get_ylim()[1], f" {label}", va="top", fontsize=8)
+        latency.text(at - origin, 0.98 - 0.06 * number, f" {label}", va="top", fontsize=8,
+                     transform=latency.get_xaxis_transform())
     lines = latency.get_legend_handles_labels()
     more = queue.get_legend_handles_labels()
     latency.legend(lines[0] + more[0], lines[1] + more[1], loc="upper right", fontsize=8)
@@ -577,6 +621,8 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--idle-seconds", type=float, default=15.0)
     parser.add_argument("--plot", type=Path, default=REPOSITORY / "docs" / "scenario.png")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the servers' logs and data folder after the run")
     options = parser.parse_args()
     if options.agents > options.tenants or options.small_tenants + 1 > options.tenants:
         sys.exit("scenario: --agents and --small-tenants + 1 must not exceed --tenants")
@@ -611,7 +657,7 @@ def main():
         recorder = Recorder()
         stop_agents = threading.Event()
         stop_sampling = threading.Event()
-        sampler = threading.Thread(target=sample_queue, args=(admin, stop_sampling, recorder))
+        sampler = threading.Thread(target=sample_queue, args=(tenants[0], stop_sampling, recorder))
         sampler.start()
         browsing = [tenant for tenant in tenants if tenant.campaign][:options.agents]
         agents = [threading.Thread(target=agent, args=(tenant, options.rate, stop_agents,
@@ -621,7 +667,8 @@ def main():
         for thread in agents:
             thread.start()
         time.sleep(options.idle_seconds)
-        idle = recorder.between(origin + 2, time.monotonic())
+        # The first calls open connections and warm caches; they are left out.
+        idle = recorder.between(origin + min(2.0, options.idle_seconds / 2), time.monotonic())
 
         cpu_before = cpu_seconds(pids)
         watches, ends, started, finished = run_renders(stack, acting, "busy")
@@ -662,11 +709,14 @@ def main():
             alone_figures["duplicated"]
 
         errors = sum(1 for _, _, status in recorder.calls if status != 200)
+        if recorder.queue_errors:
+            print(f"queue samples failed: {len(recorder.queue_errors)}, first: "
+                  f"{recorder.queue_errors[0]}")
         print(f"API, {len(browsing)} agents at {options.rate:g} calls/s each: idle p50 "
               f"{percentile(idle, 0.5):.2f} ms, p99 {percentile(idle, 0.99):.2f} ms, max "
-              f"{max(idle):.2f} ms ({len(idle)} calls); during the batch p50 "
+              f"{max(idle, default=math.nan):.2f} ms ({len(idle)} calls); during the batch p50 "
               f"{percentile(busy, 0.5):.2f} ms, p99 {percentile(busy, 0.99):.2f} ms, max "
-              f"{max(busy):.2f} ms ({len(busy)} calls); {errors} calls not 200")
+              f"{max(busy, default=math.nan):.2f} ms ({len(busy)} calls); {errors} calls not 200")
         print(f"render cache hit rate: {busy_hit:.3f} with browsing, {alone_hit:.3f} alone")
         print(f"credits charged {credits}, videos made {videos}, MP4 files {files}, "
               f"lost {lost}, duplicated {duplicated}")
@@ -685,11 +735,12 @@ def main():
             f"matchday_alone_wall_s={alone_figures['matchday']:.1f}",
             f"first_start_max_s={busy_figures['first_start_max']:.1f}",
             f"first_start_median_s={busy_figures['first_start_median']:.1f}",
-            f"first_start_fair_s={busy_figures['fair']:.1f}",
+            f"first_start_jobs_before_max={busy_figures['before']}",
             f"job_s={busy_figures['job_seconds']:.2f}",
+            f"first_job_s={busy_figures['first_job_seconds']:.2f}",
             f"api_p50_ms={percentile(busy, 0.5):.2f}",
             f"api_p99_ms={percentile(busy, 0.99):.2f}",
-            f"api_max_ms={max(busy):.2f}",
+            f"api_max_ms={max(busy, default=math.nan):.2f}",
             f"api_idle_p50_ms={percentile(idle, 0.5):.2f}",
             f"api_idle_p99_ms={percentile(idle, 0.99):.2f}",
             f"api_errors={errors}",
@@ -701,7 +752,7 @@ def main():
             f"duplicated={duplicated}",
         ]))
     finally:
-        stack.stop()
+        stack.stop(options.keep)
 
 
 if __name__ == "__main__":
