@@ -394,6 +394,14 @@ class ChaosTest : public ::testing::Test {
     return generated.json().value("batch_id", "");
   }
 
+  // Starts the workers, presses Generate all with KEY and returns, with the
+  // batch id in BATCH, once one of its jobs runs.
+  void startRunningBatch(const std::string& key, std::string& batch) {
+    ASSERT_NO_FATAL_FAILURE(startWorkers());
+    batch = generate(key);
+    ASSERT_TRUE(waitForState(batch, "active", 60s)) << workerLogs();
+  }
+
   // Returns the batch as the API reports it, or null while the API cannot.
   json batchView(const std::string& batch) {
     HttpReply reply = editor_->get("/api/v1/batches/" + batch);
@@ -569,9 +577,8 @@ class ChaosTest : public ::testing::Test {
 };
 
 TEST_F(ChaosTest, WorkersKilled) {
-  ASSERT_NO_FATAL_FAILURE(startWorkers());
-  std::string batch = generate("workers-killed");
-  ASSERT_TRUE(waitForState(batch, "active", 60s)) << workerLogs();
+  std::string batch;
+  ASSERT_NO_FATAL_FAILURE(startRunningBatch("workers-killed", batch));
 
   // Kill a random live worker three times, each time at a random moment,
   // and start a replacement.
@@ -595,9 +602,8 @@ TEST_F(ChaosTest, WorkersKilled) {
 }
 
 TEST_F(ChaosTest, RedisRestarted) {
-  ASSERT_NO_FATAL_FAILURE(startWorkers());
-  std::string batch = generate("redis-restarted");
-  ASSERT_TRUE(waitForState(batch, "active", 60s)) << workerLogs();
+  std::string batch;
+  ASSERT_NO_FATAL_FAILURE(startRunningBatch("redis-restarted", batch));
 
   sleepRandom(100ms, 1500ms);
   redis_.stop(SIGKILL);
@@ -608,9 +614,8 @@ TEST_F(ChaosTest, RedisRestarted) {
 }
 
 TEST_F(ChaosTest, RedisLostData) {
-  ASSERT_NO_FATAL_FAILURE(startWorkers());
-  std::string batch = generate("redis-lost-data");
-  ASSERT_TRUE(waitForState(batch, "active", 60s)) << workerLogs();
+  std::string batch;
+  ASSERT_NO_FATAL_FAILURE(startRunningBatch("redis-lost-data", batch));
 
   // The restarted server finds no append-only file and starts empty.
   sleepRandom(100ms, 1500ms);
@@ -627,9 +632,8 @@ TEST_F(ChaosTest, RedisLostData) {
 }
 
 TEST_F(ChaosTest, ApiRestarted) {
-  ASSERT_NO_FATAL_FAILURE(startWorkers());
-  std::string batch = generate("api-restarted");
-  ASSERT_TRUE(waitForState(batch, "active", 60s)) << workerLogs();
+  std::string batch;
+  ASSERT_NO_FATAL_FAILURE(startRunningBatch("api-restarted", batch));
 
   sleepRandom(100ms, 1500ms);
   api_->kill();
@@ -640,9 +644,8 @@ TEST_F(ChaosTest, ApiRestarted) {
 }
 
 TEST_F(ChaosTest, PostgresRestarted) {
-  ASSERT_NO_FATAL_FAILURE(startWorkers());
-  std::string batch = generate("postgres-restarted");
-  ASSERT_TRUE(waitForState(batch, "active", 60s)) << workerLogs();
+  std::string batch;
+  ASSERT_NO_FATAL_FAILURE(startRunningBatch("postgres-restarted", batch));
 
   sleepRandom(100ms, 1500ms);
   postgres_.stop(SIGINT);
