@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fuzz_check.h"
+#include "rows_check.h"
 #include "template/data_table.h"
 
 namespace {
@@ -122,13 +123,6 @@ void checkRoundTrip(const DataTable& table) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  Result<DataTable> table = readCsv(bytes, std::string(kSource));
-  if (!table.ok()) {
-    SMMHUB_FUZZ_CHECK_REJECTED(table.status());
-    SMMHUB_FUZZ_CHECK(table.status().message().starts_with(kSource), table.status().message());
-    return 0;
-  }
-  checkAccepted(*table);
-  checkRoundTrip(*table);
-  return 0;
+  return smmhub::fuzz::checkRowsRead(readCsv(bytes, std::string(kSource)), kSource, checkAccepted,
+                                     checkRoundTrip);
 }
