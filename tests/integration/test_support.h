@@ -6,9 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 
+#include "common/status.h"
 #include "testing/temp_dir.h"
 
 namespace smmhub::testing {
@@ -25,6 +27,15 @@ inline int countFiles(const std::filesystem::path& dir, const std::string& suffi
     }
   }
   return count;
+}
+
+// Returns the value READ holds. When it holds an error, fails the current
+// test without stopping it and returns an empty value, so that the test
+// goes on to report what else it finds.
+template <typename T>
+T valueOrEmpty(Result<T> read) {
+  EXPECT_TRUE(read.ok()) << read.status().toString();
+  return read.ok() ? std::move(*read) : T{};
 }
 
 }  // namespace smmhub::testing

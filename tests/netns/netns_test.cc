@@ -45,6 +45,7 @@ using smmhub::testing::LocalRedis;
 using smmhub::testing::NetworkLab;
 using smmhub::testing::readText;
 using smmhub::testing::TempDir;
+using smmhub::testing::valueOrEmpty;
 using smmhub::testing::waitUntil;
 
 // 90 frames at 540x960: 1.5 to 3 s per job in the sanitizer build, long
@@ -261,27 +262,17 @@ class NetnsTest : public ::testing::Test {
   }
 
   jobs::BatchSummary summary(const std::string& batch) {
-    Result<jobs::BatchSummary> read = store_->batchSummary(batch);
-    EXPECT_TRUE(read.ok()) << read.status().toString();
-    return read.ok() ? *read : jobs::BatchSummary{};
+    return valueOrEmpty(store_->batchSummary(batch));
   }
 
   std::vector<jobs::Job> batchJobs(const std::string& batch) {
-    Result<std::vector<jobs::Job>> read = store_->batchJobs(batch);
-    EXPECT_TRUE(read.ok()) << read.status().toString();
-    return read.ok() ? *read : std::vector<jobs::Job>{};
+    return valueOrEmpty(store_->batchJobs(batch));
   }
 
-  jobs::Job job(const std::string& id) {
-    Result<jobs::Job> read = store_->job(id);
-    EXPECT_TRUE(read.ok()) << read.status().toString();
-    return read.ok() ? *read : jobs::Job{};
-  }
+  jobs::Job job(const std::string& id) { return valueOrEmpty(store_->job(id)); }
 
   std::vector<jobs::JobEvent> events(const std::string& job_id) {
-    Result<std::vector<jobs::JobEvent>> read = store_->events(job_id);
-    EXPECT_TRUE(read.ok()) << read.status().toString();
-    return read.ok() ? *read : std::vector<jobs::JobEvent>{};
+    return valueOrEmpty(store_->events(job_id));
   }
 
   bool finished(const std::string& batch) {
