@@ -9,9 +9,9 @@
 
 namespace smmhub::fuzz {
 
-// Checks what a rows reader made of one input: a rejected file must be
-// invalidArgument with a message that starts with SOURCE, the file's name;
-// an accepted table must pass each of CHECKS.
+// Checks what a rows reader made of one input. A rejected file must be
+// invalidArgument with a message that starts with SOURCE, the file's name.
+// An accepted table must pass each of CHECKS.
 template <typename... Checks>
 int checkRowsRead(const Result<templates::DataTable>& table, std::string_view source,
                   Checks... checks) {

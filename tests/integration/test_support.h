@@ -29,7 +29,7 @@ inline int countFiles(const std::filesystem::path& dir, const std::string& suffi
   return count;
 }
 
-// Returns the value READ holds. When it holds an error, fails the current
+// Returns the value in READ. When READ contains an error, fails the current
 // test without stopping it and returns an empty value, so that the test
 // goes on to report what else it finds.
 template <typename T>
