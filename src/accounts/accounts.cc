@@ -11,6 +11,7 @@
 #include "common/check.h"
 #include "common/log.h"
 #include "common/tenant.h"
+#include "store/statement.h"
 
 namespace smmhub::accounts {
 
@@ -127,12 +128,12 @@ namespace {
 
 std::vector<User> selectUsersOfTenant(soci::session& sql, const std::string& tenant) {
   UserRow row;
-  soci::statement statement =
-      (sql.prepare << "SELECT " + std::string(kUserColumns) +
-                          " FROM users WHERE tenant = :tenant ORDER BY email",
-       soci::into(row.user.id), soci::into(row.user.tenant), soci::into(row.user.email),
-       soci::into(row.user.name), soci::into(row.user.role), soci::into(row.platform_admin),
-       soci::into(row.created_at_ms), soci::into(row.disabled_at_ms), soci::use(tenant));
+  soci::statement statement = store::runOnce(
+      sql,
+      "SELECT " + std::string(kUserColumns) + " FROM users WHERE tenant = :tenant ORDER BY email",
+      soci::into(row.user.id), soci::into(row.user.tenant), soci::into(row.user.email),
+      soci::into(row.user.name), soci::into(row.user.role), soci::into(row.platform_admin),
+      soci::into(row.created_at_ms), soci::into(row.disabled_at_ms), soci::use(tenant));
   statement.execute();
   std::vector<User> users;
   while (statement.fetch()) {
@@ -262,9 +263,10 @@ Result<Tenant> Accounts::createTenant(const std::string& id, const std::string& 
   long long created_at_ms = tenant.created_at_ms;
   SMMHUB_RETURN_IF_ERROR(db_.write([&](soci::session& sql) {
     soci::statement insert =
-        (sql.prepare << "INSERT INTO tenants (id, name, created_at_ms) VALUES (:id, :name, "
-                        ":created_at_ms) ON CONFLICT DO NOTHING",
-         soci::use(id), soci::use(name), soci::use(created_at_ms));
+        store::runOnce(sql,
+                       "INSERT INTO tenants (id, name, created_at_ms) VALUES (:id, :name, "
+                       ":created_at_ms) ON CONFLICT DO NOTHING",
+                       soci::use(id), soci::use(name), soci::use(created_at_ms));
     insert.execute(true);
     if (insert.get_affected_rows() == 0) {
       return alreadyExists("tenant '" + id + "' already exists");
@@ -293,10 +295,10 @@ Result<std::vector<Tenant>> Accounts::listTenants() {
     Tenant row;
     long long created_at_ms = 0;
     long long disabled_at_ms = 0;
-    soci::statement statement =
-        (sql.prepare << "SELECT id, name, created_at_ms, disabled_at_ms FROM tenants ORDER BY id",
-         soci::into(row.id), soci::into(row.name), soci::into(created_at_ms),
-         soci::into(disabled_at_ms));
+    soci::statement statement = store::runOnce(
+        sql, "SELECT id, name, created_at_ms, disabled_at_ms FROM tenants ORDER BY id",
+        soci::into(row.id), soci::into(row.name), soci::into(created_at_ms),
+        soci::into(disabled_at_ms));
     statement.execute();
     while (statement.fetch()) {
       row.created_at_ms = created_at_ms;
@@ -365,13 +367,14 @@ Result<User> Accounts::createUser(const NewUser& request) {
       return Status::notFound("tenant '" + user.tenant + "' not found");
     }
     soci::statement insert =
-        (sql.prepare << "INSERT INTO users (id, tenant, email, name, role, platform_admin, "
-                        "password_hash, created_at_ms) VALUES (:id, :tenant, :email, :name, "
-                        ":role, :platform_admin, :password_hash, :created_at_ms) "
-                        "ON CONFLICT DO NOTHING",
-         soci::use(user.id), soci::use(user.tenant), soci::use(user.email), soci::use(user.name),
-         soci::use(user.role), soci::use(platform_admin), soci::use(password_hash),
-         soci::use(created_at_ms));
+        store::runOnce(sql,
+                       "INSERT INTO users (id, tenant, email, name, role, platform_admin, "
+                       "password_hash, created_at_ms) VALUES (:id, :tenant, :email, :name, "
+                       ":role, :platform_admin, :password_hash, :created_at_ms) "
+                       "ON CONFLICT DO NOTHING",
+                       soci::use(user.id), soci::use(user.tenant), soci::use(user.email),
+                       soci::use(user.name), soci::use(user.role), soci::use(platform_admin),
+                       soci::use(password_hash), soci::use(created_at_ms));
     insert.execute(true);
     if (insert.get_affected_rows() == 0) {
       return alreadyExists("email " + user.email + " is already taken by another user");

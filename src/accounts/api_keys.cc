@@ -4,6 +4,7 @@
 #include "accounts/accounts.h"
 #include "accounts/internal.h"
 #include "common/log.h"
+#include "store/statement.h"
 
 namespace smmhub::accounts {
 
@@ -106,12 +107,13 @@ Result<std::vector<ApiKey>> Accounts::listApiKeys(const std::string& tenant) {
   std::vector<ApiKey> keys;
   SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) {
     KeyRow row;
-    soci::statement statement =
-        (sql.prepare << "SELECT " + std::string(kKeyColumns) +
-                            " FROM api_keys WHERE tenant = :tenant ORDER BY created_at_ms, id",
-         soci::into(row.key.id), soci::into(row.key.tenant), soci::into(row.key.name),
-         soci::into(row.key.role), soci::into(row.key.created_by), soci::into(row.created_at_ms),
-         soci::into(row.last_used_at_ms), soci::into(row.revoked_at_ms), soci::use(tenant));
+    soci::statement statement = store::runOnce(
+        sql,
+        "SELECT " + std::string(kKeyColumns) +
+            " FROM api_keys WHERE tenant = :tenant ORDER BY created_at_ms, id",
+        soci::into(row.key.id), soci::into(row.key.tenant), soci::into(row.key.name),
+        soci::into(row.key.role), soci::into(row.key.created_by), soci::into(row.created_at_ms),
+        soci::into(row.last_used_at_ms), soci::into(row.revoked_at_ms), soci::use(tenant));
     statement.execute();
     while (statement.fetch()) {
       keys.push_back(row.take());

@@ -13,6 +13,7 @@
 #include "common/diagnostics.h"
 #include "common/files.h"
 #include "common/ids.h"
+#include "store/statement.h"
 #include "template/parser.h"
 
 namespace smmhub::campaigns {
@@ -75,7 +76,7 @@ std::vector<Campaign> selectCampaigns(soci::session& sql, const std::string& cla
     statement.exchange(soci::use(*parameter));
   }
   statement.alloc();
-  statement.prepare(std::string(kColumns) + clause);
+  statement.prepare(std::string(kColumns) + clause, soci::details::st_one_time_query);
   statement.define_and_bind();
   statement.execute();
   std::vector<Campaign> campaigns;
@@ -255,9 +256,10 @@ Result<Campaign> CampaignStore::update(const std::string& tenant, const std::str
 
 Status CampaignStore::remove(const std::string& tenant, const std::string& id) {
   return db_.write([&](soci::session& sql) -> Status {
-    soci::statement erase = (sql.prepare << "DELETE FROM campaigns WHERE id = :id AND tenant = "
-                                            ":tenant",
-                             soci::use(id), soci::use(tenant));
+    soci::statement erase = store::runOnce(sql,
+                                           "DELETE FROM campaigns WHERE id = :id AND tenant = "
+                                           ":tenant",
+                                           soci::use(id), soci::use(tenant));
     erase.execute(true);
     return erase.get_affected_rows() > 0 ? okStatus() : notFound(id);
   });
@@ -286,11 +288,12 @@ Result<RowsUpload> CampaignStore::uploadRows(const std::string& tenant, const st
   std::int64_t row_count = campaign.row_count;
   Status stored = db_.write([&](soci::session& sql) -> Status {
     soci::statement change =
-        (sql.prepare << "UPDATE campaigns SET data_path = :path, columns_json = :columns, "
-                        "row_count = :rows, updated_at_ms = :updated WHERE id = :id AND tenant "
-                        "= :tenant",
-         soci::use(campaign.data_path), soci::use(columns_json), soci::use(row_count),
-         soci::use(campaign.updated_at_ms), soci::use(id), soci::use(tenant));
+        store::runOnce(sql,
+                       "UPDATE campaigns SET data_path = :path, columns_json = :columns, "
+                       "row_count = :rows, updated_at_ms = :updated WHERE id = :id AND tenant "
+                       "= :tenant",
+                       soci::use(campaign.data_path), soci::use(columns_json), soci::use(row_count),
+                       soci::use(campaign.updated_at_ms), soci::use(id), soci::use(tenant));
     change.execute(true);
     return change.get_affected_rows() > 0 ? okStatus() : notFound(id);
   });
@@ -464,7 +467,8 @@ Result<std::vector<std::string>> CampaignStore::batchIds(const std::string& tena
     }
     select.alloc();
     select.prepare("SELECT id FROM batches WHERE tenant = :tenant" + filter +
-                   " ORDER BY created_at_ms DESC, id LIMIT " + std::to_string(limit));
+                       " ORDER BY created_at_ms DESC, id LIMIT " + std::to_string(limit),
+                   soci::details::st_one_time_query);
     select.define_and_bind();
     select.execute();
     while (select.fetch()) {

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "store/statement.h"
+
 namespace smmhub::campaigns {
 namespace {
 
@@ -38,11 +40,12 @@ Result<std::vector<DayUsage>> usageByDay(store::Database& db, const std::string&
     std::string state;
     // Completions and final failures, from the state changes.
     soci::statement events =
-        (sql.prepare << "SELECT at_ms / 86400000, to_state, COUNT(*) FROM job_events WHERE "
-                        "tenant = :tenant AND at_ms >= :since AND to_state IN ('completed', "
-                        "'failed') GROUP BY at_ms / 86400000, to_state",
-         soci::into(day), soci::into(state), soci::into(count), soci::use(tenant),
-         soci::use(since_ms));
+        store::runOnce(sql,
+                       "SELECT at_ms / 86400000, to_state, COUNT(*) FROM job_events WHERE "
+                       "tenant = :tenant AND at_ms >= :since AND to_state IN ('completed', "
+                       "'failed') GROUP BY at_ms / 86400000, to_state",
+                       soci::into(day), soci::into(state), soci::into(count), soci::use(tenant),
+                       soci::use(since_ms));
     events.execute();
     while (events.fetch()) {
       (state == "completed" ? by_day[day].videos : by_day[day].failures) += count;
@@ -52,12 +55,13 @@ Result<std::vector<DayUsage>> usageByDay(store::Database& db, const std::string&
     std::int64_t hits = 0;
     std::int64_t lookups = 0;
     soci::statement jobs =
-        (sql.prepare << "SELECT updated_at_ms / 86400000, SUM(render_ms), SUM(cache_hits), "
-                        "SUM(cache_lookups) FROM jobs WHERE tenant = :tenant AND state = "
-                        "'completed' AND updated_at_ms >= :since GROUP BY updated_at_ms / "
-                        "86400000",
-         soci::into(day), soci::into(render_ms), soci::into(hits), soci::into(lookups),
-         soci::use(tenant), soci::use(since_ms));
+        store::runOnce(sql,
+                       "SELECT updated_at_ms / 86400000, SUM(render_ms), SUM(cache_hits), "
+                       "SUM(cache_lookups) FROM jobs WHERE tenant = :tenant AND state = "
+                       "'completed' AND updated_at_ms >= :since GROUP BY updated_at_ms / "
+                       "86400000",
+                       soci::into(day), soci::into(render_ms), soci::into(hits),
+                       soci::into(lookups), soci::use(tenant), soci::use(since_ms));
     jobs.execute();
     while (jobs.fetch()) {
       by_day[day].render_seconds = static_cast<double>(render_ms) / 1000.0;
@@ -66,11 +70,12 @@ Result<std::vector<DayUsage>> usageByDay(store::Database& db, const std::string&
 
     // Charges move credits out of a hold: their amount is what was spent.
     std::int64_t credits = 0;
-    soci::statement charges =
-        (sql.prepare << "SELECT created_at_ms / 86400000, SUM(amount) FROM ledger_entries WHERE "
-                        "tenant = :tenant AND kind = 'charge' AND created_at_ms >= :since GROUP "
-                        "BY created_at_ms / 86400000",
-         soci::into(day), soci::into(credits), soci::use(tenant), soci::use(since_ms));
+    soci::statement charges = store::runOnce(
+        sql,
+        "SELECT created_at_ms / 86400000, SUM(amount) FROM ledger_entries WHERE "
+        "tenant = :tenant AND kind = 'charge' AND created_at_ms >= :since GROUP "
+        "BY created_at_ms / 86400000",
+        soci::into(day), soci::into(credits), soci::use(tenant), soci::use(since_ms));
     charges.execute();
     while (charges.fetch()) {
       by_day[day].credits = credits;

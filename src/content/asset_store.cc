@@ -39,7 +39,7 @@ std::vector<Asset> selectAssets(soci::session& sql, const std::string& clause,
     statement.exchange(soci::use(*id));
   }
   statement.alloc();
-  statement.prepare(std::string(kAssetColumns) + clause);
+  statement.prepare(std::string(kAssetColumns) + clause, soci::details::st_one_time_query);
   statement.define_and_bind();
   statement.execute();
 

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "content/internal.h"
 #include "content/media.h"
+#include "store/statement.h"
 #include "template/brand_kit.h"
 #include "template/color.h"
 
@@ -470,7 +471,7 @@ Result<std::vector<BrandKitRecord>> selectKits(soci::session& sql, const std::st
     statement.exchange(soci::use(*id));
   }
   statement.alloc();
-  statement.prepare(std::string(kKitColumns) + clause);
+  statement.prepare(std::string(kKitColumns) + clause, soci::details::st_one_time_query);
   statement.define_and_bind();
   statement.execute();
 
@@ -491,10 +492,11 @@ Result<std::map<std::string, AssetFile>> tenantAssets(store::Database& db,
   SMMHUB_RETURN_IF_ERROR(db.read([&](soci::session& sql) {
     std::string id;
     AssetFile file;
-    soci::statement statement =
-        (sql.prepare << "SELECT id, media_type, path FROM assets "
-                        "WHERE tenant = :tenant",
-         soci::into(id), soci::into(file.media_type), soci::into(file.path), soci::use(tenant));
+    soci::statement statement = store::runOnce(sql,
+                                               "SELECT id, media_type, path FROM assets "
+                                               "WHERE tenant = :tenant",
+                                               soci::into(id), soci::into(file.media_type),
+                                               soci::into(file.path), soci::use(tenant));
     statement.execute();
     while (statement.fetch()) {
       assets[id] = file;
@@ -653,10 +655,11 @@ Result<BrandKitRecord> BrandKitStore::update(const std::string& tenant, const st
   Status updated = db_.write([&](soci::session& sql) {
     SMMHUB_RETURN_IF_ERROR(checkNameFree(sql, tenant, kit.name, kit.id));
     soci::statement statement =
-        (sql.prepare << "UPDATE brand_kits SET name = :name, brand_json = :brand_json, "
-                        "updated_at_ms = :updated_at_ms WHERE tenant = :tenant AND id = :id",
-         soci::use(kit.name), soci::use(brand_json), soci::use(kit.updated_at_ms),
-         soci::use(tenant), soci::use(id));
+        store::runOnce(sql,
+                       "UPDATE brand_kits SET name = :name, brand_json = :brand_json, "
+                       "updated_at_ms = :updated_at_ms WHERE tenant = :tenant AND id = :id",
+                       soci::use(kit.name), soci::use(brand_json), soci::use(kit.updated_at_ms),
+                       soci::use(tenant), soci::use(id));
     statement.execute(true);
     if (statement.get_affected_rows() == 0) {
       return Status::notFound("brand kit '" + id + "' not found");
@@ -720,9 +723,10 @@ Status BrandKitStore::remove(const std::string& tenant, const std::string& id) {
                                         ") is used by campaign '" + campaign_name + "' (" +
                                         campaign_id + "); change the campaign's brand kit first");
     }
-    soci::statement statement = (sql.prepare << "DELETE FROM brand_kits WHERE tenant = :tenant "
-                                                "AND id = :id",
-                                 soci::use(tenant), soci::use(id));
+    soci::statement statement = store::runOnce(sql,
+                                               "DELETE FROM brand_kits WHERE tenant = :tenant "
+                                               "AND id = :id",
+                                               soci::use(tenant), soci::use(id));
     statement.execute(true);
     if (statement.get_affected_rows() == 0) {
       return Status::notFound("brand kit '" + id + "' not found");

@@ -6,6 +6,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "content/internal.h"
+#include "store/statement.h"
 #include "template/parser.h"
 
 namespace smmhub::content {
@@ -32,7 +33,7 @@ std::vector<TemplateRecord> selectTemplates(soci::session& sql, const std::strin
     statement.exchange(soci::use(*id));
   }
   statement.alloc();
-  statement.prepare(std::string(kTemplateColumns) + clause);
+  statement.prepare(std::string(kTemplateColumns) + clause, soci::details::st_one_time_query);
   statement.define_and_bind();
   statement.execute();
 
@@ -256,10 +257,11 @@ Result<std::vector<TemplateVersion>> TemplateStore::versions(const std::string& 
   SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) {
     TemplateVersion row{.template_id = id};
     soci::statement statement =
-        (sql.prepare << "SELECT version, path, created_by, created_at_ms FROM template_versions "
-                        "WHERE tenant = :tenant AND template_id = :id ORDER BY version",
-         soci::into(row.version), soci::into(row.path), soci::into(row.created_by),
-         soci::into(row.created_at_ms), soci::use(tenant), soci::use(id));
+        store::runOnce(sql,
+                       "SELECT version, path, created_by, created_at_ms FROM template_versions "
+                       "WHERE tenant = :tenant AND template_id = :id ORDER BY version",
+                       soci::into(row.version), soci::into(row.path), soci::into(row.created_by),
+                       soci::into(row.created_at_ms), soci::use(tenant), soci::use(id));
     statement.execute();
     while (statement.fetch()) {
       versions.push_back(row);
@@ -285,8 +287,8 @@ Status TemplateStore::remove(const std::string& tenant, const std::string& id) {
     sql << "DELETE FROM template_versions WHERE tenant = :tenant AND template_id = :id",
         soci::use(tenant), soci::use(id);
     soci::statement statement =
-        (sql.prepare << "DELETE FROM templates WHERE tenant = :tenant AND id = :id",
-         soci::use(tenant), soci::use(id));
+        store::runOnce(sql, "DELETE FROM templates WHERE tenant = :tenant AND id = :id",
+                       soci::use(tenant), soci::use(id));
     statement.execute(true);
     if (statement.get_affected_rows() == 0) {
       return Status::notFound("template '" + id + "' not found");

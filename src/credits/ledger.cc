@@ -2,6 +2,7 @@
 #include <soci/soci.h>
 
 #include "credits/internal.h"
+#include "store/statement.h"
 
 namespace smmhub::credits {
 namespace {
@@ -69,7 +70,7 @@ std::vector<Entry> selectEntries(soci::session& sql, const std::string& query,
   statement.exchange(soci::use(tenant, "tenant"));
   statement.exchange(soci::use(number, "number"));
   statement.alloc();
-  statement.prepare(query);
+  statement.prepare(query, soci::details::st_one_time_query);
   statement.define_and_bind();
   statement.execute();
   std::vector<Entry> entries;
@@ -162,9 +163,10 @@ Result<LedgerState> readLedger(store::Database& db, const std::string& tenant,
     std::string job;
     long long job_held = 0;
     soci::statement holds =
-        (sql.prepare << "SELECT job_id, CAST(SUM(held_change) AS BIGINT) FROM ledger_entries "
-                        "WHERE tenant = :tenant GROUP BY job_id HAVING SUM(held_change) <> 0",
-         soci::into(job), soci::into(job_held), soci::use(tenant));
+        store::runOnce(sql,
+                       "SELECT job_id, CAST(SUM(held_change) AS BIGINT) FROM ledger_entries "
+                       "WHERE tenant = :tenant GROUP BY job_id HAVING SUM(held_change) <> 0",
+                       soci::into(job), soci::into(job_held), soci::use(tenant));
     holds.execute();
     while (holds.fetch()) {
       state.holds[job] = job_held;
@@ -213,9 +215,8 @@ Result<std::vector<std::string>> ledgerTenants(store::Database& db) {
   std::vector<std::string> tenants;
   Status status = db.read([&](soci::session& sql) -> Status {
     std::string tenant;
-    soci::statement select =
-        (sql.prepare << "SELECT DISTINCT tenant FROM ledger_entries ORDER BY tenant",
-         soci::into(tenant));
+    soci::statement select = store::runOnce(
+        sql, "SELECT DISTINCT tenant FROM ledger_entries ORDER BY tenant", soci::into(tenant));
     select.execute();
     while (select.fetch()) {
       tenants.push_back(tenant);

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/tenant.h"
 #include "jobs/internal.h"
+#include "store/statement.h"
 
 namespace smmhub::jobs {
 namespace {
@@ -197,16 +198,17 @@ Status updateJob(soci::session& sql, const Job& before, const Job& after) {
   std::int64_t old_token = before.fencing_token;
   std::int64_t next_try_at_ms = after.next_try_at_ms;
   std::int64_t updated_at_ms = after.updated_at_ms;
-  soci::statement update =
-      (sql.prepare << "UPDATE jobs SET state = :state, attempts = :attempts, fencing_token = "
-                      ":token, worker = :worker, last_error = :error, next_try_at_ms = :next, "
-                      "output_path = :output, updated_at_ms = :updated WHERE id = :id AND "
-                      "state = :old_state AND fencing_token = :old_token AND attempts = "
-                      ":old_attempts",
-       soci::use(state), soci::use(attempts), soci::use(token), soci::use(after.worker),
-       soci::use(after.last_error), soci::use(next_try_at_ms), soci::use(after.output_path),
-       soci::use(updated_at_ms), soci::use(after.id), soci::use(old_state), soci::use(old_token),
-       soci::use(old_attempts));
+  soci::statement update = store::runOnce(
+      sql,
+      "UPDATE jobs SET state = :state, attempts = :attempts, fencing_token = "
+      ":token, worker = :worker, last_error = :error, next_try_at_ms = :next, "
+      "output_path = :output, updated_at_ms = :updated WHERE id = :id AND "
+      "state = :old_state AND fencing_token = :old_token AND attempts = "
+      ":old_attempts",
+      soci::use(state), soci::use(attempts), soci::use(token), soci::use(after.worker),
+      soci::use(after.last_error), soci::use(next_try_at_ms), soci::use(after.output_path),
+      soci::use(updated_at_ms), soci::use(after.id), soci::use(old_state), soci::use(old_token),
+      soci::use(old_attempts));
   update.execute(true);
   if (update.get_affected_rows() != 1) {
     // The row is locked (PostgreSQL) or the database is (SQLite), so no
@@ -308,9 +310,10 @@ Result<Batch> findBatch(soci::session& sql, const std::string& batch_id) {
 std::vector<std::string> jobIds(soci::session& sql, const std::string& batch_id) {
   std::vector<std::string> ids;
   std::string id;
-  soci::statement select = (sql.prepare << "SELECT id FROM jobs WHERE batch_id = :batch_id "
-                                           "ORDER BY row_number",
-                            soci::into(id), soci::use(batch_id));
+  soci::statement select = store::runOnce(sql,
+                                          "SELECT id FROM jobs WHERE batch_id = :batch_id "
+                                          "ORDER BY row_number",
+                                          soci::into(id), soci::use(batch_id));
   select.execute();
   while (select.fetch()) {
     ids.push_back(id);
@@ -351,9 +354,10 @@ Status countStates(soci::session& sql, const std::string& batch_id, BatchSummary
   std::int64_t count = 0;
   std::int64_t tokens = 0;
   soci::statement select =
-      (sql.prepare << "SELECT state, COUNT(*), SUM(fencing_token) FROM jobs WHERE batch_id = "
-                      ":batch_id GROUP BY state",
-       soci::into(state), soci::into(count), soci::into(tokens), soci::use(batch_id));
+      store::runOnce(sql,
+                     "SELECT state, COUNT(*), SUM(fencing_token) FROM jobs WHERE batch_id = "
+                     ":batch_id GROUP BY state",
+                     soci::into(state), soci::into(count), soci::into(tokens), soci::use(batch_id));
   select.execute();
   while (select.fetch()) {
     SMMHUB_ASSIGN_OR_RETURN(JobState parsed, parseJobState(state));
@@ -430,18 +434,19 @@ Result<CreatedBatch> JobStore::createBatch(const BatchSpec& spec,
                 .video_price = spec.video_price};
     BatchRow row;
     row.assign(batch);
-    soci::statement insert =
-        (sql.prepare << "INSERT INTO batches (id, tenant, idempotency_key, template_path, "
-                        "data_path, brand_dir, storage_dir, priority, job_count, created_at_ms, "
-                        "cancelled_at_ms, video_price) VALUES (:id, :tenant, :key, :template_path, "
-                        ":data_path, :brand_dir, :storage_dir, :priority, :job_count, "
-                        ":created_at_ms, 0, :video_price) "
-                        "ON CONFLICT (tenant, idempotency_key) DO NOTHING",
-         soci::use(row.batch.id), soci::use(row.batch.tenant), soci::use(row.batch.idempotency_key),
-         soci::use(row.batch.template_path), soci::use(row.batch.data_path),
-         soci::use(row.batch.brand_dir), soci::use(row.batch.storage_dir),
-         soci::use(row.batch.priority), soci::use(row.job_count), soci::use(row.created_at_ms),
-         soci::use(row.video_price));
+    soci::statement insert = store::runOnce(
+        sql,
+        "INSERT INTO batches (id, tenant, idempotency_key, template_path, "
+        "data_path, brand_dir, storage_dir, priority, job_count, created_at_ms, "
+        "cancelled_at_ms, video_price) VALUES (:id, :tenant, :key, :template_path, "
+        ":data_path, :brand_dir, :storage_dir, :priority, :job_count, "
+        ":created_at_ms, 0, :video_price) "
+        "ON CONFLICT (tenant, idempotency_key) DO NOTHING",
+        soci::use(row.batch.id), soci::use(row.batch.tenant), soci::use(row.batch.idempotency_key),
+        soci::use(row.batch.template_path), soci::use(row.batch.data_path),
+        soci::use(row.batch.brand_dir), soci::use(row.batch.storage_dir),
+        soci::use(row.batch.priority), soci::use(row.job_count), soci::use(row.created_at_ms),
+        soci::use(row.video_price));
     insert.execute(true);
 
     // The key was used before: return that batch when this is the same
@@ -783,9 +788,10 @@ Result<TenantJobCounts> JobStore::tenantCounts(const std::string& tenant) {
     std::string state;
     std::int64_t count = 0;
     soci::statement select =
-        (sql.prepare << "SELECT state, COUNT(*) FROM jobs WHERE tenant = :tenant AND state IN "
-                        "('queued', 'retrying', 'active') GROUP BY state",
-         soci::into(state), soci::into(count), soci::use(tenant));
+        store::runOnce(sql,
+                       "SELECT state, COUNT(*) FROM jobs WHERE tenant = :tenant AND state IN "
+                       "('queued', 'retrying', 'active') GROUP BY state",
+                       soci::into(state), soci::into(count), soci::use(tenant));
     select.execute();
     while (select.fetch()) {
       (state == "active" ? counts.active : counts.queued) += static_cast<int>(count);

@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include "jobs/internal.h"
+#include "store/statement.h"
 
 namespace smmhub::jobs::internal {
 namespace {
@@ -113,7 +114,7 @@ Result<std::vector<Job>> selectJobs(soci::session& sql, const std::string& claus
     statement.exchange(soci::use(*key));
   }
   statement.alloc();
-  statement.prepare(std::string(kJobColumns) + clause);
+  statement.prepare(std::string(kJobColumns) + clause, soci::details::st_one_time_query);
   statement.define_and_bind();
   statement.execute();
 
@@ -134,7 +135,7 @@ Result<std::vector<Batch>> selectBatches(soci::session& sql, const std::string& 
     statement.exchange(soci::use(*parameter));
   }
   statement.alloc();
-  statement.prepare(std::string(kBatchColumns) + clause);
+  statement.prepare(std::string(kBatchColumns) + clause, soci::details::st_one_time_query);
   statement.define_and_bind();
   statement.execute();
 
@@ -151,12 +152,13 @@ std::vector<JobEvent> selectEvents(soci::session& sql, const std::string& job_id
   std::int64_t at_ms = 0;
   std::int64_t attempt = 0;
   soci::statement select =
-      (sql.prepare << "SELECT id, job_id, batch_id, tenant, from_state, to_state, at_ms, attempt, "
-                      "worker, error FROM job_events WHERE job_id = :job_id ORDER BY id",
-       soci::into(id), soci::into(event.job_id), soci::into(event.batch_id),
-       soci::into(event.tenant), soci::into(event.from_state), soci::into(event.to_state),
-       soci::into(at_ms), soci::into(attempt), soci::into(event.worker), soci::into(event.error),
-       soci::use(job_id));
+      store::runOnce(sql,
+                     "SELECT id, job_id, batch_id, tenant, from_state, to_state, at_ms, attempt, "
+                     "worker, error FROM job_events WHERE job_id = :job_id ORDER BY id",
+                     soci::into(id), soci::into(event.job_id), soci::into(event.batch_id),
+                     soci::into(event.tenant), soci::into(event.from_state),
+                     soci::into(event.to_state), soci::into(at_ms), soci::into(attempt),
+                     soci::into(event.worker), soci::into(event.error), soci::use(job_id));
   select.execute();
 
   std::vector<JobEvent> events;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "store/statement.h"
 #include "webhooks/delivery.h"
 #include "webhooks/webhook_store.h"
 
@@ -62,10 +63,11 @@ std::vector<Target> selectTargets(soci::session& sql) {
   Target target;
   std::string events;
   soci::statement statement =
-      (sql.prepare << "SELECT id, tenant, events, created_at_ms FROM webhooks "
-                      "WHERE disabled_at_ms = 0 ORDER BY id",
-       soci::into(target.id), soci::into(target.tenant), soci::into(events),
-       soci::into(target.created_at_ms));
+      store::runOnce(sql,
+                     "SELECT id, tenant, events, created_at_ms FROM webhooks "
+                     "WHERE disabled_at_ms = 0 ORDER BY id",
+                     soci::into(target.id), soci::into(target.tenant), soci::into(events),
+                     soci::into(target.created_at_ms));
   statement.execute();
   std::vector<Target> targets;
   while (statement.fetch()) {
@@ -84,12 +86,13 @@ std::vector<Target> selectTargets(soci::session& sql) {
 // Throws soci::soci_error.
 std::vector<EventRow> selectEvents(soci::session& sql, std::int64_t cursor, int limit) {
   EventRow row;
-  soci::statement statement =
-      (sql.prepare << fmt::format("SELECT id, job_id, batch_id, tenant, to_state, at_ms, error "
-                                  "FROM job_events WHERE id > :cursor ORDER BY id LIMIT {}",
-                                  limit),
-       soci::into(row.id), soci::into(row.job_id), soci::into(row.batch_id), soci::into(row.tenant),
-       soci::into(row.to_state), soci::into(row.at_ms), soci::into(row.error), soci::use(cursor));
+  soci::statement statement = store::runOnce(
+      sql,
+      fmt::format("SELECT id, job_id, batch_id, tenant, to_state, at_ms, error "
+                  "FROM job_events WHERE id > :cursor ORDER BY id LIMIT {}",
+                  limit),
+      soci::into(row.id), soci::into(row.job_id), soci::into(row.batch_id), soci::into(row.tenant),
+      soci::into(row.to_state), soci::into(row.at_ms), soci::into(row.error), soci::use(cursor));
   statement.execute();
   std::vector<EventRow> rows;
   while (statement.fetch()) {
@@ -139,8 +142,8 @@ std::map<std::string, std::int64_t> batchCounts(soci::session& sql, const std::s
   std::string state;
   std::int64_t count = 0;
   soci::statement statement =
-      (sql.prepare << "SELECT state, COUNT(*) FROM jobs WHERE batch_id = :batch GROUP BY state",
-       soci::into(state), soci::into(count), soci::use(batch_id));
+      store::runOnce(sql, "SELECT state, COUNT(*) FROM jobs WHERE batch_id = :batch GROUP BY state",
+                     soci::into(state), soci::into(count), soci::use(batch_id));
   statement.execute();
   std::map<std::string, std::int64_t> counts = {{"total", 0},    {"queued", 0},    {"active", 0},
                                                 {"retrying", 0}, {"completed", 0}, {"failed", 0},
@@ -408,16 +411,16 @@ Status Dispatcher::send(PassStats& stats) {
   std::int64_t now = nowMillis();
   SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) {
     DueDelivery row;
-    soci::statement statement =
-        (sql.prepare << fmt::format(
-             "SELECT d.id, d.webhook_id, d.event_id, d.payload, d.attempts, w.url, w.secret "
-             "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
-             "WHERE d.state = 'pending' AND d.next_try_at_ms <= :now "
-             "ORDER BY d.next_try_at_ms, d.id LIMIT {}",
-             options_.batch_size),
-         soci::into(row.id), soci::into(row.webhook_id), soci::into(row.event_id),
-         soci::into(row.payload), soci::into(row.attempts), soci::into(row.url),
-         soci::into(row.secret), soci::use(now));
+    soci::statement statement = store::runOnce(
+        sql,
+        fmt::format("SELECT d.id, d.webhook_id, d.event_id, d.payload, d.attempts, w.url, w.secret "
+                    "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+                    "WHERE d.state = 'pending' AND d.next_try_at_ms <= :now "
+                    "ORDER BY d.next_try_at_ms, d.id LIMIT {}",
+                    options_.batch_size),
+        soci::into(row.id), soci::into(row.webhook_id), soci::into(row.event_id),
+        soci::into(row.payload), soci::into(row.attempts), soci::into(row.url),
+        soci::into(row.secret), soci::use(now));
     statement.execute();
     while (statement.fetch()) {
       due.push_back(row);

@@ -86,7 +86,7 @@ std::vector<Webhook> selectWebhooks(soci::session& sql, const std::string& tenan
     query += " AND id = :id";
   }
   statement.alloc();
-  statement.prepare(query + " ORDER BY created_at_ms, id");
+  statement.prepare(query + " ORDER BY created_at_ms, id", soci::details::st_one_time_query);
   statement.define_and_bind();
   statement.execute();
   std::vector<Webhook> found;
@@ -329,12 +329,14 @@ Result<std::vector<Delivery>> WebhookStore::deliveries(const std::string& tenant
     statement.exchange(soci::use(id));
     statement.exchange(soci::use(tenant));
     statement.alloc();
-    statement.prepare(fmt::format(
-        "SELECT id, webhook_id, tenant, event_id, event_type, payload, state, attempts, "
-        "next_try_at_ms, last_status, last_error, created_at_ms, delivered_at_ms "
-        "FROM webhook_deliveries WHERE webhook_id = :id AND tenant = :tenant "
-        "ORDER BY created_at_ms DESC, id DESC LIMIT {}",
-        limit));
+    statement.prepare(
+        fmt::format(
+            "SELECT id, webhook_id, tenant, event_id, event_type, payload, state, attempts, "
+            "next_try_at_ms, last_status, last_error, created_at_ms, delivered_at_ms "
+            "FROM webhook_deliveries WHERE webhook_id = :id AND tenant = :tenant "
+            "ORDER BY created_at_ms DESC, id DESC LIMIT {}",
+            limit),
+        soci::details::st_one_time_query);
     statement.define_and_bind();
     statement.execute();
     while (statement.fetch()) {
