@@ -334,14 +334,6 @@ Response generate(const Services& services, const Request& request, const Princi
         request, submitted->needed, submitted->available, submitted->shortfall,
         fmt::format("generating {} videos at {} credits each", submitted->jobs, *price));
   }
-  if (submitted->created) {
-    Status linked =
-        services.campaigns->linkBatch(principal.tenant, campaign_id, submitted->batch_id);
-    if (!linked.ok()) {
-      logger("api")->warn("batch not linked to its campaign id={} batch={} error={}",
-                          request.request_id, submitted->batch_id, linked.message());
-    }
-  }
   return jsonResponse(submitted->created ? 202 : 200, {{"batch_id", submitted->batch_id},
                                                        {"created", submitted->created},
                                                        {"jobs", submitted->jobs},

@@ -179,7 +179,11 @@ Result<int> Broker::restore(const jobs::Job& job) {
 Result<jobs::CreatedBatch> Broker::enqueue(const jobs::BatchSpec& spec,
                                            const std::vector<jobs::JobSpec>& jobs) {
   SMMHUB_ASSIGN_OR_RETURN(jobs::CreatedBatch batch, store_.createBatch(spec, jobs));
+  SMMHUB_RETURN_IF_ERROR(push(spec, batch));
+  return batch;
+}
 
+Status Broker::push(const jobs::BatchSpec& spec, const jobs::CreatedBatch& batch) {
   // A repeat pushes the jobs still queued; the known set skips those Redis has.
   std::vector<std::string> to_push = batch.job_ids;
   if (!batch.created) {
@@ -200,7 +204,7 @@ Result<jobs::CreatedBatch> Broker::enqueue(const jobs::BatchSpec& spec,
   }
   logger("broker")->info("enqueue done batch={} tenant={} jobs={} pushed={} created={}",
                          batch.batch_id, spec.tenant, batch.job_ids.size(), *pushed, batch.created);
-  return batch;
+  return okStatus();
 }
 
 Result<std::optional<Claim>> Broker::claim(const std::string& worker) {

@@ -95,6 +95,12 @@ class Broker {
   Result<jobs::CreatedBatch> enqueue(const jobs::BatchSpec& spec,
                                      const std::vector<jobs::JobSpec>& jobs);
 
+  // The second half of enqueue(), for a caller that wrote BATCH to the job
+  // store itself: pushes its jobs, or on a repeat (BATCH.created false)
+  // those still queued that Redis does not track. Errors: as enqueue()'s
+  // after SQL accepted the batch.
+  Status push(const jobs::BatchSpec& spec, const jobs::CreatedBatch& batch);
+
   // Takes the next job for WORKER: the next tenant of the ring, its
   // high-priority list first. Returns nullopt when no job is ready. A job
   // that SQL no longer lets run (cancelled or finished) is dropped and the

@@ -415,7 +415,8 @@ Result<Plan> CampaignStore::plan(const std::string& tenant, const std::string& i
                      .idempotency_key = idempotency_key,
                      .template_path = template_path.string(),
                      .data_path = campaign.data_path,
-                     .brand_dir = brand_dir}};
+                     .brand_dir = brand_dir,
+                     .campaign_id = id}};
   for (const templates::DataRow& row : table.rows) {
     plan.jobs.push_back({.row = row.number,
                          .row_json = rowJson(table, sources, row),
@@ -441,15 +442,6 @@ Result<PlannedRow> CampaignStore::planRow(const std::string& tenant, const std::
   SMMHUB_ASSIGN_OR_RETURN(auto sources, fieldSources(parsed, table, campaign.mapping));
   return PlannedRow{.row_json = rowJson(table, sources, table.rows[static_cast<size_t>(row - 1)]),
                     .data_path = campaign.data_path};
-}
-
-Status CampaignStore::linkBatch(const std::string& tenant, const std::string& id,
-                                const std::string& batch_id) {
-  return db_.write([&](soci::session& sql) -> Status {
-    sql << "UPDATE batches SET campaign_id = :campaign WHERE id = :id AND tenant = :tenant",
-        soci::use(id), soci::use(batch_id), soci::use(tenant);
-    return okStatus();
-  });
 }
 
 Result<std::vector<std::string>> CampaignStore::batchIds(const std::string& tenant,

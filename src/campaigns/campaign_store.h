@@ -127,9 +127,6 @@ class CampaignStore {
   Result<PlannedRow> planRow(const std::string& tenant, const std::string& id, int row,
                              const std::filesystem::path& template_path);
 
-  // Records that BATCH_ID was made from campaign ID.
-  Status linkBatch(const std::string& tenant, const std::string& id, const std::string& batch_id);
-
   // The ids of the tenant's batches, newest first: all of them, or those of
   // CAMPAIGN_ID when it is not empty. At most LIMIT.
   Result<std::vector<std::string>> batchIds(const std::string& tenant,

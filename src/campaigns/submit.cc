@@ -87,12 +87,12 @@ Result<Submitted> submitBatch(const Submission& submission, const jobs::BatchSpe
   }
   submitted.available = hold->available;
 
-  Result<jobs::CreatedBatch> enqueued = submission.broker.enqueue(spec, jobs);
-  if (!enqueued.ok()) {
+  Status pushed = submission.broker.push(spec, batch);
+  if (!pushed.ok()) {
     if (batch.created) {
       rollBack(submission, spec, batch.batch_id, !hold->replayed, actor);
     }
-    return enqueued.status();
+    return pushed;
   }
   moveToLedger(submission.credits, spec.tenant);
   logger("campaigns")

@@ -74,6 +74,7 @@ struct BatchSpec {
   std::string data_path;
   std::string brand_dir;  // may be empty: no brand kit
   std::string storage_dir;
+  std::string campaign_id;          // the campaign the batch was made from; may be empty
   std::string priority = "normal";  // "normal" or "high"
   // How many times each job may be claimed before a failure is final.
   int max_attempts = 3;

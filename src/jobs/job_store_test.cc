@@ -163,6 +163,28 @@ TEST_P(JobStoreTest, CreateBatchQueuesJobsAndRecordsCreation) {
   EXPECT_EQ(summary->active, 0);
 }
 
+// The jobs go in statements of 250 rows: a batch of 501 spans three.
+TEST_P(JobStoreTest, LargeBatchKeepsEveryRowInOrder) {
+  CreatedBatch created = create(501);
+
+  ASSERT_EQ(created.job_ids.size(), 501u);
+  Result<std::vector<Job>> jobs = store_->batchJobs(created.batch_id);
+  ASSERT_TRUE(jobs.ok()) << jobs.status().toString();
+  ASSERT_EQ(jobs->size(), 501u);
+  for (std::size_t i = 0; i < jobs->size(); ++i) {
+    const Job& job = (*jobs)[i];
+    ASSERT_EQ(job.id, created.job_ids[i]) << "row " << i + 1;
+    ASSERT_EQ(job.row, static_cast<int>(i) + 1);
+    ASSERT_EQ(job.row_json, R"({"home_team":"Team )" + std::to_string(i + 1) + R"("})");
+    ASSERT_EQ(job.output_name, "video-" + std::to_string(i + 1) + ".mp4");
+  }
+  EXPECT_EQ(countRows("job_events"), 501);
+  std::vector<JobEvent> last = events(created.job_ids.back());
+  ASSERT_EQ(last.size(), 1u);
+  expectEvent(last[0], "", "queued", kStartMs, 0);
+  EXPECT_EQ(store_->batchSummary(created.batch_id)->queued, 501);
+}
+
 TEST_P(JobStoreTest, CreateBatchWithSameKeyReturnsFirstBatch) {
   CreatedBatch first = create(3);
 
