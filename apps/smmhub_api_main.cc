@@ -85,6 +85,12 @@ int main(int argc, char** argv) {
   app.add_option("--threads", server_options.threads, "Threads that serve requests")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  server_options.slow_threads = 4;
+  app.add_option("--slow-threads", server_options.slow_threads,
+                 "Threads for slow requests (Generate all, uploads, previews, sign-in), so that "
+                 "they leave the others free; 0: the threads above serve them too")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
   app.add_option("--health-timeout-ms", health_timeout_ms,
                  "Connect and command timeout of the Redis check of /healthz, in milliseconds")
       ->capture_default_str()
@@ -126,7 +132,12 @@ int main(int argc, char** argv) {
   smmhub::setLogLevel(spdlog::level::from_str(log_level));
   server_options.idle_timeout = milliseconds(idle_timeout_ms);
 
-  auto db = smmhub::store::Database::open({.url = db_url});
+  // A session for each thread that serves requests, and one for the webhook
+  // dispatcher.
+  auto db = smmhub::store::Database::open(
+      {.url = db_url,
+       .pool_size =
+           static_cast<std::size_t>(server_options.threads + server_options.slow_threads + 1)});
   if (!db.ok()) {
     fmt::print(stderr, "smmhub-api: --db: {}\n", db.status().message());
     return 2;

@@ -298,8 +298,11 @@ Response getTenant(const Services& services, const Request& request) {
 
 void addAccountRoutes(Router& router, const Services& services) {
   const Authenticator* auth = services.auth;
-  router.add("POST", "/api/v1/session",
-             [services](const Request& request) { return signIn(services, request); });
+  // Sign-in and setting a password hash the password with Argon2id.
+  const RouteOptions hashes{.slow = true};
+  router.add(
+      "POST", "/api/v1/session",
+      [services](const Request& request) { return signIn(services, request); }, hashes);
   router.add("DELETE", "/api/v1/session",
              signedInRoute(auth, [services](const Request& request, const Principal&) {
                return signOut(services, request);
@@ -325,8 +328,9 @@ void addAccountRoutes(Router& router, const Services& services) {
       "POST", "/api/v1/users",
       owners([](const Services& services, const Request& request, const Principal& principal) {
         return createUserResponse(*services.accounts, request, principal.tenant, "");
-      }));
-  router.add("PATCH", "/api/v1/users/{id}", owners(updateUser));
+      }),
+      hashes);
+  router.add("PATCH", "/api/v1/users/{id}", owners(updateUser), hashes);
   router.add("GET", "/api/v1/api-keys", owners(listApiKeys));
   router.add("POST", "/api/v1/api-keys", owners(createApiKey));
   router.add("DELETE", "/api/v1/api-keys/{id}", owners(revokeApiKey));
@@ -353,7 +357,8 @@ void addAccountRoutes(Router& router, const Services& services) {
              admins([](const Services& services, const Request& request) {
                return createUserResponse(*services.accounts, request, request.params.at("id"),
                                          "owner");
-             }));
+             }),
+             hashes);
 }
 
 }  // namespace smmhub::api

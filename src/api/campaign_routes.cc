@@ -677,14 +677,14 @@ void addCampaignRoutes(Router& router, const Services& services) {
                               : statusResponse(removed, request.request_id);
         });
   route("PUT", "/api/v1/campaigns/{id}/rows", Role::kEditor, uploadRows,
-        {.max_body_bytes = kMaxRowsBytes});
+        {.max_body_bytes = kMaxRowsBytes, .slow = true});
   route("GET", "/api/v1/campaigns/{id}/rows", Role::kViewer, listRows);
   route("PUT", "/api/v1/campaigns/{id}/mapping", Role::kEditor, setMapping);
-  route("POST", "/api/v1/campaigns/{id}/generate", Role::kEditor, generate);
+  route("POST", "/api/v1/campaigns/{id}/generate", Role::kEditor, generate, {.slow = true});
   route("GET", "/api/v1/batches", Role::kViewer, listBatches);
   route("GET", "/api/v1/batches/{id}", Role::kViewer, getBatch);
-  route("POST", "/api/v1/batches/{id}/retry", Role::kEditor, retryBatch);
-  route("POST", "/api/v1/batches/{id}/cancel", Role::kEditor, cancelBatch);
+  route("POST", "/api/v1/batches/{id}/retry", Role::kEditor, retryBatch, {.slow = true});
+  route("POST", "/api/v1/batches/{id}/cancel", Role::kEditor, cancelBatch, {.slow = true});
   route("GET", "/api/v1/batches/{id}/videos/{row}", Role::kViewer,
         [](const Services& services, const Request& request, const Principal& principal) {
           return download(services, request, principal, false);

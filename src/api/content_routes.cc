@@ -238,7 +238,7 @@ void addAssetRoutes(Router& router, const Services& services) {
                          [services](const Request& request, const Principal& principal) {
                            return uploadAsset(services, request, principal);
                          }),
-             {.max_body_bytes = kMaxAssetBodyBytes});
+             {.max_body_bytes = kMaxAssetBodyBytes, .slow = true});
   router.add("GET", "/api/v1/assets",
              tenantRoute(auth, Role::kViewer,
                          [services](const Request& request, const Principal& principal) {
@@ -414,7 +414,7 @@ Result<std::int64_t> versionParameter(const Request& request) {
 
 void addTemplateRoutes(Router& router, const Services& services) {
   const Authenticator* auth = services.auth;
-  const RouteOptions large_body{.max_body_bytes = kMaxTemplateBodyBytes};
+  const RouteOptions large_body{.max_body_bytes = kMaxTemplateBodyBytes, .slow = true};
   router.add("GET", "/api/v1/templates",
              tenantRoute(auth, Role::kViewer,
                          [services](const Request& request, const Principal& principal) {

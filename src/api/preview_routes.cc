@@ -455,12 +455,14 @@ void addPreviewRoutes(Router& router, const Services& services) {
              tenantRoute(services.auth, Role::kEditor,
                          [services](const Request& request, const Principal& principal) {
                            return createPreview(services, request, principal);
-                         }));
+                         }),
+             {.slow = true});
   router.add("POST", "/api/v1/campaigns/{id}/preflight",
              tenantRoute(services.auth, Role::kEditor,
                          [services](const Request& request, const Principal& principal) {
                            return preflightCampaign(services, request, principal);
-                         }));
+                         }),
+             {.slow = true});
 }
 
 }  // namespace smmhub::api

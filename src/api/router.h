@@ -83,6 +83,11 @@ using Handler = std::function<Response(const Request&)>;
 struct RouteOptions {
   // The largest request body the route accepts; 0 means the server's limit.
   std::uint64_t max_body_bytes = 0;
+  // The handler takes long: it writes many rows, hashes a password or waits
+  // for a worker. The server runs it on its threads for slow handlers
+  // (ServerOptions::slow_threads), so that a burst of such requests leaves
+  // the other threads free for quick ones.
+  bool slow = false;
 };
 
 // One entry of the route table.

@@ -22,6 +22,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/asio/write.hpp>
@@ -130,6 +131,8 @@ struct Connection {
 
 struct ServerState {
   asio::io_context io;
+  // Runs the handlers of slow routes; null when they run on `io`'s threads.
+  std::unique_ptr<asio::thread_pool> slow;
   asio::ip::tcp::acceptor acceptor{asio::make_strand(io)};
   ServerOptions options;
   std::string address;  // as bound, for log lines
@@ -564,11 +567,13 @@ asio::awaitable<void> serveConnection(ServerState& state, std::shared_ptr<Connec
 
     // A declared body above the limit is rejected before any of it is read.
     std::uint64_t max_body = state.options.max_body_bytes;
+    bool slow = false;
     if (!header_error) {
       RouteMatch route = state.options.router->match(parser.get().method_string(), exchange.path);
       if (route.kind == RouteMatch::kFound && route.route->options.max_body_bytes != 0) {
         max_body = route.route->options.max_body_bytes;
       }
+      slow = route.kind == RouteMatch::kFound && route.route->options.slow && state.slow;
     }
     boost::optional<std::uint64_t> length = parser.content_length();
     if (length && *length > max_body) {
@@ -612,8 +617,19 @@ asio::awaitable<void> serveConnection(ServerState& state, std::shared_ptr<Connec
 
     boost::system::error_code peer_error;
     auto remote = connection->stream.socket().remote_endpoint(peer_error);
-    Response response =
-        dispatch(state, parser.get(), exchange, peer_error ? "" : remote.address().to_string());
+    std::string peer = peer_error ? "" : remote.address().to_string();
+    Response response;
+    if (slow) {
+      // The connection's coroutine waits on its own strand meanwhile.
+      response = co_await asio::co_spawn(
+          state.slow->get_executor(),
+          [&]() -> asio::awaitable<Response> {
+            co_return dispatch(state, parser.get(), exchange, std::move(peer));
+          },
+          asio::use_awaitable);
+    } else {
+      response = dispatch(state, parser.get(), exchange, std::move(peer));
+    }
     bool keep_alive = parser.get().keep_alive() && !state.stopping;
     bool sent = false;
     if (response.stream) {
@@ -673,10 +689,17 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options) {
     return Status::invalidArgument(
         fmt::format("thread count {} is invalid: it must be at least 1", options.threads));
   }
+  if (options.slow_threads < 0) {
+    return Status::invalidArgument(
+        fmt::format("slow thread count {} is invalid: it must be 0 or more", options.slow_threads));
+  }
   SMMHUB_ASSIGN_OR_RETURN(asio::ip::tcp::endpoint endpoint, parseListen(options.listen));
 
   auto state = std::make_unique<ServerState>();
   state->options = options;
+  if (options.slow_threads > 0) {
+    state->slow = std::make_unique<asio::thread_pool>(options.slow_threads);
+  }
   boost::system::error_code error;
   state->acceptor.open(endpoint.protocol(), error);
   // Lets a restarted server bind while connections of the old one are in
@@ -700,8 +723,8 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options) {
   state->address = endpoint.address().is_v6() ? fmt::format("[{}]:{}", host, port)
                                               : fmt::format("{}:{}", host, port);
   asio::co_spawn(state->acceptor.get_executor(), acceptConnections(*state), asio::detached);
-  logger("api")->info("api server listening address={} threads={}", state->address,
-                      options.threads);
+  logger("api")->info("api server listening address={} threads={} slow_threads={}", state->address,
+                      options.threads, options.slow_threads);
   return std::unique_ptr<Server>(new Server(std::move(state), port));
 }
 
@@ -752,6 +775,9 @@ void Server::stop() {
     thread.join();
   }
   threads_.clear();
+  if (state.slow) {
+    state.slow->join();
+  }
   {
     std::unique_lock lock(state.mutex);
     state.producers_done.wait(lock, [&state] { return state.producers == 0; });

@@ -60,6 +60,9 @@ struct ServerOptions {
   // Threads that run the handlers. Each connection is served by one thread
   // at a time.
   int threads = 2;
+  // Threads that run the handlers of slow routes (RouteOptions::slow); 0
+  // runs them on the threads above.
+  int slow_threads = 2;
   std::uint64_t max_body_bytes = 1024 * 1024;
   std::uint32_t max_header_bytes = 16 * 1024;
   // Time a client may take to send a complete request, and to read a
