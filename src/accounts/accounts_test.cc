@@ -174,6 +174,15 @@ TEST_P(AccountsTest, PlatformAdminWithoutTenant) {
   EXPECT_EQ(admin.tenant, "");
   EXPECT_TRUE(session.user.platform_admin);
   EXPECT_EQ(must(accounts_->user("", admin.id)).email, "root@smmhub.test");
+  // No tenant row exists for the empty tenant, and none is needed.
+  User resumed = must(accounts_->sessionByToken(session.token)).user;
+  EXPECT_EQ(resumed.id, admin.id);
+  EXPECT_EQ(resumed.tenant, "");
+  EXPECT_EQ(resumed.email, "root@smmhub.test");
+  EXPECT_EQ(resumed.role, "none");
+  EXPECT_TRUE(resumed.platform_admin);
+  EXPECT_EQ(resumed.created_at_ms, admin.created_at_ms);
+  EXPECT_FALSE(resumed.disabled());
 }
 
 TEST_P(AccountsTest, OtherTenantsIdsAreNotFound) {

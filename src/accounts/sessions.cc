@@ -204,29 +204,41 @@ Result<Session> Accounts::sessionByToken(const std::string& token) {
   }
   std::string token_hash = sha256Hex(token);
 
+  // The session, its user and the user's tenant in one query: every
+  // signed-in request runs it.
   struct Found {
-    std::string user_id;
     std::string csrf_token;
     long long expires_at_ms = 0;
     long long last_seen_at_ms = 0;
+    long long platform_admin = 0;
+    long long created_at_ms = 0;
+    long long disabled_at_ms = 0;
+    long long tenant_disabled_at_ms = 0;
+    soci::indicator tenant_found = soci::i_ok;
   } found;
   std::optional<User> user;
   bool tenant_disabled = false;
   SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) {
-    sql << "SELECT user_id, csrf_token, expires_at_ms, last_seen_at_ms FROM sessions "
-           "WHERE token_hash = :token_hash",
-        soci::into(found.user_id), soci::into(found.csrf_token), soci::into(found.expires_at_ms),
-        soci::into(found.last_seen_at_ms), soci::use(token_hash);
+    User row;
+    sql << "SELECT s.csrf_token, s.expires_at_ms, s.last_seen_at_ms, u.id, u.tenant, u.email, "
+           "u.name, u.role, u.platform_admin, u.created_at_ms, u.disabled_at_ms, "
+           "t.disabled_at_ms FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN tenants t "
+           "ON t.id = u.tenant WHERE s.token_hash = :token_hash",
+        soci::into(found.csrf_token), soci::into(found.expires_at_ms),
+        soci::into(found.last_seen_at_ms), soci::into(row.id), soci::into(row.tenant),
+        soci::into(row.email), soci::into(row.name), soci::into(row.role),
+        soci::into(found.platform_admin), soci::into(found.created_at_ms),
+        soci::into(found.disabled_at_ms),
+        soci::into(found.tenant_disabled_at_ms, found.tenant_found), soci::use(token_hash);
     if (!sql.got_data()) {
       return okStatus();
     }
-    std::string tenant;
-    sql << "SELECT tenant FROM users WHERE id = :id", soci::into(tenant), soci::use(found.user_id);
-    user = internal::selectUser(sql, tenant, found.user_id);
-    if (user && !tenant.empty()) {
-      std::optional<Tenant> row = internal::selectTenant(sql, tenant);
-      tenant_disabled = !row || row->disabled();
-    }
+    row.platform_admin = found.platform_admin != 0;
+    row.created_at_ms = found.created_at_ms;
+    row.disabled_at_ms = found.disabled_at_ms;
+    tenant_disabled = !row.tenant.empty() &&
+                      (found.tenant_found != soci::i_ok || found.tenant_disabled_at_ms != 0);
+    user = std::move(row);
     return okStatus();
   }));
   if (!user) {
