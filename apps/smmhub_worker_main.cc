@@ -1,9 +1,12 @@
 // smmhub-worker: takes render jobs from the broker until SIGTERM or SIGINT.
 // See `smmhub-worker --help` and docs/broker.md.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -35,6 +38,21 @@ void installHandlers() {
   signal(SIGPIPE, SIG_IGN);
 }
 
+// Lowers the process's CPU priority to nice value NICE, or leaves a lower
+// priority it already has. Linux keeps the value per thread and a new thread
+// takes its creator's, so this runs before any thread starts.
+void lowerPriority(int nice) {
+  errno = 0;
+  int current = getpriority(PRIO_PROCESS, 0);
+  if (errno != 0 || current >= nice) {
+    return;
+  }
+  if (setpriority(PRIO_PROCESS, 0, nice) != 0) {
+    smmhub::logger("worker")->warn("cannot lower the CPU priority to nice {}: {}", nice,
+                                   std::strerror(errno));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,6 +68,7 @@ int main(int argc, char** argv) {
   std::string metrics_host = "127.0.0.1";
   std::string log_level = "info";
   int fetch_timeout_ms = 10'000;
+  int nice = 10;
 
   CLI::App app("smmhub-worker: renders the jobs of the broker on Redis, until SIGTERM");
   app.add_option("--redis", options.redis_url, "Redis URL of the broker and the credits")
@@ -89,6 +108,11 @@ int main(int argc, char** argv) {
                  "limit")
       ->capture_default_str()
       ->check(CLI::Range(0, 86'400));
+  app.add_option("--nice", nice,
+                 "CPU priority of the renders, as a nice value from 0 to 19: above 0, an API, "
+                 "database or shell on the same machine runs before them")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 19));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   app.add_option("--fetch-allow", options.fetch.allow,
@@ -108,6 +132,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   smmhub::setLogLevel(spdlog::level::from_str(log_level));
+  lowerPriority(nice);
   options.lease = milliseconds(lease_ms);
   options.heartbeat = milliseconds(heartbeat_ms);
   options.poll = milliseconds(poll_ms);

@@ -5,8 +5,10 @@
 // ends once, with one video and one charge.
 #include <signal.h>
 #include <soci/soci.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -20,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
 
 #include "jobs/job_store.h"
@@ -1001,6 +1004,46 @@ TEST_F(WorkerTest, RejectedUrlFailsOnlyItsJob) {
                 "loopback address (127.0.0.0/8); if the deployment trusts it, allow it with "
                 "--fetch-allow 127.0.0.1/32");
   EXPECT_EQ(server.connections(), 0);
+}
+
+// Returns the nice value of each thread of process PID, read from /proc.
+std::vector<int> threadNiceValues(pid_t pid) {
+  std::vector<int> values;
+  std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+    std::string stat = readText(task.path() / "stat");
+    // Field 19 of stat, the 17th after the name in parentheses.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 1));
+    std::string field;
+    for (int i = 0; i < 17 && fields >> field; ++i) {
+    }
+    values.push_back(std::stoi(field));
+  }
+  return values;
+}
+
+TEST_F(WorkerTest, EveryThreadRendersAtTheNiceValueGiven) {
+  ChildProcess& niced = startWorker("niced", {"--nice", "7"}, {}, 2);
+  ASSERT_TRUE(waitForLog(niced, "worker start id=niced"));
+  errno = 0;
+  int own = getpriority(PRIO_PROCESS, 0);
+  ASSERT_EQ(errno, 0);
+
+  std::vector<int> values = threadNiceValues(niced.pid());
+
+  ASSERT_GT(values.size(), 2u) << "the worker runs a thread per slot besides its main thread";
+  EXPECT_EQ(values, std::vector<int>(values.size(), std::max(own, 7)));
+}
+
+TEST_F(WorkerTest, NiceOutOfRangeStopsStart) {
+  ChildProcess& worker = startWorker("w1", {"--nice", "20"});
+
+  int status = worker.wait(kWait);
+
+  EXPECT_EQ(status, static_cast<int>(CLI::ExitCodes::ValidationError));
+  EXPECT_NE(worker.err().find("--nice: Value 20 not in range 0 to 19"), std::string::npos)
+      << worker.err();
 }
 
 TEST_F(WorkerTest, InvalidFetchAllowStopsStart) {
