@@ -298,27 +298,38 @@ class Recorder:
     """Latencies of the agents' calls, and samples of the queue."""
 
     def __init__(self):
-        self.calls = []  # (monotonic seconds, milliseconds, status)
+        self.calls = []  # (monotonic seconds, milliseconds, status, page)
         self.queue = []  # (monotonic seconds, waiting, running)
         self.queue_errors = []  # why a sample of the queue failed
         self.lock = threading.Lock()
 
-    def call(self, at, ms, status):
+    def call(self, at, ms, status, page):
         with self.lock:
-            self.calls.append((at, ms, status))
+            self.calls.append((at, ms, status, page))
 
     def between(self, start, end):
         with self.lock:
-            return [ms for at, ms, _ in self.calls if start <= at <= end]
+            return [ms for at, ms, _, _ in self.calls if start <= at <= end]
 
     def worst_second(self, start, end):
-        """Returns the highest p99 of the calls of one second from START to END."""
+        """Returns the highest p99 of the calls of one second from START to END,
+        and that second's start in seconds after START."""
         seconds = {}
         with self.lock:
-            for at, ms, _ in self.calls:
+            for at, ms, _, _ in self.calls:
                 if start <= at <= end:
                     seconds.setdefault(int(at - start), []).append(ms)
-        return max((percentile(values, 0.99) for values in seconds.values()), default=math.nan)
+        return max(((percentile(values, 0.99), second) for second, values in seconds.items()),
+                   default=(math.nan, math.nan))
+
+    def pages(self, start, end):
+        """Returns {page: [milliseconds]} of the calls from START to END."""
+        pages = {}
+        with self.lock:
+            for at, ms, _, page in self.calls:
+                if start <= at <= end:
+                    pages.setdefault(page, []).append(ms)
+        return pages
 
 
 def agent(tenant, rate, stop, recorder, seed):
@@ -346,7 +357,8 @@ def agent(tenant, rate, stop, recorder, seed):
             status, _, _ = client.request("GET", path)
         except OSError:
             status = 0
-        recorder.call(started, (time.monotonic() - started) * 1000, status)
+        recorder.call(started, (time.monotonic() - started) * 1000, status,
+                      path.split("?")[0].replace(tenant.campaign, "{id}"))
         due += period
 
 
@@ -374,11 +386,13 @@ class Watch:
     def __init__(self, port, tenant):
         self.tenant = tenant
         self.batch = None
+        self.jobs = 0  # jobs of the batch, from the answer to Generate all
         self.answered = None
         self.first_active = {}  # batch id: monotonic seconds
         self.starts = []  # (monotonic seconds, batch id) of each job start
         self.began = {}  # (batch id, job id): first start, monotonic seconds
         self.ended = {}  # (batch id, job id): first completion, monotonic seconds
+        self.final = {}  # (batch id, job id): first completion, failure or cancel
         self.completions = {}  # (batch id, job id): completed events
         self.ready = threading.Event()
         self.socket = None
@@ -411,6 +425,9 @@ class Watch:
                         self.first_active.setdefault(data["batch_id"], time.monotonic())
                         self.starts.append((time.monotonic(), data["batch_id"]))
                         self.began.setdefault((data["batch_id"], data["job_id"]), time.monotonic())
+                    if data["to"] in ("completed", "failed", "cancelled"):
+                        self.final.setdefault((data["batch_id"], data["job_id"]),
+                                              time.monotonic())
                     if data["to"] == "completed":
                         key = (data["batch_id"], data["job_id"])
                         self.completions[key] = self.completions.get(key, 0) + 1
@@ -441,10 +458,12 @@ def generate(tenants, key, port):
     started = time.monotonic()
 
     def press(watch):
-        watch.batch = watch.tenant.client.call(
+        answer = watch.tenant.client.call(
             "POST", f"/api/v1/campaigns/{watch.tenant.campaign}/generate", {},
-            headers={"Idempotency-Key": f"{key}-{watch.tenant.id}"})["batch_id"]
+            headers={"Idempotency-Key": f"{key}-{watch.tenant.id}"})
         watch.answered = time.monotonic()
+        watch.batch = answer["batch_id"]
+        watch.jobs = answer["jobs"]
 
     with ThreadPoolExecutor(len(watches)) as pool:
         list(pool.map(press, watches))
@@ -452,8 +471,14 @@ def generate(tenants, key, port):
 
 
 def wait_for_batches(watches, timeout=3600):
-    """Waits until every batch has ended; returns {tenant: (batch json, end time)}."""
+    """Waits until every batch has ended; returns {tenant: (batch json, end time)}.
+
+    A batch is read from the API once its agency's event stream shows every
+    job ended, and then its end time is that of the last job's end. Should
+    an event go missing, each batch is also read every 5 s, and ends when
+    the API says so."""
     ends = {}
+    read_at = {}
     deadline = time.monotonic() + timeout
     while len(ends) < len(watches):
         if time.monotonic() > deadline:
@@ -461,11 +486,17 @@ def wait_for_batches(watches, timeout=3600):
         for watch in watches:
             if watch.tenant.id in ends:
                 continue
+            ended = [at for (batch, _), at in list(watch.final.items()) if batch == watch.batch]
+            now = time.monotonic()
+            if len(ended) < watch.jobs and now - read_at.get(watch.tenant.id, 0) < 5:
+                continue
+            read_at[watch.tenant.id] = now
             batch = watch.tenant.client.call("GET", f"/api/v1/batches/{watch.batch}")
             counts = batch["counts"]
             if counts["completed"] + counts["failed"] + counts["cancelled"] == counts["total"]:
-                ends[watch.tenant.id] = (batch, time.monotonic())
-        time.sleep(0.25)
+                ends[watch.tenant.id] = (batch, max(ended) if len(ended) == counts["total"]
+                                         else now)
+        time.sleep(0.1)
     return ends
 
 
@@ -595,7 +626,7 @@ def plot(path, recorder, marks, origin):
     import matplotlib.pyplot as plt
 
     seconds = {}
-    for at, ms, _ in recorder.calls:
+    for at, ms, _, _ in recorder.calls:
         seconds.setdefault(int(at - origin), []).append(ms)
     times = sorted(seconds)
     p99 = [percentile(seconds[second], 0.99) for second in times]
@@ -688,7 +719,8 @@ def main():
         cpu_busy = {name: seconds - cpu_before.get(name, 0)
                     for name, seconds in cpu_seconds(pids).items()}
         busy = recorder.between(started, finished)
-        busy_worst_second = recorder.worst_second(started, finished)
+        busy_worst_second, worst_second_at = recorder.worst_second(started, finished)
+        busy_pages = recorder.pages(started, finished)
         stop_agents.set()
         for thread in agents:
             thread.join()
@@ -722,7 +754,7 @@ def main():
         duplicated = busy_repeats + alone_repeats + busy_figures["duplicated"] + \
             alone_figures["duplicated"]
 
-        errors = sum(1 for _, _, status in recorder.calls if status != 200)
+        errors = sum(1 for _, _, status, _ in recorder.calls if status != 200)
         if recorder.queue_errors:
             print(f"queue samples failed: {len(recorder.queue_errors)}, first: "
                   f"{recorder.queue_errors[0]}")
@@ -731,7 +763,13 @@ def main():
               f"{max(idle, default=math.nan):.2f} ms ({len(idle)} calls); during the batch p50 "
               f"{percentile(busy, 0.5):.2f} ms, p99 {percentile(busy, 0.99):.2f} ms, max "
               f"{max(busy, default=math.nan):.2f} ms ({len(busy)} calls); {errors} calls not 200")
-        print(f"API p99 of the worst second during the batch: {busy_worst_second:.2f} ms")
+        print(f"API p99 of the worst second during the batch: {busy_worst_second:.2f} ms, "
+              f"{worst_second_at} s after Generate all")
+        print("API by page during the batch: p50 / p99 / max ms (calls)")
+        for page in sorted(busy_pages):
+            values = busy_pages[page]
+            print(f"  {page:<36} {percentile(values, 0.5):6.2f} {percentile(values, 0.99):7.2f} "
+                  f"{max(values):7.2f} ({len(values)})")
         print(f"render cache hit rate: {busy_hit:.3f} with browsing, {alone_hit:.3f} alone")
         print(f"credits charged {credits}, videos made {videos}, MP4 files {files}, "
               f"lost {lost}, duplicated {duplicated}")
