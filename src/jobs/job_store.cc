@@ -368,8 +368,8 @@ Status countStates(soci::session& sql, const std::string& batch_id, BatchSummary
   return okStatus();
 }
 
-// Jobs per INSERT statement of insertJobs(): 4 parameters each, well inside
-// SQLite's limit of 32,766 parameters a statement.
+// Jobs per INSERT statement of insertJobs(): 10 parameters each, 2,500 in
+// all, well inside SQLite's limit of 32,766 parameters a statement.
 constexpr std::size_t kJobsPerInsert = 250;
 
 // Inserts BATCH's jobs, queued, and their creation events. Returns their ids
