@@ -204,8 +204,8 @@ Result<Session> Accounts::sessionByToken(const std::string& token) {
   }
   std::string token_hash = sha256Hex(token);
 
-  // The session, its user and the user's tenant in one query: every
-  // signed-in request runs it.
+  // One query reads the session, its user and the user's tenant, because
+  // every signed-in request runs it.
   struct Found {
     std::string csrf_token;
     long long expires_at_ms = 0;
