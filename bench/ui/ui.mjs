@@ -194,11 +194,14 @@ try {
     idle.push(...(await round(page, campaignId)));
   }
 
-  console.log("page         clicks  p50 ms  p95 ms  (while rendering)");
+  console.log("             while rendering         idle workers");
+  console.log("page         clicks  p50 ms  p95 ms  clicks  p50 ms  p95 ms");
+  const columns = (figures) => `${String(figures.count).padStart(6)}  ` +
+    `${figures.p50.toFixed(1).padStart(6)}  ${figures.p95.toFixed(1).padStart(6)}`;
   for (const { link } of pages) {
-    const figures = summary(busy.filter(([name]) => name === link));
-    console.log(`${link.padEnd(12)} ${String(figures.count).padStart(6)}  ` +
-                `${figures.p50.toFixed(1).padStart(6)}  ${figures.p95.toFixed(1).padStart(6)}`);
+    const busyFigures = summary(busy.filter(([name]) => name === link));
+    const idleFigures = summary(idle.filter(([name]) => name === link));
+    console.log(`${link.padEnd(12)} ${columns(busyFigures)}  ${columns(idleFigures)}`);
   }
   const rendering = summary(busy);
   const quiet = summary(idle);
