@@ -386,7 +386,7 @@ class Watch:
     def __init__(self, port, tenant):
         self.tenant = tenant
         self.batch = None
-        self.jobs = 0  # jobs of the batch, from the answer to Generate all
+        self.jobs = 0  # jobs of the batch, from the response to Generate all
         self.answered = None
         self.first_active = {}  # batch id: monotonic seconds
         self.starts = []  # (monotonic seconds, batch id) of each job start
@@ -458,12 +458,12 @@ def generate(tenants, key, port):
     started = time.monotonic()
 
     def press(watch):
-        answer = watch.tenant.client.call(
+        response = watch.tenant.client.call(
             "POST", f"/api/v1/campaigns/{watch.tenant.campaign}/generate", {},
             headers={"Idempotency-Key": f"{key}-{watch.tenant.id}"})
         watch.answered = time.monotonic()
-        watch.batch = answer["batch_id"]
-        watch.jobs = answer["jobs"]
+        watch.batch = response["batch_id"]
+        watch.jobs = response["jobs"]
 
     with ThreadPoolExecutor(len(watches)) as pool:
         list(pool.map(press, watches))
@@ -476,7 +476,7 @@ def wait_for_batches(watches, timeout=3600):
     A batch is read from the API once its agency's event stream shows every
     job ended, and then its end time is that of the last job's end. Should
     an event go missing, each batch is also read every 5 s, and ends when
-    the API says so."""
+    the API reports every job ended."""
     ends = {}
     read_at = {}
     deadline = time.monotonic() + timeout
