@@ -91,7 +91,7 @@ TEST_F(SlowRouteTest, QuickRouteIsAnsweredWhileSlowHandlerWaits) {
   EXPECT_EQ(slow_reply_.body, "released");
 }
 
-TEST_F(SlowRouteTest, ZeroSlowThreadsShareServingThreads) {
+TEST_F(SlowRouteTest, WithoutSlowThreadsSlowRouteRunsOnTheOthers) {
   start(2, 0);
   sendSlow();
 
