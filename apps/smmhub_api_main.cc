@@ -85,7 +85,6 @@ int main(int argc, char** argv) {
   app.add_option("--threads", server_options.threads, "Threads that serve requests")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
-  server_options.slow_threads = 4;
   app.add_option("--slow-threads", server_options.slow_threads,
                  "Threads for slow requests (Generate all, uploads, previews, sign-in), so that "
                  "they leave the others free; 0: the threads above serve them too")

@@ -62,7 +62,7 @@ struct ServerOptions {
   int threads = 2;
   // Threads that run the handlers of slow routes (RouteOptions::slow); 0
   // runs them on the threads above.
-  int slow_threads = 2;
+  int slow_threads = 4;
   std::uint64_t max_body_bytes = 1024 * 1024;
   std::uint32_t max_header_bytes = 16 * 1024;
   // Time a client may take to send a complete request, and to read a

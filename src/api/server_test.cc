@@ -91,7 +91,7 @@ TEST_F(SlowRouteTest, QuickRouteIsAnsweredWhileSlowHandlerWaits) {
   EXPECT_EQ(slow_reply_.body, "released");
 }
 
-TEST_F(SlowRouteTest, WithoutSlowThreadsSlowRouteRunsOnTheOthers) {
+TEST_F(SlowRouteTest, ZeroSlowThreadsShareServingThreads) {
   start(2, 0);
   sendSlow();
 
