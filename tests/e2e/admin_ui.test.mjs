@@ -399,6 +399,72 @@ test("another agency sees none of it", async () => {
   await page.context().close();
 });
 
+test("a link opens its page once the page's data has arrived", async () => {
+  const page = await openPage();
+  await signIn(page, state.owner);
+  await page.getByTestId("dashboard-credits-available").waitFor();
+  const path = () => new URL(page.url()).pathname;
+  const templates = "**/api/v1/templates";
+  // Holds the template list's responses until the returned function lets
+  // them through.
+  const hold = async () => {
+    let open;
+    const opened = new Promise((done) => (open = done));
+    await page.route(templates, async (route) => {
+      await opened;
+      await route.continue();
+    });
+    return async () => {
+      open();
+      await page.unrouteAll({ behavior: "wait" });
+    };
+  };
+
+  let release = await hold();
+  await go(page, "Templates");
+  // The dashboard stays while the bar says the page is opening...
+  await page.getByRole("progressbar", { name: "Opening the page" }).waitFor();
+  assert.equal(path(), "/");
+  await page.getByTestId("dashboard-credits-available").waitFor();
+  // ...for a short while; then the page opens and waits for the rest itself.
+  await page.waitForURL("**/templates");
+  await page.getByRole("status").filter({ hasText: "Loading" }).waitFor();
+  await page.getByRole("progressbar", { name: "Opening the page" }).waitFor({ state: "detached" });
+  await release();
+  await page.getByTestId("templates-list").waitFor();
+
+  // Of two links clicked in a row, the second wins, even when the first
+  // page's data arrives after the second page has opened.
+  await go(page, "Dashboard");
+  await page.getByTestId("dashboard-credits-available").waitFor();
+  release = await hold();
+  await page.evaluate(() => {
+    const navigation = document.querySelector('nav[aria-label="Main"]');
+    const link = (label) =>
+      [...navigation.querySelectorAll("a")].find((item) => item.textContent.trim() === label);
+    link("Templates").click();
+    link("Brand kits").click();
+  });
+  await page.waitForURL("**/brand-kits");
+  await release();
+  await page.waitForTimeout(1000);
+  assert.equal(path(), "/brand-kits");
+
+  // A response that fails opens the page with its error and a way to retry.
+  // The dashboard takes the template list that the abandoned click asked for.
+  await go(page, "Dashboard");
+  await page.getByTestId("dashboard-credits-available").waitFor();
+  await page.route(templates, (route) => route.abort("connectionrefused"));
+  await go(page, "Templates");
+  await page.waitForURL("**/templates");
+  await assertText(page.getByRole("alert").first(), /Could not load the templates/);
+  await page.unrouteAll({ behavior: "wait" });
+  await page.getByRole("button", { name: "Try again" }).click();
+  await page.getByTestId("templates-list").waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 // Waits until LOCATOR's text matches PATTERN and fails with the text it had.
 async function assertText(locator, pattern, timeout = 30_000) {
   const deadline = Date.now() + timeout;

@@ -4,20 +4,28 @@
 import { AppShell, Burger, Button, Group, NavLink, ScrollArea, Stack, Text } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { Suspense, lazy, memo, useEffect } from "react";
-import type { ComponentType, LazyExoticComponent } from "react";
+import type { ComponentType, LazyExoticComponent, MouseEvent } from "react";
 import { Link, Redirect, Route, Switch, useLocation } from "wouter";
 
 import { canAct } from "./api/session";
 import type { Me, Role } from "./api/session";
+import { NavigationIndicator, followWhenLoaded } from "./components/navigation";
 import { Loading } from "./components/states";
 import { SignInPage } from "./pages/SignIn";
 import { useSession } from "./session";
 import classes from "./App.module.css";
 
+// A page's chunk: the page, and the GET paths it asks for as it opens at its
+// section's address, which a click on its link requests before opening it.
+interface PageModule {
+  default: ComponentType;
+  preload?: () => string[];
+}
+
 interface Section {
   path: string;
   label: string;
-  load: () => Promise<{ default: ComponentType }>;
+  load: () => Promise<PageModule>;
   page: LazyExoticComponent<ComponentType>;
   role?: Role; // the least tenant role that shows it
   platformAdmin?: boolean;
@@ -26,7 +34,7 @@ interface Section {
 
 function section(
   fields: Omit<Section, "load" | "page">,
-  load: () => Promise<{ default: ComponentType }>,
+  load: () => Promise<PageModule>,
 ): Section {
   return { ...fields, load, page: lazy(load) };
 }
@@ -137,7 +145,14 @@ const NavItem = memo(function NavItem({
       label={section.label}
       active={current}
       aria-current={current ? "page" : undefined}
-      onClick={onNavigate}
+      onClick={(event: MouseEvent) => {
+        event.preventDefault();
+        onNavigate();
+        followWhenLoaded(
+          section.path,
+          section.load().then((page) => page.preload?.() ?? []),
+        );
+      }}
     />
   );
 });
@@ -209,6 +224,7 @@ export function App() {
       navbar={{ width: 220, breakpoint: "sm", collapsed: { mobile: !opened } }}
       padding="md"
     >
+      <NavigationIndicator />
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">

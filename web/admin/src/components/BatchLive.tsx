@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { getBatch, isFinal, jobStates, paths } from "../api/campaigns";
 import type { Batch, BatchCounts, BatchJob, JobEvent, JobState } from "../api/campaigns";
-import { takePrefetched } from "./resource";
+import { arrivedBody, takePrefetched } from "./resource";
 
 export interface JobView extends BatchJob {
   framesDone?: number;
@@ -121,16 +121,32 @@ function countJobs(jobs: Map<number, JobView>): BatchCounts {
   return counts;
 }
 
+// The batch, its jobs and their rows from a snapshot.
+function fromSnapshot(snapshot: Batch, current: Map<number, JobView>) {
+  const list = snapshot.jobs ?? [];
+  return {
+    batch: { ...snapshot, jobs: undefined },
+    jobs: mergeSnapshot(current, list),
+    rows: list.map((job) => job.row).sort((a, b) => a - b),
+  };
+}
+
 export function useBatchLive(batchId: string): BatchLive {
-  const [batch, setBatch] = useState<Batch | null>(null);
-  const [jobs, setJobs] = useState<Map<number, JobView>>(() => new Map());
-  const [rows, setRows] = useState<number[]>([]);
+  // A snapshot requested with the page and already arrived fills the first
+  // render, so that the grid appears with the page instead of one render later.
+  const [opening] = useState(() => {
+    const arrived = arrivedBody<Batch>(paths.batch(batchId));
+    return arrived ? fromSnapshot(arrived.value, new Map()) : null;
+  });
+  const [batch, setBatch] = useState<Batch | null>(opening?.batch ?? null);
+  const [jobs, setJobs] = useState<Map<number, JobView>>(() => opening?.jobs ?? new Map());
+  const [rows, setRows] = useState<number[]>(opening?.rows ?? []);
   const [connection, setConnection] = useState<Connection>("connecting");
   const [error, setError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
   const refreshRef = useRef<() => void>(() => undefined);
   const shownJobs = useRef(jobs);
-  const shownBatch = useRef("");
+  const shownBatch = useRef(opening ? batchId : "");
 
   useEffect(() => {
     // A reconnect to the same batch keeps the grid on screen.
@@ -175,8 +191,8 @@ export function useBatchLive(batchId: string): BatchLive {
         // The first snapshot may have been requested with the page.
         const prefetched = first ? takePrefetched<Batch>(paths.batch(batchId)) : undefined;
         const snapshot = await (prefetched ?? getBatch(batchId, controller.signal));
-        const list = snapshot.jobs ?? [];
-        const merged = mergeSnapshot(current, list);
+        const next = fromSnapshot(snapshot, current);
+        const merged = next.jobs;
         // Events that arrived before the first snapshot go on top of it.
         for (const event of pending) {
           applyEvent(merged, event);
@@ -185,15 +201,15 @@ export function useBatchLive(batchId: string): BatchLive {
         loaded = true;
         commit(merged);
         setRows((before) => {
-          const after = list.map((job) => job.row).sort((a, b) => a - b);
+          const after = next.rows;
           const same = before.length === after.length && before.every((row, i) => row === after[i]);
           return same ? before : after;
         });
-        setBatch({ ...snapshot, jobs: undefined });
+        setBatch(next.batch);
         setError(null);
         // The store may lag the completion event by a moment: ask again
         // until every completed video has its URL.
-        if (list.some((job) => job.state === "completed" && !job.video_url)) {
+        if ((snapshot.jobs ?? []).some((job) => job.state === "completed" && !job.video_url)) {
           fetchAgain = true;
         }
       } catch (caught) {

@@ -63,6 +63,14 @@ export function mappingStatus(
   };
 }
 
+// The status of the form as it opens, before any change.
+export function openingStatus(
+  fields: Record<string, TemplateField>,
+  campaign: Campaign,
+): MappingStatus {
+  return mappingStatus(fields, campaign, initialMapping(fields, campaign));
+}
+
 export function CampaignMapping({
   campaign,
   fields,
@@ -76,18 +84,21 @@ export function CampaignMapping({
   onSaved: (campaign: Campaign) => void;
   onStatus: (status: MappingStatus) => void;
 }) {
-  const [mapping, setMapping] = useState(() => initialMapping(fields, campaign));
+  // New rows or a new template change the choices: the form starts again
+  // from what the server has, in the same render.
+  const choicesKey = [campaign.id, ...campaign.columns, "", ...Object.keys(fields)].join("\u0000");
+  const [form, setForm] = useState(() => ({
+    key: choicesKey,
+    mapping: initialMapping(fields, campaign),
+  }));
+  if (form.key !== choicesKey) {
+    setForm({ key: choicesKey, mapping: initialMapping(fields, campaign) });
+  }
+  const mapping = form.mapping;
+  const setMapping = (next: Record<string, string>) => setForm({ key: choicesKey, mapping: next });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const rows = useResource<RowsPage>(paths.rows(campaign.id, 0, mappingPreviewRows));
-
-  // New rows or a new template change the choices: start again from what
-  // the server has.
-  const columnsKey = campaign.columns.join("\u0000");
-  const fieldsKey = Object.keys(fields).join("\u0000");
-  useEffect(() => {
-    setMapping(initialMapping(fields, campaign));
-  }, [columnsKey, fieldsKey, campaign.id]);
 
   const status = useMemo(
     () => mappingStatus(fields, campaign, mapping),

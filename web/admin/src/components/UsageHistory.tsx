@@ -30,10 +30,19 @@ function describeActor(actor: string): string {
   return actor || "—";
 }
 
+// The request of the history's first page.
+export function firstHistoryPath(): string {
+  return historyPath(pageLimit(0));
+}
+
+// One more entry than the page needs shows whether a next page exists.
+function pageLimit(page: number): number {
+  return Math.min((page + 1) * pageSize + 1, maxHistoryLimit);
+}
+
 export function UsageHistory({ refreshKey }: { refreshKey: number }) {
   const [page, setPage] = useState(0);
-  // One more entry than the page needs shows whether a next page exists.
-  const limit = Math.min((page + 1) * pageSize + 1, maxHistoryLimit);
+  const limit = pageLimit(page);
   const history = useResource<{ entries: LedgerEntry[] }>(historyPath(limit));
   const { reload } = history;
   const handledKey = useRef(refreshKey);

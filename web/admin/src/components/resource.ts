@@ -52,6 +52,17 @@ export function prefetch(path: string): void {
   prefetched.set(path, entry);
 }
 
+// Starts GET of each of PATHS and resolves once every response has arrived
+// or failed, or after WAIT_MS, whichever comes first.
+export function prefetchAll(paths: string[], waitMs: number): Promise<void> {
+  paths.forEach(prefetch);
+  const responses = paths.map((path) => prefetched.get(path)?.response.catch(() => undefined));
+  return Promise.race([
+    Promise.all(responses).then(() => undefined),
+    new Promise<void>((done) => setTimeout(done, waitMs)),
+  ]);
+}
+
 // Forgets the prefetched response of PATH when no useResource took it, such as
 // the rows of a campaign that had none: a later mount must ask again, because
 // the data may have changed since.
@@ -60,7 +71,7 @@ export function dropPrefetched(path: string): void {
 }
 
 // The body of PATH's prefetched response if it has arrived, left in place.
-function arrivedBody<T>(path: string | null): { value: T } | undefined {
+export function arrivedBody<T>(path: string | null): { value: T } | undefined {
   if (path === null) {
     return undefined;
   }

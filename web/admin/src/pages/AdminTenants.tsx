@@ -34,6 +34,8 @@ import { formatTime } from "../components/format";
 import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
 
+const tenantsPath = "/api/v1/admin/tenants";
+
 function CreateTenantForm({ onCreated }: { onCreated: (tenant: Tenant) => void }) {
   const [id, setId] = useState("");
   const [name, setName] = useState("");
@@ -104,7 +106,7 @@ function CreateTenantForm({ onCreated }: { onCreated: (tenant: Tenant) => void }
 
 function TenantList() {
   const [, navigate] = useLocation();
-  const tenants = useResource<{ tenants: Tenant[] }>("/api/v1/admin/tenants");
+  const tenants = useResource<{ tenants: Tenant[] }>(tenantsPath);
 
   let body;
   if (tenants.error) {
@@ -345,6 +347,11 @@ function TenantPage({ id }: { id: string }) {
       </SimpleGrid>
     </Stack>
   );
+}
+
+// The request of the tenant list, asked for at a click on its link.
+export function preload(): string[] {
+  return [tenantsPath];
 }
 
 export default function AdminTenantsPage() {

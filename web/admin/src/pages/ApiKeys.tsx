@@ -24,6 +24,8 @@ import { formatTime } from "../components/format";
 import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
 
+const apiKeysPath = "/api/v1/api-keys";
+
 function CreateKeyModal({
   opened,
   onClose,
@@ -198,8 +200,13 @@ function KeyTable({ keys, onRevoke }: { keys: ApiKey[]; onRevoke: (key: ApiKey) 
   );
 }
 
+// The request of the key list, asked for at a click on its link.
+export function preload(): string[] {
+  return [apiKeysPath];
+}
+
 export default function ApiKeysPage() {
-  const keys = useResource<{ api_keys: ApiKey[] }>("/api/v1/api-keys");
+  const keys = useResource<{ api_keys: ApiKey[] }>(apiKeysPath);
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
 

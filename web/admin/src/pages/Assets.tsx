@@ -34,6 +34,8 @@ import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
 import { useSession } from "../session";
 
+const assetsPath = "/api/v1/assets";
+
 const kindLabels: Record<AssetKind, string> = {
   image: "Images",
   font: "Fonts",
@@ -117,10 +119,15 @@ function DeleteAssetModal({
   );
 }
 
+// The request of the asset library, asked for at a click on its link.
+export function preload(): string[] {
+  return [assetsPath];
+}
+
 export default function AssetsPage() {
   const { me } = useSession();
   const canEdit = canAct(me, "editor");
-  const { data, error, loading, reload } = useResource<AssetList>("/api/v1/assets");
+  const { data, error, loading, reload } = useResource<AssetList>(assetsPath);
   const [kind, setKind] = useState<string>("all");
   const [search, setSearch] = useState("");
   const [deleting, setDeleting] = useState<Asset | null>(null);

@@ -60,6 +60,8 @@ import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
 import { useSession } from "../session";
 
+const brandKitsPath = "/api/v1/brand-kits";
+
 // ---------------------------------------------------------------------------
 // The list.
 
@@ -162,7 +164,7 @@ function KitCard({ kit }: { kit: BrandKit }) {
 function BrandKitList() {
   const { me } = useSession();
   const canEdit = canAct(me, "editor");
-  const { data, error, loading, reload } = useResource<BrandKitList>("/api/v1/brand-kits");
+  const { data, error, loading, reload } = useResource<BrandKitList>(brandKitsPath);
 
   const newButton = canEdit ? (
     <Button component={Link} href="/brand-kits/new" data-testid="brandkit-new">
@@ -700,6 +702,11 @@ function BrandKitEditor({ id }: { id: string }) {
       canEdit={canEdit}
     />
   );
+}
+
+// The request of the brand kit list, asked for at a click on its link.
+export function preload(): string[] {
+  return [brandKitsPath];
 }
 
 export default function BrandKitsPage() {

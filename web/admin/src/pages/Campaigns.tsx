@@ -2,7 +2,8 @@
 // five steps (settings, rows, mapping, check, generate) above its batches.
 import { Anchor, Button, Group, List, Modal, Stack, Table, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { MouseEvent } from "react";
 import { Link, useLocation, useParams } from "wouter";
 
 import { describeError } from "../api/client";
@@ -18,7 +19,7 @@ import { canAct } from "../api/session";
 import { BatchStateBadge, plural } from "../components/BatchStatus";
 import { BatchView, batchListLimit } from "../components/BatchView";
 import { CampaignGenerate } from "../components/CampaignGenerate";
-import { CampaignMapping, mappingPreviewRows } from "../components/CampaignMapping";
+import { CampaignMapping, mappingPreviewRows, openingStatus } from "../components/CampaignMapping";
 import type { MappingStatus } from "../components/CampaignMapping";
 import { CampaignPreflight, summarize } from "../components/CampaignPreflight";
 import type { PreflightRun } from "../components/CampaignPreflight";
@@ -27,9 +28,20 @@ import { CampaignSettings } from "../components/CampaignSettings";
 import { CampaignStep } from "../components/CampaignStep";
 import type { StepStatus } from "../components/CampaignStep";
 import { formatCount, formatTime } from "../components/format";
+import { followWhenLoaded } from "../components/navigation";
 import { dropPrefetched, prefetch, useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
 import { useSession } from "../session";
+
+// The requests of the campaign list, asked for at a click on its link.
+export function preload(): string[] {
+  return [
+    paths.campaigns,
+    paths.templates,
+    paths.brandKits,
+    paths.batches({ limit: listedBatches }),
+  ];
+}
 
 export default function CampaignsPage() {
   const params = useParams<{ id?: string }>();
@@ -41,6 +53,9 @@ export default function CampaignsPage() {
   }
   return <CampaignDetail id={params.id} />;
 }
+
+// Batches that the campaign list reads to show each campaign's last one.
+const listedBatches = 500;
 
 function useCanEdit(): boolean {
   const { me } = useSession();
@@ -58,7 +73,7 @@ function CampaignList() {
   const campaigns = useResource<{ campaigns: Campaign[] }>(paths.campaigns);
   const { templates, kits } = useTemplatesAndKits();
   // Newest first, so the first batch seen of a campaign is its last one.
-  const batches = useResource<{ batches: Batch[] }>(paths.batches({ limit: 500 }));
+  const batches = useResource<{ batches: Batch[] }>(paths.batches({ limit: listedBatches }));
 
   const templateNames = new Map(templates.data?.templates.map((item) => [item.id, item.name]));
   const kitNames = new Map(kits.data?.brand_kits.map((kit) => [kit.id, kit.name]));
@@ -172,7 +187,13 @@ function CampaignList() {
                     <Anchor
                       component={Link}
                       href={`/campaigns/${campaign.id}`}
-                      onClick={() => prefetchCampaignPage(campaign, batch)}
+                      onClick={(event: MouseEvent) => {
+                        event.preventDefault();
+                        followWhenLoaded(
+                          `/campaigns/${campaign.id}`,
+                          campaignPagePaths(campaign, batch),
+                        );
+                      }}
                       fw={600}
                     >
                       {campaign.name}
@@ -327,23 +348,36 @@ function stepPaths(id: string): string[] {
   ];
 }
 
-// Starts every request of CAMPAIGN's page as its link is followed. The page
-// alone learns the template from the campaign's response and the newest
+// Every request of CAMPAIGN's page, for its link to start at the click. The
+// page alone learns the template from the campaign's response and the newest
 // batch from the batch list, each one round trip later. The campaign list
-// already has both, so both start at the click.
-function prefetchCampaignPage(campaign: Campaign, newestBatch: Batch | undefined): void {
-  prefetch(paths.campaign(campaign.id));
-  prefetch(paths.templates);
-  prefetch(paths.brandKits);
-  stepPaths(campaign.id).forEach(prefetch);
-  prefetch(paths.rows(campaign.id, 0, mappingPreviewRows));
+// already has both.
+function campaignPagePaths(campaign: Campaign, newestBatch: Batch | undefined): string[] {
+  const all = [
+    paths.campaign(campaign.id),
+    paths.templates,
+    paths.brandKits,
+    ...stepPaths(campaign.id),
+    paths.rows(campaign.id, 0, mappingPreviewRows),
+  ];
   const template = templatePath(campaign);
   if (template !== null) {
-    prefetch(template);
+    all.push(template);
+  }
+  if (campaign.template_id) {
+    all.push(paths.templateVersions(campaign.template_id));
   }
   if (newestBatch !== undefined) {
-    prefetch(paths.batch(newestBatch.id));
+    all.push(paths.batch(newestBatch.id));
   }
+  return all;
+}
+
+function sameStatus(a: MappingStatus, b: MappingStatus): boolean {
+  return (
+    a.dirty === b.dirty &&
+    a.missingRequired.join("\u0000") === b.missingRequired.join("\u0000")
+  );
 }
 
 function CampaignDetail({ id }: { id: string }) {
@@ -380,7 +414,7 @@ function CampaignDetail({ id }: { id: string }) {
     }
   }, [id, mappingMounted]);
 
-  const [mapping, setMapping] = useState<MappingStatus | null>(null);
+  const [reportedMapping, setMapping] = useState<MappingStatus | null>(null);
   const [preflightRun, setPreflightRun] = useState<PreflightRun | null>(null);
   const [rowsRevision, setRowsRevision] = useState(0);
   const [selectedBatch, setSelectedBatch] = useState<string | null>(null);
@@ -389,7 +423,15 @@ function CampaignDetail({ id }: { id: string }) {
   const [deleting, setDeleting] = useState(false);
 
   const setCampaign = resource.setData;
-  const onMappingStatus = useCallback((status: MappingStatus) => setMapping(status), []);
+  // The mapping step reports its status after each of its renders. Until its
+  // first report the page shows the status of the form as it opens, so that
+  // an unchanged status leaves the page as it is.
+  const shownMapping = useRef<MappingStatus | null>(null);
+  const onMappingStatus = useCallback((status: MappingStatus) => {
+    if (shownMapping.current === null || !sameStatus(shownMapping.current, status)) {
+      setMapping(status);
+    }
+  }, []);
 
   if (resource.error && !campaign) {
     return (
@@ -413,6 +455,9 @@ function CampaignDetail({ id }: { id: string }) {
   }
 
   const fields = template.data?.body?.fields;
+  const mapping =
+    reportedMapping ?? (fields === undefined ? null : openingStatus(fields, campaign));
+  shownMapping.current = mapping;
   const settingsDone = campaign.template_id !== "" && campaign.brand_kit_id !== "";
   const rowsDone = campaign.row_count > 0;
   const mappingDone =

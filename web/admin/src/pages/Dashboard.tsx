@@ -37,6 +37,7 @@ import { useSession } from "../session";
 
 const statusIntervalMs = 5000;
 const usageDays = 7;
+const recentBatches = 10;
 
 function formatDuration(seconds: number): string {
   if (seconds < 120) {
@@ -348,7 +349,7 @@ function GettingStarted({
 }
 
 function RecentBatches({ campaigns }: { campaigns: Campaign[] | undefined }) {
-  const batches = useResource<{ batches: Batch[] }>(paths.batches({ limit: 10 }));
+  const batches = useResource<{ batches: Batch[] }>(paths.batches({ limit: recentBatches }));
   const names = new Map(campaigns?.map((campaign) => [campaign.id, campaign.name]));
   const list = batches.data?.batches;
 
@@ -444,6 +445,19 @@ function RecentBatches({ campaigns }: { campaigns: Campaign[] | undefined }) {
       </Stack>
     </Paper>
   );
+}
+
+// The requests of the dashboard's cards, asked for at a click on its link.
+export function preload(): string[] {
+  return [
+    paths.campaigns,
+    paths.templates,
+    paths.brandKits,
+    paths.credits,
+    paths.status,
+    paths.usage(usageDays),
+    paths.batches({ limit: recentBatches }),
+  ];
 }
 
 export default function DashboardPage() {

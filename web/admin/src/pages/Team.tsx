@@ -26,6 +26,8 @@ import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
 import { useSession } from "../session";
 
+const usersPath = "/api/v1/users";
+
 // A pending change that needs confirmation first.
 type Pending =
   | { kind: "role"; user: User; role: TenantRole }
@@ -171,9 +173,14 @@ function UserTable({
   );
 }
 
+// The request of the team, asked for at a click on its link.
+export function preload(): string[] {
+  return [usersPath];
+}
+
 export default function TeamPage() {
   const { me } = useSession();
-  const users = useResource<{ users: User[] }>("/api/v1/users");
+  const users = useResource<{ users: User[] }>(usersPath);
   const [adding, setAdding] = useState(false);
   const [pending, setPending] = useState<Pending | null>(null);
   const [busy, setBusy] = useState<string | null>(null);

@@ -12,6 +12,8 @@ import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
 import { useSession } from "../session";
 
+const templatesPath = "/api/v1/templates";
+
 const TemplateEditor = lazy(() =>
   import("../components/TemplateEditor").then((module) => ({ default: module.TemplateEditor })),
 );
@@ -37,7 +39,7 @@ function CreateButtons() {
 function TemplateList() {
   const { me } = useSession();
   const canEdit = canAct(me, "editor");
-  const templates = useResource<{ templates: Template[] }>("/api/v1/templates");
+  const templates = useResource<{ templates: Template[] }>(templatesPath);
   const list = templates.data?.templates ?? [];
 
   let content;
@@ -116,6 +118,11 @@ function TemplateList() {
       ) : null}
     </Stack>
   );
+}
+
+// The request of the template list, asked for at a click on its link.
+export function preload(): string[] {
+  return [templatesPath];
 }
 
 export default function TemplatesPage() {

@@ -18,10 +18,13 @@ import { usagePath } from "../api/account";
 import type { Credits, DayUsage } from "../api/account";
 import { UsageChart } from "../components/UsageChart";
 import type { UsageSeries } from "../components/UsageChart";
-import { UsageHistory } from "../components/UsageHistory";
+import { UsageHistory, firstHistoryPath } from "../components/UsageHistory";
 import { formatCount } from "../components/format";
 import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
+
+const creditsPath = "/api/v1/credits";
+const defaultRange = "30";
 
 const ranges = [
   { value: "7", label: "7 days" },
@@ -244,11 +247,16 @@ function Charts({ days, range }: { days: DayUsage[]; range: number }) {
   );
 }
 
+// The requests of the page as it opens, asked for at a click on its link.
+export function preload(): string[] {
+  return [usagePath(Number(defaultRange)), creditsPath, firstHistoryPath()];
+}
+
 export default function UsagePage() {
-  const [range, setRange] = useState("30");
+  const [range, setRange] = useState(defaultRange);
   const [refreshKey, setRefreshKey] = useState(0);
   const usage = useResource<{ days: DayUsage[] }>(usagePath(Number(range)));
-  const credits = useResource<Credits>("/api/v1/credits");
+  const credits = useResource<Credits>(creditsPath);
 
   const days = useMemo(
     () => (usage.data ? fillDays(usage.data.days, Number(range)) : undefined),

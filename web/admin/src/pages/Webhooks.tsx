@@ -33,6 +33,8 @@ import { formatCount, formatTime } from "../components/format";
 import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
 
+const webhooksPath = "/api/v1/webhooks";
+
 const eventLabels: Record<WebhookEvent, string> = {
   "video.completed": "video.completed: a video rendered",
   "video.failed": "video.failed: a video failed for good",
@@ -382,8 +384,13 @@ function WebhookTable({
   );
 }
 
+// The request of the webhook list, asked for at a click on its link.
+export function preload(): string[] {
+  return [webhooksPath];
+}
+
 export default function WebhooksPage() {
-  const webhooks = useResource<{ webhooks: Webhook[] }>("/api/v1/webhooks");
+  const webhooks = useResource<{ webhooks: Webhook[] }>(webhooksPath);
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Webhook | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
