@@ -1,10 +1,13 @@
 // The tenant's credit ledger, newest first, in pages: top-ups, holds for
-// batches, charges and releases, with the balance after each.
-import { Badge, Button, Group, Stack, Table, Text, Title } from "@mantine/core";
+// batches, charges and releases, with the balance after each. The table is
+// plain elements: its 175 cells as Mantine components took most of the
+// usage page's render.
+import { Button, Group, Stack, Text, Title } from "@mantine/core";
 import { useEffect, useRef, useState } from "react";
 
 import { historyPath, maxHistoryLimit } from "../api/account";
 import type { LedgerEntry, LedgerKind } from "../api/account";
+import classes from "./DataTable.module.css";
 import { formatCount, formatTime } from "./format";
 import { useResource } from "./resource";
 import { EmptyState, ErrorAlert, Loading } from "./states";
@@ -89,26 +92,30 @@ export function UsageHistory({ refreshKey }: { refreshKey: number }) {
         {history.error ? (
           <ErrorAlert error={history.error} title="Could not load more of the credit history" />
         ) : null}
-        <Table.ScrollContainer minWidth={760}>
-          <Table striped highlightOnHover aria-label="Credit history">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th scope="col">Time</Table.Th>
-                <Table.Th scope="col">Kind</Table.Th>
-                <Table.Th scope="col" ta="right">
+        <div className={classes.scroll}>
+          <table
+            className={`${classes.table} ${classes.striped}`}
+            style={{ minWidth: 760 }}
+            aria-label="Credit history"
+          >
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">Kind</th>
+                <th scope="col" className={classes.number}>
                   Amount
-                </Table.Th>
-                <Table.Th scope="col" ta="right">
+                </th>
+                <th scope="col" className={classes.number}>
                   Available after
-                </Table.Th>
-                <Table.Th scope="col" ta="right">
+                </th>
+                <th scope="col" className={classes.number}>
                   Held after
-                </Table.Th>
-                <Table.Th scope="col">Batch</Table.Th>
-                <Table.Th scope="col">By</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
+                </th>
+                <th scope="col">Batch</th>
+                <th scope="col">By</th>
+              </tr>
+            </thead>
+            <tbody>
               {rows.map((entry) => {
                 const kind = kinds[entry.kind] ?? {
                   label: entry.kind,
@@ -116,39 +123,35 @@ export function UsageHistory({ refreshKey }: { refreshKey: number }) {
                   meaning: entry.kind,
                 };
                 return (
-                  <Table.Tr key={entry.id} data-testid="usage-history-row">
-                    <Table.Td style={{ whiteSpace: "nowrap" }}>
-                      {formatTime(entry.created_at_ms)}
-                    </Table.Td>
-                    <Table.Td style={{ whiteSpace: "nowrap" }}>
-                      <Badge
-                        color={kind.color}
-                        variant="light"
-                        miw="fit-content"
+                  <tr key={entry.id} data-testid="usage-history-row">
+                    <td className={classes.nowrap}>{formatTime(entry.created_at_ms)}</td>
+                    <td className={classes.nowrap}>
+                      <span
+                        className={classes.badge}
+                        data-size="md"
+                        data-color={kind.color}
                         title={kind.meaning}
                       >
                         {kind.label}
-                      </Badge>
-                    </Table.Td>
-                    <Table.Td ta="right">{formatCount(entry.amount)}</Table.Td>
-                    <Table.Td ta="right">{formatCount(entry.available_after)}</Table.Td>
-                    <Table.Td ta="right">{formatCount(entry.held_after)}</Table.Td>
-                    <Table.Td>
+                      </span>
+                    </td>
+                    <td className={classes.number}>{formatCount(entry.amount)}</td>
+                    <td className={classes.number}>{formatCount(entry.available_after)}</td>
+                    <td className={classes.number}>{formatCount(entry.held_after)}</td>
+                    <td>
                       {entry.job_id ? (
                         <code>{entry.job_id}</code>
                       ) : (
-                        <Text span c="dimmed">
-                          —
-                        </Text>
+                        <span className={classes.dimmed}>—</span>
                       )}
-                    </Table.Td>
-                    <Table.Td>{describeActor(entry.actor)}</Table.Td>
-                  </Table.Tr>
+                    </td>
+                    <td>{describeActor(entry.actor)}</td>
+                  </tr>
                 );
               })}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+            </tbody>
+          </table>
+        </div>
         <Group justify="space-between" wrap="wrap" gap="sm">
           <Text size="sm" c="dimmed" aria-live="polite">
             Entries {formatCount(first + 1)} to {formatCount(first + rows.length)}
