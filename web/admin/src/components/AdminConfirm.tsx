@@ -1,9 +1,10 @@
 // A confirmation dialog for actions that cannot be undone, such as revoking
 // a key, deleting a webhook or adding credits.
-import { Button, Group, Modal, Stack, Text } from "@mantine/core";
+import { Button, Group, Stack, Text } from "@mantine/core";
 import { useState } from "react";
 import type { ReactNode } from "react";
 
+import { Dialog } from "./Dialog";
 import { ErrorAlert } from "./states";
 
 export function ConfirmDialog({
@@ -50,7 +51,7 @@ export function ConfirmDialog({
   }
 
   return (
-    <Modal opened={opened} onClose={close} title={title} centered>
+    <Dialog opened={opened} onClose={close} title={title} centered>
       <Stack gap="md">
         <Text size="sm" component="div">
           {children}
@@ -68,6 +69,6 @@ export function ConfirmDialog({
           </Button>
         </Group>
       </Stack>
-    </Modal>
+    </Dialog>
   );
 }

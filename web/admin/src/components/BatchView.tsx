@@ -6,7 +6,6 @@ import {
   Badge,
   Button,
   Group,
-  Modal,
   Paper,
   Progress,
   Select,
@@ -27,6 +26,7 @@ import { BatchCard } from "./BatchCard";
 import { useBatchLive } from "./BatchLive";
 import type { Connection, JobView } from "./BatchLive";
 import { BatchStateBadge, finishedCount, plural, stateColors, stateLabels } from "./BatchStatus";
+import { Dialog } from "./Dialog";
 import { formatCount, formatTime } from "./format";
 import { useResource } from "./resource";
 import { ErrorAlert, Loading } from "./states";
@@ -447,7 +447,7 @@ function BatchPanel({
         </Text>
       )}
 
-      <Modal
+      <Dialog
         opened={playingJob !== undefined}
         onClose={() => setPlaying(null)}
         title={playingJob ? `Row ${playingJob.row}` : ""}
@@ -471,9 +471,9 @@ function BatchPanel({
             </Group>
           </Stack>
         ) : null}
-      </Modal>
+      </Dialog>
 
-      <Modal
+      <Dialog
         opened={confirmCancel}
         onClose={() => (busy === "cancel" ? undefined : setConfirmCancel(false))}
         title="Cancel the unfinished videos?"
@@ -499,7 +499,7 @@ function BatchPanel({
             </Button>
           </Group>
         </Stack>
-      </Modal>
+      </Dialog>
     </Stack>
   );
 }

@@ -1,6 +1,6 @@
 // Step 5 of a campaign: Generate all, with its cost in credits stated before
 // the click, a confirmation, and what to do when the credits do not suffice.
-import { Alert, Button, Group, Modal, Stack, Text } from "@mantine/core";
+import { Alert, Button, Group, Stack, Text } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useState } from "react";
 
@@ -8,6 +8,7 @@ import { ApiError, idempotencyKey } from "../api/client";
 import { generate, paths } from "../api/campaigns";
 import type { Campaign, Credits } from "../api/campaigns";
 import { plural } from "./BatchStatus";
+import { Dialog } from "./Dialog";
 import { formatCount } from "./format";
 import { useResource } from "./resource";
 import { ErrorAlert } from "./states";
@@ -143,7 +144,7 @@ export function CampaignGenerate({
               : "Generating needs the editor role.")}
         </Text>
       </Group>
-      <Modal
+      <Dialog
         opened={confirmKey !== null}
         onClose={() => (busy ? undefined : setConfirmKey(null))}
         title="Generate all videos?"
@@ -169,7 +170,7 @@ export function CampaignGenerate({
             </Button>
           </Group>
         </Stack>
-      </Modal>
+      </Dialog>
     </Stack>
   );
 }

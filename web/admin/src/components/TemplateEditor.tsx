@@ -1,18 +1,7 @@
 // The editor page of one template (or a new one): its name and JSON with the
 // problems found as the user types, save, versions, delete, and a live frame
 // preview of the saved version beside it.
-import {
-  Alert,
-  Anchor,
-  Badge,
-  Button,
-  Grid,
-  Group,
-  Modal,
-  Stack,
-  Text,
-  TextInput,
-} from "@mantine/core";
+import { Alert, Anchor, Badge, Button, Grid, Group, Stack, Text, TextInput } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
@@ -31,6 +20,7 @@ import {
 } from "../api/templates";
 import type { Template, TemplateVersion } from "../api/templates";
 import { useSession } from "../session";
+import { Dialog } from "./Dialog";
 import { formatTime } from "./format";
 import { ErrorAlert, Loading, PageHeader } from "./states";
 import { TemplateCodeEditor } from "./TemplateCodeEditor";
@@ -597,7 +587,7 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
         />
       ) : null}
 
-      <Modal
+      <Dialog
         opened={confirmation !== null}
         onClose={closeConfirmation}
         title={confirmation?.title}
@@ -622,7 +612,7 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
             </Button>
           </Group>
         </Stack>
-      </Modal>
+      </Dialog>
     </Stack>
   );
 }

@@ -3,7 +3,6 @@
 import {
   Badge,
   Button,
-  Modal,
   NativeSelect,
   Stack,
   Table,
@@ -20,6 +19,7 @@ import type { ApiKey, NewApiKey, TenantRole } from "../api/account";
 import type { User } from "../api/session";
 import { ConfirmDialog } from "../components/AdminConfirm";
 import { SecretOnce } from "../components/AdminSecrets";
+import { Dialog } from "../components/Dialog";
 import { formatTime } from "../components/format";
 import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
@@ -68,7 +68,7 @@ function CreateKeyModal({
   }
 
   return (
-    <Modal
+    <Dialog
       opened={opened}
       onClose={close}
       title={created ? `API key “${created.name}” created` : "Create an API key"}
@@ -109,7 +109,7 @@ function CreateKeyModal({
           </Stack>
         </form>
       )}
-    </Modal>
+    </Dialog>
   );
 }
 

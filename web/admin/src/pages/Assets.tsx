@@ -1,15 +1,6 @@
 // Assets: the tenant's images and fonts as a grid with previews, uploads by
 // file picker or drag and drop, a filter by type and name, and deletion.
-import {
-  Button,
-  Group,
-  Modal,
-  Select,
-  SimpleGrid,
-  Stack,
-  Text,
-  TextInput,
-} from "@mantine/core";
+import { Button, Group, Select, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useCallback, useMemo, useState } from "react";
 
@@ -29,6 +20,7 @@ import {
   AssetUploadList,
   useAssetUploads,
 } from "../components/AssetUpload";
+import { Dialog } from "../components/Dialog";
 import { formatBytes } from "../components/format";
 import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
@@ -84,7 +76,7 @@ function DeleteAssetModal({
 
   const inUse = error instanceof ApiError && error.status === 409;
   return (
-    <Modal opened={asset !== null} onClose={close} title="Delete asset" centered>
+    <Dialog opened={asset !== null} onClose={close} title="Delete asset" centered>
       <Stack gap="md">
         <Text size="sm">
           Delete <b>{asset?.name}</b>? Templates and brand kits that name it can no longer use it,
@@ -115,7 +107,7 @@ function DeleteAssetModal({
           </Button>
         </Group>
       </Stack>
-    </Modal>
+    </Dialog>
   );
 }
 

@@ -11,7 +11,6 @@ import {
   Fieldset,
   Group,
   Image,
-  Modal,
   Paper,
   SimpleGrid,
   Stack,
@@ -55,6 +54,7 @@ import {
   SectionError,
   SectionTitle,
 } from "../components/BrandKitSections";
+import { Dialog } from "../components/Dialog";
 import { formatTime } from "../components/format";
 import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
@@ -293,7 +293,7 @@ function DeleteKitModal({
 
   const inUse = error instanceof ApiError && error.status === 409;
   return (
-    <Modal opened={opened} onClose={close} title="Delete brand kit" centered>
+    <Dialog opened={opened} onClose={close} title="Delete brand kit" centered>
       <Stack gap="md">
         <Text size="sm">
           Delete <b>{kit.name}</b>? Its assets stay under Assets.
@@ -323,7 +323,7 @@ function DeleteKitModal({
           </Button>
         </Group>
       </Stack>
-    </Modal>
+    </Dialog>
   );
 }
 

@@ -1,6 +1,6 @@
 // Campaigns: the list at /campaigns, and at /campaigns/:id one campaign as
 // five steps (settings, rows, mapping, check, generate) above its batches.
-import { Anchor, Button, Group, List, Modal, Stack, Table, Text, Title } from "@mantine/core";
+import { Anchor, Button, Group, List, Stack, Table, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { MouseEvent } from "react";
@@ -27,6 +27,7 @@ import { CampaignRows, rowsPageSize } from "../components/CampaignRows";
 import { CampaignSettings } from "../components/CampaignSettings";
 import { CampaignStep } from "../components/CampaignStep";
 import type { StepStatus } from "../components/CampaignStep";
+import { Dialog } from "../components/Dialog";
 import { formatCount, formatTime } from "../components/format";
 import { followWhenLoaded } from "../components/navigation";
 import { dropPrefetched, prefetch, useResource } from "../components/resource";
@@ -663,7 +664,7 @@ function CampaignDetail({ id }: { id: string }) {
         </Stack>
       </Stack>
 
-      <Modal
+      <Dialog
         opened={confirmDelete}
         onClose={() => (deleting ? undefined : setConfirmDelete(false))}
         title="Delete this campaign?"
@@ -683,7 +684,7 @@ function CampaignDetail({ id }: { id: string }) {
             </Button>
           </Group>
         </Stack>
-      </Modal>
+      </Dialog>
     </>
   );
 }

@@ -4,7 +4,6 @@ import {
   Alert,
   Badge,
   Button,
-  Modal,
   NativeSelect,
   Stack,
   Table,
@@ -21,6 +20,7 @@ import type { User } from "../api/session";
 import { ConfirmDialog } from "../components/AdminConfirm";
 import { SecretOnce } from "../components/AdminSecrets";
 import { AdminUserForm } from "../components/AdminUserForm";
+import { Dialog } from "../components/Dialog";
 import { formatTime } from "../components/format";
 import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
@@ -54,7 +54,7 @@ function AddUserModal({
   }
 
   return (
-    <Modal
+    <Dialog
       opened={opened}
       onClose={close}
       title={created ? `${created.user.email} can sign in now` : "Add a user"}
@@ -83,7 +83,7 @@ function AddUserModal({
           }}
         />
       )}
-    </Modal>
+    </Dialog>
   );
 }
 

@@ -6,7 +6,6 @@ import {
   Button,
   Checkbox,
   Group,
-  Modal,
   Paper,
   Stack,
   Table,
@@ -29,6 +28,7 @@ import type { NewWebhook, Webhook, WebhookDelivery, WebhookEvent } from "../api/
 import { describeError } from "../api/client";
 import { ConfirmDialog } from "../components/AdminConfirm";
 import { SecretOnce } from "../components/AdminSecrets";
+import { Dialog } from "../components/Dialog";
 import { formatCount, formatTime } from "../components/format";
 import { useResource } from "../components/resource";
 import { EmptyState, ErrorAlert, Loading, PageHeader } from "../components/states";
@@ -93,7 +93,7 @@ function CreateWebhookModal({
   }
 
   return (
-    <Modal
+    <Dialog
       opened={opened}
       onClose={close}
       title={created ? "Webhook added" : "Add a webhook"}
@@ -148,7 +148,7 @@ function CreateWebhookModal({
           </Stack>
         </form>
       )}
-    </Modal>
+    </Dialog>
   );
 }
 
