@@ -224,9 +224,29 @@ test("the owner creates the Match Day template from the example", async () => {
   await page.getByTestId("templates-from-example").first().click();
   await page.getByTestId("template-editor").waitFor();
   await assertText(page.getByTestId("template-problems"), /valid/);
+  // The owner saves and goes to the list before the save has finished, and
+  // stays on the list once it has.
+  let answer;
+  const answered = new Promise((done) => (answer = done));
+  await page.route("**/api/v1/templates", async (route) => {
+    if (route.request().method() === "POST") {
+      await answered;
+    }
+    await route.continue();
+  });
+  const created = page.waitForResponse(
+    (response) => response.url().endsWith("/api/v1/templates") && response.status() === 201,
+  );
   await page.getByTestId("template-save").click();
-  await page.waitForURL(/\/templates\/[^/]+$/);
-  await page.getByTestId("template-unsaved").waitFor({ state: "detached" });
+  await go(page, "Templates");
+  await page.waitForURL(/\/templates$/);
+  answer();
+  await created;
+  await page.unrouteAll({ behavior: "wait" });
+  await page.waitForTimeout(500);
+  assert.equal(new URL(page.url()).pathname, "/templates");
+  await go(page, "Dashboard");
+  await page.getByTestId("dashboard-credits-available").waitFor();
   await go(page, "Templates");
   await page.getByTestId("templates-row").first().waitFor();
   await screenshot(page, "08-templates");
@@ -422,7 +442,7 @@ test("a link opens its page once the page's data has arrived", async () => {
 
   let release = await hold();
   await go(page, "Templates");
-  // The dashboard stays while the bar says the page is opening...
+  // The dashboard stays while the bar shows that the page is opening...
   await page.getByRole("progressbar", { name: "Opening the page" }).waitFor();
   assert.equal(path(), "/");
   await page.getByTestId("dashboard-credits-available").waitFor();

@@ -257,6 +257,8 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
 
     setSaving(true);
     setNameError("");
+    // A person who has gone to another page while the save ran stays there.
+    const address = window.location.pathname + window.location.search;
     try {
       let saved: Template;
       if (isNew || template === null) {
@@ -264,7 +266,9 @@ export function TemplateEditor({ id, example }: { id: string; example: boolean }
         justCreated = { template: saved, text: sentText };
         setSavedText(sentText);
         setSavedName(trimmed);
-        navigate(`/templates/${encodeURIComponent(saved.id)}`, { replace: true });
+        if (window.location.pathname + window.location.search === address) {
+          navigate(`/templates/${encodeURIComponent(saved.id)}`, { replace: true });
+        }
       } else {
         const change: { name?: string; body?: Record<string, unknown> } = {};
         if (trimmed !== savedName) {
