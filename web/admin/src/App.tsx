@@ -15,7 +15,7 @@ import { SignInPage } from "./pages/SignIn";
 import { useSession } from "./session";
 import classes from "./App.module.css";
 
-// A page's chunk: the page, and the GET paths it asks for as it opens at its
+// A page's chunk: the page, and the GET paths it requests as it opens at its
 // section's address, which a click on its link requests before opening it.
 interface PageModule {
   default: ComponentType;

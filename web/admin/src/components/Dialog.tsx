@@ -1,8 +1,8 @@
 // A Mantine Modal that mounts when it first opens. A closed Modal still
-// mounts its portal node, focus trap and scroll lock, and then renders again
-// once the portal exists; the campaign page has four, on every visit. The
-// first opening mounts the Modal closed and opens it one render later, so
-// that it plays the same transition as every later opening.
+// mounts its portal node, focus trap and scroll lock, and renders again once
+// the portal exists. The campaign page has four, and paid for them on every
+// visit. At the first opening the Modal mounts closed and opens one render
+// later, so that it plays the same transition as every later opening.
 import { Modal } from "@mantine/core";
 import type { ModalProps } from "@mantine/core";
 import { useEffect, useState } from "react";

@@ -1,7 +1,7 @@
-// Following a link once the next page's data has arrived. A page that asks
-// for its data as it mounts renders once per response, and each render of a
-// full page is a long task. Asked for at the click, the responses are there
-// when the page mounts, and it renders complete in one pass. The current page
+// Following a link once the next page's data has arrived. A page that
+// requests its data as it mounts renders once per response, and each render
+// of a full page is a long task. Requested at the click, the responses are
+// there when the page mounts, and it renders complete in one pass. The current page
 // stays on screen meanwhile, for at most navigationWaitMs; after that the next
 // page opens and shows its loading states for what has not arrived.
 import { useSyncExternalStore } from "react";
@@ -59,8 +59,8 @@ function subscribe(listener: () => void): () => void {
 // A thin bar along the top of the window while a followed link waits for its
 // page's data. It re-renders alone, not the page under it.
 export function NavigationIndicator() {
-  const shown = useSyncExternalStore(subscribe, () => waiting);
-  return shown ? (
+  const visible = useSyncExternalStore(subscribe, () => waiting);
+  return visible ? (
     <div className={classes.bar} role="progressbar" aria-label="Opening the page" />
   ) : null;
 }
