@@ -11,6 +11,7 @@
 #include "common/check.h"
 #include "common/log.h"
 #include "common/tenant.h"
+#include "store/prepared.h"
 #include "store/statement.h"
 
 namespace smmhub::accounts {
@@ -76,20 +77,37 @@ struct UserRow {
   }
 };
 
-}  // namespace
+// Reads a tenant by id. Every request with an API key runs it.
+struct TenantById {
+  static std::string query() {
+    return "SELECT id, name, created_at_ms, disabled_at_ms FROM tenants WHERE id = :id";
+  }
 
-std::optional<Tenant> selectTenant(soci::session& sql, const std::string& id) {
+  std::string id;
   Tenant tenant;
   long long created_at_ms = 0;
   long long disabled_at_ms = 0;
-  sql << "SELECT id, name, created_at_ms, disabled_at_ms FROM tenants WHERE id = :id",
-      soci::into(tenant.id), soci::into(tenant.name), soci::into(created_at_ms),
-      soci::into(disabled_at_ms), soci::use(id);
-  if (!sql.got_data()) {
+
+  void bind(soci::statement& statement) {
+    statement.exchange(soci::into(tenant.id));
+    statement.exchange(soci::into(tenant.name));
+    statement.exchange(soci::into(created_at_ms));
+    statement.exchange(soci::into(disabled_at_ms));
+    statement.exchange(soci::use(id));
+  }
+};
+
+}  // namespace
+
+std::optional<Tenant> selectTenant(soci::session& sql, const std::string& id) {
+  store::Prepared<TenantById> select(sql);
+  select->id = id;
+  if (!select.execute(true)) {
     return std::nullopt;
   }
-  tenant.created_at_ms = created_at_ms;
-  tenant.disabled_at_ms = disabled_at_ms;
+  Tenant tenant = select->tenant;
+  tenant.created_at_ms = select->created_at_ms;
+  tenant.disabled_at_ms = select->disabled_at_ms;
   return tenant;
 }
 

@@ -472,6 +472,81 @@ TEST_P(AccountsTest, NoRedisMeansNoLimits) {
   EXPECT_TRUE(session.ok()) << session.status().toString();
 }
 
+// With one pooled session, each lookup executes the statement that the
+// first one prepared, so a row must not leak into the next lookup.
+TEST_P(AccountsTest, SessionLookupsAlternateOnOneSession) {
+  Result<std::unique_ptr<store::Database>> opened =
+      store::Database::open({.url = makeDatabaseUrl(), .pool_size = 1});
+  ASSERT_TRUE(opened.ok()) << opened.status().toString();
+  Accounts accounts(**opened, nullptr, {.now_ms = [this] {
+    return now_.load();
+  }});
+  must(accounts.createTenant("crux", "Crux Sport"));
+  must(accounts.createTenant("bolt", "Bolt Studio"));
+  must(accounts.createTenant("gone", "Gone Agency"));
+  std::vector<std::pair<std::string, std::string>> users = {
+      {"crux", "cy@crux.test"}, {"bolt", "bo@bolt.test"}, {"gone", "gil@gone.test"}};
+  std::vector<std::string> tokens;
+  for (const auto& [tenant, email] : users) {
+    must(accounts.createUser(
+        {.tenant = tenant, .email = email, .password = std::string(kPassword), .role = "owner"}));
+    tokens.push_back(must(accounts.signIn(email, std::string(kPassword), "10.0.0.1")).token);
+  }
+  // The LEFT JOIN finds no tenant row for this user's sessions.
+  ASSERT_TRUE((*opened)
+                  ->write([](soci::session& sql) {
+                    sql << "DELETE FROM tenants WHERE id = 'gone'";
+                    return okStatus();
+                  })
+                  .ok());
+
+  std::vector<std::string> outcomes;
+  for (int round = 0; round < 5; ++round) {
+    for (const std::string& token : {tokens[1], tokens[2], std::string("unknown"), tokens[0]}) {
+      Result<Session> session = accounts.sessionByToken(token);
+      outcomes.push_back(session.ok() ? session->user.email + "/" + session->user.tenant
+                                      : session.status().message());
+    }
+  }
+
+  ASSERT_EQ(outcomes.size(), 20u);
+  for (std::size_t i = 0; i < outcomes.size(); i += 4) {
+    EXPECT_EQ(outcomes[i], "bo@bolt.test/bolt");
+    EXPECT_EQ(outcomes[i + 1], "tenant 'gone' is disabled");
+    EXPECT_EQ(outcomes[i + 2], "unknown or signed-out session; sign in again");
+    EXPECT_EQ(outcomes[i + 3], "cy@crux.test/crux");
+  }
+}
+
+TEST_P(AccountsTest, ApiKeyLookupsAlternateOnOneSession) {
+  Result<std::unique_ptr<store::Database>> opened =
+      store::Database::open({.url = makeDatabaseUrl(), .pool_size = 1});
+  ASSERT_TRUE(opened.ok()) << opened.status().toString();
+  Accounts accounts(**opened, nullptr, {.now_ms = [this] {
+    return now_.load();
+  }});
+  must(accounts.createTenant("crux", "Crux Sport"));
+  must(accounts.createTenant("bolt", "Bolt Studio"));
+  NewApiKey crux = must(accounts.createApiKey("crux", "ci", "editor", "user:cy"));
+  NewApiKey bolt = must(accounts.createApiKey("bolt", "deploy", "viewer", "user:bo"));
+  must(accounts.setTenantDisabled("bolt", true));
+
+  std::vector<std::string> outcomes;
+  for (int round = 0; round < 5; ++round) {
+    for (const std::string& secret : {crux.secret, bolt.secret}) {
+      Result<ApiKey> key = accounts.authenticateKey(secret);
+      outcomes.push_back(key.ok() ? key->id + "/" + key->tenant + "/" + key->role
+                                  : key.status().message());
+    }
+  }
+
+  ASSERT_EQ(outcomes.size(), 10u);
+  for (std::size_t i = 0; i < outcomes.size(); i += 2) {
+    EXPECT_EQ(outcomes[i], crux.key.id + "/crux/editor");
+    EXPECT_EQ(outcomes[i + 1], "tenant 'bolt' is disabled");
+  }
+}
+
 TEST_P(AccountsTest, ConcurrentSameEmailMakesOneUser) {
   constexpr int kThreads = 4;
   std::atomic<int> made{0};

@@ -4,6 +4,7 @@
 #include "accounts/accounts.h"
 #include "accounts/internal.h"
 #include "common/log.h"
+#include "store/prepared.h"
 #include "store/statement.h"
 
 namespace smmhub::accounts {
@@ -40,18 +41,38 @@ struct KeyRow {
   }
 };
 
+// Reads a key by id with its secret hash. Every request with an API key
+// runs it.
+struct KeyById {
+  static std::string query() {
+    return "SELECT " + std::string(kKeyColumns) + ", secret_hash FROM api_keys WHERE id = :id";
+  }
+
+  std::string id;
+  KeyRow row;
+
+  void bind(soci::statement& statement) {
+    statement.exchange(soci::into(row.key.id));
+    statement.exchange(soci::into(row.key.tenant));
+    statement.exchange(soci::into(row.key.name));
+    statement.exchange(soci::into(row.key.role));
+    statement.exchange(soci::into(row.key.created_by));
+    statement.exchange(soci::into(row.created_at_ms));
+    statement.exchange(soci::into(row.last_used_at_ms));
+    statement.exchange(soci::into(row.revoked_at_ms));
+    statement.exchange(soci::into(row.secret_hash));
+    statement.exchange(soci::use(id));
+  }
+};
+
 // Reads the key ID, with its secret hash. Throws soci::soci_error.
 std::optional<KeyRow> selectKey(soci::session& sql, const std::string& id) {
-  KeyRow row;
-  sql << "SELECT " + std::string(kKeyColumns) + ", secret_hash FROM api_keys WHERE id = :id",
-      soci::into(row.key.id), soci::into(row.key.tenant), soci::into(row.key.name),
-      soci::into(row.key.role), soci::into(row.key.created_by), soci::into(row.created_at_ms),
-      soci::into(row.last_used_at_ms), soci::into(row.revoked_at_ms), soci::into(row.secret_hash),
-      soci::use(id);
-  if (!sql.got_data()) {
+  store::Prepared<KeyById> select(sql);
+  select->id = id;
+  if (!select.execute(true)) {
     return std::nullopt;
   }
-  return row;
+  return select->row;
 }
 
 // Returns the key id of SECRET, or nothing when SECRET is not shaped like

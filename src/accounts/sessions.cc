@@ -10,6 +10,7 @@
 #include "accounts/internal.h"
 #include "common/log.h"
 #include "redis/window_counter.h"
+#include "store/prepared.h"
 
 namespace smmhub::accounts {
 
@@ -53,6 +54,50 @@ bool passwordMatches(const std::string& hash, const std::string& password) {
   return !hash.empty() &&
          crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
 }
+
+// A session with its user and the user's tenant, as SessionLookup reads it.
+struct SessionRow {
+  std::string csrf_token;
+  long long expires_at_ms = 0;
+  long long last_seen_at_ms = 0;
+  User user;
+  long long platform_admin = 0;
+  long long created_at_ms = 0;
+  long long disabled_at_ms = 0;
+  // The tenant's columns are NULL for a user whose tenant row is gone.
+  long long tenant_disabled_at_ms = 0;
+  soci::indicator tenant_found = soci::i_ok;
+};
+
+// One query reads the session, its user and the user's tenant, because
+// every signed-in request runs it.
+struct SessionLookup {
+  static std::string query() {
+    return "SELECT s.csrf_token, s.expires_at_ms, s.last_seen_at_ms, u.id, u.tenant, u.email, "
+           "u.name, u.role, u.platform_admin, u.created_at_ms, u.disabled_at_ms, "
+           "t.disabled_at_ms FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN tenants t "
+           "ON t.id = u.tenant WHERE s.token_hash = :token_hash";
+  }
+
+  std::string token_hash;
+  SessionRow row;
+
+  void bind(soci::statement& statement) {
+    statement.exchange(soci::into(row.csrf_token));
+    statement.exchange(soci::into(row.expires_at_ms));
+    statement.exchange(soci::into(row.last_seen_at_ms));
+    statement.exchange(soci::into(row.user.id));
+    statement.exchange(soci::into(row.user.tenant));
+    statement.exchange(soci::into(row.user.email));
+    statement.exchange(soci::into(row.user.name));
+    statement.exchange(soci::into(row.user.role));
+    statement.exchange(soci::into(row.platform_admin));
+    statement.exchange(soci::into(row.created_at_ms));
+    statement.exchange(soci::into(row.disabled_at_ms));
+    statement.exchange(soci::into(row.tenant_disabled_at_ms, row.tenant_found));
+    statement.exchange(soci::use(token_hash));
+  }
+};
 
 std::string lowercase(std::string_view text) {
   std::string lower(text);
@@ -204,74 +249,53 @@ Result<Session> Accounts::sessionByToken(const std::string& token) {
   }
   std::string token_hash = sha256Hex(token);
 
-  // One query reads the session, its user and the user's tenant, because
-  // every signed-in request runs it.
-  struct Found {
-    std::string csrf_token;
-    long long expires_at_ms = 0;
-    long long last_seen_at_ms = 0;
-    long long platform_admin = 0;
-    long long created_at_ms = 0;
-    long long disabled_at_ms = 0;
-    long long tenant_disabled_at_ms = 0;
-    soci::indicator tenant_found = soci::i_ok;
-  } found;
-  std::optional<User> user;
-  bool tenant_disabled = false;
+  std::optional<SessionRow> found;
   SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) {
-    User row;
-    sql << "SELECT s.csrf_token, s.expires_at_ms, s.last_seen_at_ms, u.id, u.tenant, u.email, "
-           "u.name, u.role, u.platform_admin, u.created_at_ms, u.disabled_at_ms, "
-           "t.disabled_at_ms FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN tenants t "
-           "ON t.id = u.tenant WHERE s.token_hash = :token_hash",
-        soci::into(found.csrf_token), soci::into(found.expires_at_ms),
-        soci::into(found.last_seen_at_ms), soci::into(row.id), soci::into(row.tenant),
-        soci::into(row.email), soci::into(row.name), soci::into(row.role),
-        soci::into(found.platform_admin), soci::into(found.created_at_ms),
-        soci::into(found.disabled_at_ms),
-        soci::into(found.tenant_disabled_at_ms, found.tenant_found), soci::use(token_hash);
-    if (!sql.got_data()) {
-      return okStatus();
+    store::Prepared<SessionLookup> lookup(sql);
+    lookup->token_hash = token_hash;
+    if (lookup.execute(true)) {
+      found = lookup->row;
     }
-    row.platform_admin = found.platform_admin != 0;
-    row.created_at_ms = found.created_at_ms;
-    row.disabled_at_ms = found.disabled_at_ms;
-    tenant_disabled = !row.tenant.empty() &&
-                      (found.tenant_found != soci::i_ok || found.tenant_disabled_at_ms != 0);
-    user = std::move(row);
     return okStatus();
   }));
-  if (!user) {
+  if (!found) {
     return unauthenticated(std::string(kUnknown));
   }
+  User user = std::move(found->user);
+  user.platform_admin = found->platform_admin != 0;
+  user.created_at_ms = found->created_at_ms;
+  user.disabled_at_ms = found->disabled_at_ms;
+  bool tenant_disabled = !user.tenant.empty() &&
+                         (found->tenant_found != soci::i_ok || found->tenant_disabled_at_ms != 0);
 
   // An expired session is deleted as it is found.
   long long now = nowMs();
-  if (now >= found.expires_at_ms || now >= found.last_seen_at_ms + options_.session_idle.count()) {
+  if (now >= found->expires_at_ms ||
+      now >= found->last_seen_at_ms + options_.session_idle.count()) {
     SMMHUB_RETURN_IF_ERROR(signOut(token));
     return unauthenticated("session expired; sign in again");
   }
-  if (user->disabled()) {
-    return unauthenticated("user " + user->email + " is disabled");
+  if (user.disabled()) {
+    return unauthenticated("user " + user.email + " is disabled");
   }
   if (tenant_disabled) {
-    return unauthenticated("tenant '" + user->tenant + "' is disabled");
+    return unauthenticated("tenant '" + user.tenant + "' is disabled");
   }
 
   // Writing the last use on every request would make each read a write.
-  if (now - found.last_seen_at_ms >= kTouchIntervalMs) {
+  if (now - found->last_seen_at_ms >= kTouchIntervalMs) {
     SMMHUB_RETURN_IF_ERROR(db_.write([&](soci::session& sql) {
       sql << "UPDATE sessions SET last_seen_at_ms = :now WHERE token_hash = :token_hash",
           soci::use(now), soci::use(token_hash);
       return okStatus();
     }));
-    found.last_seen_at_ms = now;
+    found->last_seen_at_ms = now;
   }
   return Session{.token = token,
-                 .csrf_token = found.csrf_token,
+                 .csrf_token = found->csrf_token,
                  .expires_at_ms = std::min<std::int64_t>(
-                     found.expires_at_ms, found.last_seen_at_ms + options_.session_idle.count()),
-                 .user = std::move(*user)};
+                     found->expires_at_ms, found->last_seen_at_ms + options_.session_idle.count()),
+                 .user = std::move(user)};
 }
 
 Status Accounts::signOut(const std::string& token) {

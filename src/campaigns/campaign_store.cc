@@ -13,6 +13,7 @@
 #include "common/diagnostics.h"
 #include "common/files.h"
 #include "common/ids.h"
+#include "store/prepared.h"
 #include "store/statement.h"
 #include "template/parser.h"
 
@@ -84,6 +85,103 @@ std::vector<Campaign> selectCampaigns(soci::session& sql, const std::string& cla
     campaigns.push_back(row.take());
   }
   return campaigns;
+}
+
+// The campaign page reads one campaign, and most campaign routes start with it.
+struct CampaignById {
+  static std::string query() {
+    return std::string(kColumns) + "WHERE id = :id AND tenant = :tenant";
+  }
+
+  std::string id;
+  std::string tenant;
+  CampaignRow row;
+
+  void bind(soci::statement& statement) {
+    row.bind(statement);
+    statement.exchange(soci::use(id));
+    statement.exchange(soci::use(tenant));
+  }
+};
+
+struct CampaignsOfTenant {
+  static std::string query() {
+    return std::string(kColumns) + "WHERE tenant = :tenant ORDER BY created_at_ms DESC, id";
+  }
+
+  std::string tenant;
+  CampaignRow row;
+
+  void bind(soci::statement& statement) {
+    row.bind(statement);
+    statement.exchange(soci::use(tenant));
+  }
+};
+
+// The dashboard's list of batches, newest first. The limit is a parameter,
+// so that one statement serves every limit.
+struct BatchIdsOfTenant {
+  static std::string query() {
+    return "SELECT id FROM batches WHERE tenant = :tenant ORDER BY created_at_ms DESC, id LIMIT "
+           ":limit";
+  }
+
+  std::string tenant;
+  std::int64_t limit = 0;
+  std::string id;
+
+  void bind(soci::statement& statement) {
+    statement.exchange(soci::into(id));
+    statement.exchange(soci::use(tenant));
+    statement.exchange(soci::use(limit));
+  }
+};
+
+struct BatchIdsOfCampaign {
+  static std::string query() {
+    return "SELECT id FROM batches WHERE tenant = :tenant AND campaign_id = :campaign ORDER BY "
+           "created_at_ms DESC, id LIMIT :limit";
+  }
+
+  std::string tenant;
+  std::string campaign_id;
+  std::int64_t limit = 0;
+  std::string id;
+
+  void bind(soci::statement& statement) {
+    statement.exchange(soci::into(id));
+    statement.exchange(soci::use(tenant));
+    statement.exchange(soci::use(campaign_id));
+    statement.exchange(soci::use(limit));
+  }
+};
+
+// Every batch in the dashboard's list shows its campaign.
+struct CampaignOfBatch {
+  static std::string query() {
+    return "SELECT campaign_id FROM batches WHERE id = :id AND tenant = :tenant";
+  }
+
+  std::string batch_id;
+  std::string tenant;
+  std::string campaign_id;
+
+  void bind(soci::statement& statement) {
+    statement.exchange(soci::into(campaign_id));
+    statement.exchange(soci::use(batch_id));
+    statement.exchange(soci::use(tenant));
+  }
+};
+
+// Executes SELECT, whose parameters are set, and returns the ids it reads.
+template <typename Values>
+std::vector<std::string> selectIds(store::Prepared<Values>& select) {
+  std::vector<std::string> ids;
+  select.execute(false);
+  while (select.fetch()) {
+    ids.push_back(select->id);
+  }
+  return ids;
 }
 
 Status checkName(const std::string& name) {
@@ -208,22 +306,31 @@ Result<Campaign> CampaignStore::create(const std::string& tenant, const Campaign
 }
 
 Result<Campaign> CampaignStore::get(const std::string& tenant, const std::string& id) {
-  std::vector<Campaign> found;
+  std::optional<Campaign> found;
   SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) {
-    found = selectCampaigns(sql, "WHERE id = :id AND tenant = :tenant", {&id, &tenant});
+    store::Prepared<CampaignById> select(sql);
+    select->id = id;
+    select->tenant = tenant;
+    if (select.execute(true)) {
+      found = select->row.take();
+    }
     return okStatus();
   }));
-  if (found.empty()) {
+  if (!found) {
     return notFound(id);
   }
-  return found.front();
+  return *std::move(found);
 }
 
 Result<std::vector<Campaign>> CampaignStore::list(const std::string& tenant) {
   std::vector<Campaign> found;
   SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) {
-    found =
-        selectCampaigns(sql, "WHERE tenant = :tenant ORDER BY created_at_ms DESC, id", {&tenant});
+    store::Prepared<CampaignsOfTenant> select(sql);
+    select->tenant = tenant;
+    select.execute(false);
+    while (select.fetch()) {
+      found.push_back(select->row.take());
+    }
     return okStatus();
   }));
   return found;
@@ -449,23 +556,18 @@ Result<std::vector<std::string>> CampaignStore::batchIds(const std::string& tena
                                                          int limit) {
   std::vector<std::string> ids;
   SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) -> Status {
-    std::string id;
-    std::string filter = campaign_id.empty() ? "" : " AND campaign_id = :campaign";
-    soci::statement select(sql);
-    select.exchange(soci::into(id));
-    select.exchange(soci::use(tenant));
-    if (!campaign_id.empty()) {
-      select.exchange(soci::use(campaign_id));
+    if (campaign_id.empty()) {
+      store::Prepared<BatchIdsOfTenant> select(sql);
+      select->tenant = tenant;
+      select->limit = limit;
+      ids = selectIds(select);
+      return okStatus();
     }
-    select.alloc();
-    select.prepare("SELECT id FROM batches WHERE tenant = :tenant" + filter +
-                       " ORDER BY created_at_ms DESC, id LIMIT " + std::to_string(limit),
-                   soci::details::st_one_time_query);
-    select.define_and_bind();
-    select.execute();
-    while (select.fetch()) {
-      ids.push_back(id);
-    }
+    store::Prepared<BatchIdsOfCampaign> select(sql);
+    select->tenant = tenant;
+    select->campaign_id = campaign_id;
+    select->limit = limit;
+    ids = selectIds(select);
     return okStatus();
   }));
   return ids;
@@ -475,8 +577,11 @@ Result<std::string> CampaignStore::campaignOf(const std::string& tenant,
                                               const std::string& batch_id) {
   std::string campaign;
   SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) -> Status {
-    sql << "SELECT campaign_id FROM batches WHERE id = :id AND tenant = :tenant",
-        soci::into(campaign), soci::use(batch_id), soci::use(tenant);
+    store::Prepared<CampaignOfBatch> select(sql);
+    select->batch_id = batch_id;
+    select->tenant = tenant;
+    select.execute(true);
+    campaign = select->campaign_id;
     return okStatus();
   }));
   return campaign;

@@ -2,6 +2,7 @@
 // use outside it. The select functions throw soci::soci_error.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,14 @@ Result<std::vector<Job>> selectJobs(soci::session& sql, const std::string& claus
 // with PARAMETERS bound in order.
 Result<std::vector<Batch>> selectBatches(soci::session& sql, const std::string& clause,
                                          const std::vector<const std::string*>& parameters);
+
+// Returns the batch BATCH_ID, or nothing. The statement is prepared once per
+// pooled session (store/prepared.h), because every batch page runs it.
+std::optional<Batch> selectBatch(soci::session& sql, const std::string& batch_id);
+
+// Returns BATCH_ID's jobs in row order, with a statement prepared once per
+// pooled session. Errors: dataLoss for a row whose state is unknown.
+Result<std::vector<Job>> selectBatchJobs(soci::session& sql, const std::string& batch_id);
 
 // Returns JOB_ID's events, oldest first.
 std::vector<JobEvent> selectEvents(soci::session& sql, const std::string& job_id);

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/tenant.h"
 #include "jobs/internal.h"
+#include "store/prepared.h"
 #include "store/statement.h"
 
 namespace smmhub::jobs {
@@ -298,12 +299,11 @@ Result<Change> changeJob(soci::session& sql, store::Backend backend, const std::
 
 // Returns the batch with BATCH_ID, or notFound. Throws soci::soci_error.
 Result<Batch> findBatch(soci::session& sql, const std::string& batch_id) {
-  SMMHUB_ASSIGN_OR_RETURN(std::vector<Batch> batches,
-                          selectBatches(sql, "WHERE id = :id", {&batch_id}));
-  if (batches.empty()) {
+  std::optional<Batch> batch = internal::selectBatch(sql, batch_id);
+  if (!batch) {
     return Status::notFound("batch " + batch_id + ": not found");
   }
-  return batches.front();
+  return *std::move(batch);
 }
 
 // Returns the ids of BATCH_ID's jobs in row order. Throws soci::soci_error.
@@ -324,8 +324,7 @@ std::vector<std::string> jobIds(soci::session& sql, const std::string& batch_id)
 // Reads BATCH_ID's jobs in row order into JOBS. Throws soci::soci_error.
 Status readBatchJobs(soci::session& sql, const std::string& batch_id, std::vector<Job>& jobs) {
   SMMHUB_RETURN_IF_ERROR(findBatch(sql, batch_id));
-  SMMHUB_ASSIGN_OR_RETURN(
-      jobs, selectJobs(sql, "WHERE batch_id = :batch_id ORDER BY row_number", &batch_id));
+  SMMHUB_ASSIGN_OR_RETURN(jobs, internal::selectBatchJobs(sql, batch_id));
   return okStatus();
 }
 
@@ -347,26 +346,59 @@ int& counterFor(BatchSummary& summary, JobState state) {
   return summary.queued;
 }
 
-// Counts BATCH_ID's jobs per state into SUMMARY. Throws soci::soci_error.
-Status countStates(soci::session& sql, const std::string& batch_id, BatchSummary& summary) {
-  SMMHUB_RETURN_IF_ERROR(findBatch(sql, batch_id));
+// Jobs per state of a batch. Every batch in the dashboard's list runs it.
+struct BatchStateCounts {
+  static std::string query() {
+    return "SELECT state, COUNT(*), SUM(fencing_token) FROM jobs WHERE batch_id = :batch_id "
+           "GROUP BY state";
+  }
+
+  std::string batch_id;
   std::string state;
   std::int64_t count = 0;
   std::int64_t tokens = 0;
-  soci::statement select =
-      store::runOnce(sql,
-                     "SELECT state, COUNT(*), SUM(fencing_token) FROM jobs WHERE batch_id = "
-                     ":batch_id GROUP BY state",
-                     soci::into(state), soci::into(count), soci::into(tokens), soci::use(batch_id));
-  select.execute();
+
+  void bind(soci::statement& statement) {
+    statement.exchange(soci::into(state));
+    statement.exchange(soci::into(count));
+    statement.exchange(soci::into(tokens));
+    statement.exchange(soci::use(batch_id));
+  }
+};
+
+// Counts BATCH_ID's jobs per state into SUMMARY. Throws soci::soci_error.
+Status countStates(soci::session& sql, const std::string& batch_id, BatchSummary& summary) {
+  SMMHUB_RETURN_IF_ERROR(findBatch(sql, batch_id));
+  store::Prepared<BatchStateCounts> select(sql);
+  select->batch_id = batch_id;
+  select.execute(false);
   while (select.fetch()) {
-    SMMHUB_ASSIGN_OR_RETURN(JobState parsed, parseJobState(state));
-    counterFor(summary, parsed) = static_cast<int>(count);
-    summary.total += static_cast<int>(count);
-    summary.token_sum += tokens;
+    SMMHUB_ASSIGN_OR_RETURN(JobState parsed, parseJobState(select->state));
+    counterFor(summary, parsed) = static_cast<int>(select->count);
+    summary.total += static_cast<int>(select->count);
+    summary.token_sum += select->tokens;
   }
   return okStatus();
 }
+
+// Unfinished jobs per state of a tenant, which the status call reads on
+// each poll.
+struct TenantStateCounts {
+  static std::string query() {
+    return "SELECT state, COUNT(*) FROM jobs WHERE tenant = :tenant AND state IN "
+           "('queued', 'retrying', 'active') GROUP BY state";
+  }
+
+  std::string tenant;
+  std::string state;
+  std::int64_t count = 0;
+
+  void bind(soci::statement& statement) {
+    statement.exchange(soci::into(state));
+    statement.exchange(soci::into(count));
+    statement.exchange(soci::use(tenant));
+  }
+};
 
 // Jobs per INSERT statement of insertJobs(): 10 parameters each, 2,500 in
 // all, well inside SQLite's limit of 32,766 parameters a statement.
@@ -804,16 +836,12 @@ Result<BatchSummary> JobStore::batchSummary(const std::string& batch_id) {
 Result<TenantJobCounts> JobStore::tenantCounts(const std::string& tenant) {
   TenantJobCounts counts;
   SMMHUB_RETURN_IF_ERROR(db_.read([&](soci::session& sql) -> Status {
-    std::string state;
-    std::int64_t count = 0;
-    soci::statement select =
-        store::runOnce(sql,
-                       "SELECT state, COUNT(*) FROM jobs WHERE tenant = :tenant AND state IN "
-                       "('queued', 'retrying', 'active') GROUP BY state",
-                       soci::into(state), soci::into(count), soci::use(tenant));
-    select.execute();
+    store::Prepared<TenantStateCounts> select(sql);
+    select->tenant = tenant;
+    select.execute(false);
     while (select.fetch()) {
-      (state == "active" ? counts.active : counts.queued) += static_cast<int>(count);
+      (select->state == "active" ? counts.active : counts.queued) +=
+          static_cast<int>(select->count);
     }
     return okStatus();
   }));

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "jobs/batch_directory.h"
@@ -971,6 +972,68 @@ TEST_P(JobStoreTest, BatchDirectoryReturnsDatabaseErrors) {
       << without_jobs.status().message();
   ASSERT_FALSE(without_batches.ok());
   EXPECT_EQ(without_batches.status().code(), StatusCode::kUnavailable);
+}
+
+// With one pooled session, each read executes the statements that the
+// first one prepared, so a row must not leak into the next read.
+TEST_P(JobStoreTest, BatchReadsAlternateOnOneSession) {
+  Result<std::unique_ptr<store::Database>> opened =
+      store::Database::open({.url = makeDatabaseUrl(), .pool_size = 1});
+  ASSERT_TRUE(opened.ok()) << opened.status().toString();
+  JobStore store(**opened, JobStoreOptions{.clock = [this] {
+    return now_ms_.load();
+  }});
+  BatchSpec other_tenant = spec("request-3");
+  other_tenant.tenant = "bolt";
+  std::vector<CreatedBatch> batches;
+  for (auto [count, batch_spec] :
+       {std::pair{2, spec("request-1")}, std::pair{3, spec("request-2")}, {1, other_tenant}}) {
+    Result<CreatedBatch> created = store.createBatch(batch_spec, rows(count));
+    ASSERT_TRUE(created.ok()) << created.status().toString();
+    batches.push_back(*created);
+  }
+  ASSERT_TRUE(store.claim(batches[1].job_ids[2], "worker-1", 7).ok());
+
+  std::vector<std::string> outcomes;
+  for (int round = 0; round < 5; ++round) {
+    for (const std::string& id : {batches[1].batch_id, std::string("b-missing"),
+                                  batches[0].batch_id, batches[2].batch_id}) {
+      Result<Batch> batch = store.batch(id);
+      Result<BatchSummary> summary = store.batchSummary(id);
+      Result<std::vector<Job>> jobs = store.batchJobs(id);
+      if (!batch.ok() || !summary.ok() || !jobs.ok()) {
+        outcomes.push_back(batch.status().message() + "; " + summary.status().message() + "; " +
+                           jobs.status().message());
+        continue;
+      }
+      std::string rows_seen;
+      for (const Job& job : *jobs) {
+        rows_seen += std::to_string(job.row) + ":" + std::string(jobStateName(job.state)) + " ";
+      }
+      outcomes.push_back(fmt::format("{} {} jobs={} queued={} active={} tokens={} rows={}",
+                                     batch->tenant, batch->idempotency_key, batch->job_count,
+                                     summary->queued, summary->active, summary->token_sum,
+                                     rows_seen));
+    }
+    Result<TenantJobCounts> acme = store.tenantCounts("acme");
+    Result<TenantJobCounts> bolt = store.tenantCounts("bolt");
+    ASSERT_TRUE(acme.ok()) << acme.status().toString();
+    ASSERT_TRUE(bolt.ok()) << bolt.status().toString();
+    outcomes.push_back(fmt::format("acme {}/{} bolt {}/{}", acme->queued, acme->active,
+                                   bolt->queued, bolt->active));
+  }
+
+  ASSERT_EQ(outcomes.size(), 25u);
+  for (std::size_t i = 0; i < outcomes.size(); i += 5) {
+    EXPECT_EQ(outcomes[i],
+              "acme request-2 jobs=3 queued=2 active=1 tokens=7 rows=1:queued 2:queued 3:active ");
+    EXPECT_EQ(outcomes[i + 1],
+              "batch b-missing: not found; batch b-missing: not found; batch b-missing: not found");
+    EXPECT_EQ(outcomes[i + 2],
+              "acme request-1 jobs=2 queued=2 active=0 tokens=0 rows=1:queued 2:queued ");
+    EXPECT_EQ(outcomes[i + 3], "bolt request-3 jobs=1 queued=1 active=0 tokens=0 rows=1:queued ");
+    EXPECT_EQ(outcomes[i + 4], "acme 4/1 bolt 1/0");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, JobStoreTest, smmhub::testing::kBackends,

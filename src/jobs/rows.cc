@@ -3,6 +3,7 @@
 #include <soci/soci.h>
 
 #include "jobs/internal.h"
+#include "store/prepared.h"
 #include "store/statement.h"
 
 namespace smmhub::jobs::internal {
@@ -64,6 +65,32 @@ struct JobRow {
     copy.created_at_ms = created_at_ms;
     copy.updated_at_ms = updated_at_ms;
     return copy;
+  }
+};
+
+struct BatchById {
+  static std::string query() { return std::string(kBatchColumns) + "WHERE id = :id"; }
+
+  std::string id;
+  BatchRow row;
+
+  void bind(soci::statement& statement) {
+    row.bind(statement);
+    statement.exchange(soci::use(id));
+  }
+};
+
+struct JobsOfBatch {
+  static std::string query() {
+    return std::string(kJobColumns) + "WHERE batch_id = :batch_id ORDER BY row_number";
+  }
+
+  std::string batch_id;
+  JobRow row;
+
+  void bind(soci::statement& statement) {
+    row.bind(statement);
+    statement.exchange(soci::use(batch_id));
   }
 };
 
@@ -144,6 +171,27 @@ Result<std::vector<Batch>> selectBatches(soci::session& sql, const std::string& 
     batches.push_back(row.take());
   }
   return batches;
+}
+
+std::optional<Batch> selectBatch(soci::session& sql, const std::string& batch_id) {
+  store::Prepared<BatchById> select(sql);
+  select->id = batch_id;
+  if (!select.execute(true)) {
+    return std::nullopt;
+  }
+  return select->row.take();
+}
+
+Result<std::vector<Job>> selectBatchJobs(soci::session& sql, const std::string& batch_id) {
+  store::Prepared<JobsOfBatch> select(sql);
+  select->batch_id = batch_id;
+  select.execute(false);
+  std::vector<Job> jobs;
+  while (select.fetch()) {
+    SMMHUB_ASSIGN_OR_RETURN(Job job, select->row.take());
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
 }
 
 std::vector<JobEvent> selectEvents(soci::session& sql, const std::string& job_id) {

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "store/internal.h"
 #include "store/migrations.h"
+#include "store/prepared.h"
 
 namespace smmhub::store {
 namespace {
@@ -235,10 +236,12 @@ bool isConflict(const soci::soci_error& error) {
   return false;
 }
 
-// A session leased from the pool for one call, given back when it ends.
+// A session leased from the pool for one call, given back when it ends,
+// with its statement cache bound to it on this thread meanwhile.
 class PoolLease {
  public:
-  explicit PoolLease(soci::connection_pool& pool) : pool_(pool), position_(pool.lease()) {}
+  PoolLease(soci::connection_pool& pool, const std::vector<std::unique_ptr<StatementCache>>& caches)
+      : pool_(pool), position_(pool.lease()), binding_(pool.at(position_), *caches.at(position_)) {}
   ~PoolLease() { pool_.give_back(position_); }
   PoolLease(const PoolLease&) = delete;
   PoolLease& operator=(const PoolLease&) = delete;
@@ -246,10 +249,12 @@ class PoolLease {
   PoolLease& operator=(PoolLease&&) = delete;
 
   soci::session& session() { return pool_.at(position_); }
+  StatementCache& cache() { return binding_.cache(); }
 
  private:
   soci::connection_pool& pool_;
   std::size_t position_;
+  internal::CacheBinding binding_;
 };
 
 std::chrono::milliseconds retryDelay(int attempt) {
@@ -317,10 +322,13 @@ Result<std::unique_ptr<Database>> Database::open(DatabaseOptions options) {
   database->lock_timeout_ = options.lock_timeout;
   database->pool_size_ = options.pool_size;
   database->pool_ = std::make_unique<soci::connection_pool>(options.pool_size);
+  for (std::size_t i = 0; i < options.pool_size; ++i) {
+    database->caches_.push_back(std::make_unique<StatementCache>(parsed.backend));
+  }
   SMMHUB_RETURN_IF_ERROR(database->openSessions(parsed.connect_string));
 
   {
-    PoolLease lease(*database->pool_);
+    PoolLease lease(*database->pool_, database->caches_);
     SMMHUB_ASSIGN_OR_RETURN(database->schema_version_,
                             migrate(lease.session(), database->backend_, database->display_url_));
   }
@@ -351,13 +359,16 @@ Status Database::openSessions(const std::string& connect_string) {
   return okStatus();
 }
 
-void Database::recoverSession(soci::session& sql) {
+void Database::recoverSession(soci::session& sql, StatementCache& cache) {
   // SQLite has no connection to lose. A PostgreSQL session whose server went
   // away or restarted connects again, so that the pool does not keep a dead
   // connection.
   if (backend_ != Backend::kPostgresql || sql.is_connected()) {
     return;
   }
+  // The server dropped the prepared statements with the connection, and
+  // reconnect() deletes the connection object that they refer to.
+  cache.clear();
   try {
     sql.reconnect();
     configureSession(sql, backend_, lock_timeout_, display_url_);
@@ -369,12 +380,12 @@ void Database::recoverSession(soci::session& sql) {
 }
 
 Status Database::read(const std::function<Status(soci::session&)>& fn) {
-  PoolLease lease(*pool_);
+  PoolLease lease(*pool_, caches_);
   soci::session& sql = lease.session();
   try {
     return fn(sql);
   } catch (const soci::soci_error& error) {
-    recoverSession(sql);
+    recoverSession(sql, lease.cache());
     return Status::unavailable("database " + display_url_ + ": " + oneLine(error.what()));
   } catch (const std::exception& error) {
     return Status::internal("database " + display_url_ + ": read failed: " + error.what());
@@ -384,10 +395,10 @@ Status Database::read(const std::function<Status(soci::session&)>& fn) {
 }
 
 Status Database::write(const std::function<Status(soci::session&)>& fn) {
-  PoolLease lease(*pool_);
+  PoolLease lease(*pool_, caches_);
   soci::session& sql = lease.session();
   for (int attempt = 1;; ++attempt) {
-    Attempt result = transact(sql, fn);
+    Attempt result = transact(sql, lease.cache(), fn);
     if (!result.conflict || attempt > kMaxWriteRetries) {
       return result.status;
     }
@@ -397,7 +408,7 @@ Status Database::write(const std::function<Status(soci::session&)>& fn) {
   }
 }
 
-Database::Attempt Database::transact(soci::session& sql,
+Database::Attempt Database::transact(soci::session& sql, StatementCache& cache,
                                      const std::function<Status(soci::session&)>& fn) {
   try {
     // On SQLite, a plain BEGIN would take the write lock at the first write,
@@ -413,7 +424,7 @@ Database::Attempt Database::transact(soci::session& sql,
     return {okStatus(), false};
   } catch (const soci::soci_error& error) {
     rollbackQuietly(sql);
-    recoverSession(sql);
+    recoverSession(sql, cache);
     return {Status::unavailable("database " + display_url_ + ": " + oneLine(error.what())),
             isConflict(error)};
   } catch (const std::exception& error) {

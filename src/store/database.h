@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -27,6 +28,8 @@ class connection_pool;
 }  // namespace soci
 
 namespace smmhub::store {
+
+class StatementCache;
 
 enum class Backend {
   kSqlite,
@@ -64,7 +67,9 @@ class Database {
   int schemaVersion() const { return schema_version_; }
 
   // Runs FN on a pooled session outside a transaction. A soci_error thrown
-  // by FN becomes an unavailable status naming displayUrl().
+  // by FN becomes an unavailable status naming displayUrl(). While FN runs,
+  // Prepared statements (store/prepared.h) on the session are kept in the
+  // session's cache.
   Status read(const std::function<Status(soci::session&)>& fn);
 
   // Runs FN in a write transaction: committed when FN returns ok, rolled
@@ -84,15 +89,21 @@ class Database {
 
   // Opens and sets up every session of the pool.
   Status openSessions(const std::string& connect_string);
-  // Runs FN once in a transaction on SQL.
-  Attempt transact(soci::session& sql, const std::function<Status(soci::session&)>& fn);
-  // Opens SQL's connection again after a failure when the server closed it.
-  void recoverSession(soci::session& sql);
+  // Runs FN once in a transaction on SQL, whose prepared statements CACHE
+  // keeps.
+  Attempt transact(soci::session& sql, StatementCache& cache,
+                   const std::function<Status(soci::session&)>& fn);
+  // Opens SQL's connection again after a failure when the server closed it,
+  // and drops CACHE, the statements prepared on the closed connection.
+  void recoverSession(soci::session& sql, StatementCache& cache);
 
   Backend backend_ = Backend::kSqlite;
   std::string display_url_;
   int schema_version_ = 0;
   std::unique_ptr<soci::connection_pool> pool_;
+  // The cache of each pooled session, by its position in pool_. Declared
+  // after pool_, so that the statements go before their sessions.
+  std::vector<std::unique_ptr<StatementCache>> caches_;
   std::size_t pool_size_ = 0;
   std::chrono::milliseconds lock_timeout_{0};
 };

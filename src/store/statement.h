@@ -3,7 +3,8 @@
 // besides the execution (SOCI 4.0.3's PostgreSQL backend). A query that a
 // request runs once goes through runOnce() instead, which sends the query
 // with its parameters in one round trip. Statements executed many times in
-// a loop keep `sql.prepare`.
+// a loop keep `sql.prepare`, and hot read queries that many requests run
+// use Prepared (store/prepared.h), which keeps them per pooled session.
 #pragma once
 
 #include <soci/soci.h>
