@@ -163,7 +163,7 @@ TEST_P(PreparedTest, FetchesEveryRowOnEachExecution) {
   EXPECT_EQ(from_2000, (std::vector<std::string>{"bolt", "crux"}));
 }
 
-TEST_P(PreparedTest, NullSetsTheIndicatorAndResetsOnNextUse) {
+TEST_P(PreparedTest, NullIndicatorResetsOnNextUse) {
   std::vector<soci::indicator> indicators;
   std::vector<std::int64_t> values;
 
@@ -184,7 +184,8 @@ TEST_P(PreparedTest, NullSetsTheIndicatorAndResetsOnNextUse) {
 }
 
 // A cached statement that stopped on a row must not keep the session on an
-// old snapshot: SQLite holds a read transaction until the statement resets.
+// old snapshot, because SQLite keeps a read transaction open until the
+// statement is reset.
 TEST_P(PreparedTest, StoppedStatementDoesNotHideLaterWrites) {
   Result<std::unique_ptr<Database>> other = Database::open({.url = url_, .pool_size = 1});
   ASSERT_TRUE(other.ok()) << other.status().toString();

@@ -2,7 +2,7 @@
 // requests its data as it mounts renders once per response, and each render
 // of a full page is a long task. Requested at the click, the responses are
 // there when the page mounts, and it renders complete in one pass. The current page
-// stays on screen meanwhile, for at most navigationWaitMs; after that the next
+// stays on screen meanwhile, for at most navigationWaitMs. After that the next
 // page opens and shows its loading states for what has not arrived.
 import { useSyncExternalStore } from "react";
 import { navigate } from "wouter/use-browser-location";
