@@ -16,7 +16,7 @@ import {
   Title,
 } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { memo, useCallback, useEffect, useMemo, useState } from "react";
+import { memo, startTransition, useCallback, useEffect, useMemo, useState } from "react";
 import type { CSSProperties } from "react";
 
 import { ApiError, describeError } from "../api/client";
@@ -28,6 +28,7 @@ import type { Connection, JobView } from "./BatchLive";
 import { BatchStateBadge, finishedCount, plural, stateColors, stateLabels } from "./BatchStatus";
 import { Dialog } from "./Dialog";
 import { formatCount, formatTime } from "./format";
+import { afterNextFrame } from "./frames";
 import { useResource } from "./resource";
 import { ErrorAlert, Loading } from "./states";
 
@@ -191,6 +192,8 @@ function Counts({ counts }: { counts: BatchCounts }) {
   );
 }
 
+const noRows: number[] = [];
+
 const BatchGrid = memo(function BatchGrid({
   rows,
   jobs,
@@ -204,15 +207,25 @@ const BatchGrid = memo(function BatchGrid({
 }) {
   // The cards read the posters' aspect ratio from --batch-ratio.
   const style = useMemo(() => ({ "--batch-ratio": String(ratio) }) as CSSProperties, [ratio]);
+  // The grid opens below the campaign's steps, so its cards render after the
+  // frame that shows the page, in a render that a click or a key press
+  // interrupts.
+  const [drawn, setDrawn] = useState(false);
+  useEffect(
+    () => (drawn ? undefined : afterNextFrame(() => startTransition(() => setDrawn(true)))),
+    [drawn],
+  );
+  const shownRows = drawn ? rows : noRows;
   return (
     <SimpleGrid
       cols={{ base: 2, xs: 3, sm: 4, md: 5, lg: 6 }}
       spacing="sm"
       data-testid="batch-grid"
       aria-label="Videos of the batch"
+      aria-busy={shownRows !== rows}
       style={style}
     >
-      {rows.map((row) => {
+      {shownRows.map((row) => {
         const job = jobs.get(row);
         return job ? <BatchCard key={row} job={job} onPlay={onPlay} /> : null;
       })}

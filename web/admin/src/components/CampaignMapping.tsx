@@ -4,14 +4,15 @@ import { Button, Group, Stack, Text } from "@mantine/core";
 import { useEffect, useMemo, useState } from "react";
 import type { FormEvent } from "react";
 
-import { paths, saveMapping } from "../api/campaigns";
+import { saveMapping } from "../api/campaigns";
 import type { Campaign, RowsPage, TemplateField } from "../api/campaigns";
+import { firstRowsPath } from "./CampaignRows";
 import classes from "./DataTable.module.css";
 import { useResource } from "./resource";
 import { ErrorAlert } from "./states";
 
 // Rows shown next to the mapping as examples.
-export const mappingPreviewRows = 3;
+const mappingPreviewRows = 3;
 
 export interface MappingStatus {
   dirty: boolean;
@@ -98,7 +99,7 @@ export function CampaignMapping({
   const setMapping = (next: Record<string, string>) => setForm({ key: choicesKey, mapping: next });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const rows = useResource<RowsPage>(paths.rows(campaign.id, 0, mappingPreviewRows));
+  const rows = useResource<RowsPage>(firstRowsPath(campaign.id));
 
   const status = useMemo(
     () => mappingStatus(fields, campaign, mapping),
@@ -106,7 +107,7 @@ export function CampaignMapping({
   );
   useEffect(() => onStatus(status), [status, onStatus]);
 
-  const sample = rows.data?.rows ?? [];
+  const sample = rows.data?.rows.slice(0, mappingPreviewRows) ?? [];
   const columnIndex = new Map(campaign.columns.map((column, index) => [column, index]));
 
   async function submit(event: FormEvent) {

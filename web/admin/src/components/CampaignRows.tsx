@@ -15,6 +15,12 @@ import { ErrorAlert, Loading } from "./states";
 
 export const rowsPageSize = 10;
 
+// The table's first page, which the mapping step shows its examples from too,
+// so that the campaign page asks for the first rows once.
+export function firstRowsPath(campaignId: string): string {
+  return paths.rows(campaignId, 0, rowsPageSize);
+}
+
 // The server accepts up to 10 MiB of rows per upload.
 const maxUploadBytes = 10 * 1024 * 1024;
 

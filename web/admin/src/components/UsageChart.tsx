@@ -16,6 +16,8 @@ import {
 import { useEffect, useId, useRef, useState } from "react";
 import type { ReactNode } from "react";
 
+import { afterNextFrame } from "./frames";
+
 // Only the pieces these charts use, so that the bundle leaves the rest out.
 Chart.register(
   BarController,
@@ -72,15 +74,11 @@ export function UsageChart({
     // The chart is drawn after the frame that shows the summary and the other
     // cards, because five charts take tens of milliseconds on a busy machine.
     let chart: Chart | undefined;
-    let timer: number | undefined;
-    const frame = window.requestAnimationFrame(() => {
-      timer = window.setTimeout(() => {
-        chart = draw(element);
-      }, 0);
+    const cancel = afterNextFrame(() => {
+      chart = draw(element);
     });
     return () => {
-      window.cancelAnimationFrame(frame);
-      window.clearTimeout(timer);
+      cancel();
       chart?.destroy();
     };
   }, [asTable, type, series, color, title, formatValue, formatTick, axisMax, integer]);

@@ -19,11 +19,11 @@ import { canAct } from "../api/session";
 import { BatchStateBadge, plural } from "../components/BatchStatus";
 import { BatchView, batchListLimit } from "../components/BatchView";
 import { CampaignGenerate } from "../components/CampaignGenerate";
-import { CampaignMapping, mappingPreviewRows, openingStatus } from "../components/CampaignMapping";
+import { CampaignMapping, openingStatus } from "../components/CampaignMapping";
 import type { MappingStatus } from "../components/CampaignMapping";
 import { CampaignPreflight, summarize } from "../components/CampaignPreflight";
 import type { PreflightRun } from "../components/CampaignPreflight";
-import { CampaignRows, rowsPageSize } from "../components/CampaignRows";
+import { CampaignRows, firstRowsPath } from "../components/CampaignRows";
 import { CampaignSettings } from "../components/CampaignSettings";
 import { CampaignStep } from "../components/CampaignStep";
 import type { StepStatus } from "../components/CampaignStep";
@@ -343,7 +343,7 @@ function canvasRatio(body: TemplateBody | undefined): number {
 // The requests of the campaign page's steps, which need only the campaign's id.
 function stepPaths(id: string): string[] {
   return [
-    paths.rows(id, 0, rowsPageSize),
+    firstRowsPath(id),
     paths.batches({ campaignId: id, limit: batchListLimit }),
     paths.credits,
   ];
@@ -359,7 +359,6 @@ function campaignPagePaths(campaign: Campaign, newestBatch: Batch | undefined): 
     paths.templates,
     paths.brandKits,
     ...stepPaths(campaign.id),
-    paths.rows(campaign.id, 0, mappingPreviewRows),
   ];
   const template = templatePath(campaign);
   if (template !== null) {
@@ -399,7 +398,9 @@ function CampaignDetail({ id }: { id: string }) {
   const mappingMounted =
     stepsMounted &&
     (templatePath(campaign) === null || template.data !== undefined || template.error !== null);
-  const mappingPath = paths.rows(id, 0, mappingPreviewRows);
+  // The mapping step mounts once the template's fields are known, and shows
+  // examples from the rows table's first page.
+  const mappingPath = firstRowsPath(id);
   useEffect(() => {
     if (!stepsMounted) {
       stepPaths(id).forEach(prefetch);
