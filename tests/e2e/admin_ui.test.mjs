@@ -313,6 +313,43 @@ test("the owner previews row 2 of the campaign in the template editor", async ()
   await page.context().close();
 });
 
+test("a campaign that is set up opens with its done steps folded", async () => {
+  const page = await openPage();
+  await signIn(page, state.owner);
+  await page.goto(state.campaignUrl);
+  const steps = page.getByTestId("campaign-steps");
+  await steps.waitFor();
+  const toggle = page.getByTestId("campaign-step-2-toggle");
+  assert.equal(await toggle.getAttribute("aria-expanded"), "false");
+  await assertText(
+    page.locator("#campaign-step-2-body"),
+    /^50 rows with 7 columns: competition, matchday, date, kickoff, home, away, venue\.$/,
+  );
+  await assertText(
+    page.locator("#campaign-step-1-body"),
+    /^The template “Match Day” at its latest version, with the brand kit “Match Day”\.$/,
+  );
+  await assertText(
+    page.locator("#campaign-step-3-body"),
+    /^All 7 fields take their values from columns\.$/,
+  );
+  assert.equal(await page.getByTestId("campaign-rows-table").count(), 0);
+  assert.equal(await page.getByTestId("campaign-mapping").count(), 0);
+  // The steps still to do stay open.
+  await page.getByTestId("campaign-preflight").waitFor();
+  await page.getByTestId("campaign-generate").waitFor();
+
+  await toggle.click();
+  await assertText(page.getByTestId("campaign-rows-table"), /Manchester United FC/);
+  assert.equal(await toggle.getAttribute("aria-expanded"), "true");
+  assert.equal(await page.getByTestId("campaign-mapping").count(), 0);
+  await toggle.click();
+  await page.getByTestId("campaign-rows-table").waitFor({ state: "detached" });
+  assert.equal(await toggle.getAttribute("aria-expanded"), "false");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test("Generate all makes every video live, and one downloads and plays", async () => {
   const page = await openPage();
   await signIn(page, state.owner);

@@ -64,6 +64,11 @@ export function mappingStatus(
   };
 }
 
+// How many of FIELDS the server fills from a column of CAMPAIGN's rows.
+export function filledFields(fields: Record<string, TemplateField>, campaign: Campaign): number {
+  return Object.keys(fields).filter((field) => serverColumn(field, campaign) !== "").length;
+}
+
 // The status of the form as it opens, before any change.
 export function openingStatus(
   fields: Record<string, TemplateField>,

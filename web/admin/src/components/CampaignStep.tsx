@@ -1,5 +1,7 @@
 // One numbered step of the campaign page: a titled section that says whether
 // it is done, and why it cannot start yet when an earlier step is missing.
+// A done step can fold to one line that sums it up.
+import { Button } from "@mantine/core";
 import type { ReactNode } from "react";
 
 import classes from "./CampaignStep.module.css";
@@ -20,6 +22,9 @@ export function CampaignStep({
   status,
   blockedReason,
   testId,
+  folded = false,
+  summary,
+  onToggle,
   children,
 }: {
   number: number;
@@ -28,10 +33,22 @@ export function CampaignStep({
   status: StepStatus;
   blockedReason?: string;
   testId?: string;
+  // Whether the step shows SUMMARY in place of its content.
+  folded?: boolean;
+  summary?: ReactNode;
+  // Folds or opens the step; without it the step has no such button.
+  onToggle?: () => void;
   children?: ReactNode;
 }) {
   const headingId = `campaign-step-${number}`;
+  const bodyId = `campaign-step-${number}-body`;
   const badge = statusBadges[status];
+  let body: ReactNode = children;
+  if (status === "blocked") {
+    body = <p className={classes.blocked}>{blockedReason}</p>;
+  } else if (folded) {
+    body = <p className={classes.summary}>{summary}</p>;
+  }
   return (
     <section
       className={classes.step}
@@ -51,9 +68,24 @@ export function CampaignStep({
             {description ? <p className={classes.description}>{description}</p> : null}
           </div>
         </div>
-        {badge ? <span className={classes.badge}>{badge}</span> : null}
+        <div className={classes.aside}>
+          {badge ? <span className={classes.badge}>{badge}</span> : null}
+          {onToggle ? (
+            <Button
+              size="compact-sm"
+              variant="subtle"
+              aria-expanded={!folded}
+              aria-controls={bodyId}
+              aria-label={`${folded ? "Show" : "Hide"} the step ${title}`}
+              onClick={onToggle}
+              data-testid={`${headingId}-toggle`}
+            >
+              {folded ? "Show" : "Hide"}
+            </Button>
+          ) : null}
+        </div>
       </div>
-      {status === "blocked" ? <p className={classes.blocked}>{blockedReason}</p> : children}
+      <div id={bodyId}>{body}</div>
     </section>
   );
 }

@@ -13,13 +13,14 @@ import type {
   BrandKitSummary,
   Campaign,
   TemplateBody,
+  TemplateField,
   TemplateSummary,
 } from "../api/campaigns";
 import { canAct } from "../api/session";
 import { BatchStateBadge, plural } from "../components/BatchStatus";
 import { BatchView, batchListLimit } from "../components/BatchView";
 import { CampaignGenerate } from "../components/CampaignGenerate";
-import { CampaignMapping, openingStatus } from "../components/CampaignMapping";
+import { CampaignMapping, filledFields, openingStatus } from "../components/CampaignMapping";
 import type { MappingStatus } from "../components/CampaignMapping";
 import { CampaignPreflight, summarize } from "../components/CampaignPreflight";
 import type { PreflightRun } from "../components/CampaignPreflight";
@@ -52,7 +53,7 @@ export default function CampaignsPage() {
   if (params.id === "new") {
     return <NewCampaign />;
   }
-  return <CampaignDetail id={params.id} />;
+  return <CampaignDetail key={params.id} id={params.id} />;
 }
 
 // Batches that the campaign list reads to show each campaign's last one.
@@ -373,6 +374,43 @@ function campaignPagePaths(campaign: Campaign, newestBatch: Batch | undefined): 
   return all;
 }
 
+// The settings step folded: the template, its version and the brand kit.
+function settingsSummary(
+  campaign: Campaign,
+  templates: TemplateSummary[] | undefined,
+  kits: BrandKitSummary[] | undefined,
+): string {
+  const template =
+    templates?.find((candidate) => candidate.id === campaign.template_id)?.name ??
+    campaign.template_id;
+  const kit =
+    kits?.find((candidate) => candidate.id === campaign.brand_kit_id)?.name ??
+    campaign.brand_kit_id;
+  const version =
+    campaign.template_version > 0
+      ? `version ${campaign.template_version}`
+      : "its latest version";
+  return `The template “${template}” at ${version}, with the brand kit “${kit}”.`;
+}
+
+// The mapping step folded: how many fields take a column.
+function mappingSummary(fields: Record<string, TemplateField>, campaign: Campaign): string {
+  const total = Object.keys(fields).length;
+  const filled = filledFields(fields, campaign);
+  if (total === 0) {
+    return "The template has no fields, so every row makes the same video.";
+  }
+  if (filled === total) {
+    return total === 1
+      ? "The template's field takes its value from a column."
+      : `All ${total} fields take their values from columns.`;
+  }
+  return (
+    `${filled} of ${plural(total, "field")} take their values from columns; ` +
+    "the others use their defaults."
+  );
+}
+
 function sameStatus(a: MappingStatus, b: MappingStatus): boolean {
   return (
     a.dirty === b.dirty &&
@@ -423,6 +461,12 @@ function CampaignDetail({ id }: { id: string }) {
   const [batchesRevision, setBatchesRevision] = useState(0);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [deleting, setDeleting] = useState(false);
+  // The steps done when the page opens start folded to a line each, so that
+  // a campaign that is set up opens at its checks and videos. OPENING holds
+  // whether each step was done when the page first knew; TOGGLED holds the
+  // done steps whose button was pressed since.
+  const opening = useRef(new Map<number, boolean>());
+  const [toggled, setToggled] = useState<ReadonlySet<number>>(() => new Set());
 
   const setCampaign = resource.setData;
   // The mapping step reports its status after each of its renders. Until its
@@ -497,6 +541,32 @@ function CampaignDetail({ id }: { id: string }) {
       : preflightFresh
         ? "attention"
         : "todo";
+  // The mapping's status is known once the template's fields are.
+  const known: [number, boolean, boolean][] = [
+    [1, true, settingsDone],
+    [2, true, rowsDone],
+    [3, fields !== undefined || mappingBlocked !== "", mappingStatus === "done"],
+  ];
+  for (const [number, isKnown, done] of known) {
+    if (isKnown && !opening.current.has(number)) {
+      opening.current.set(number, done);
+    }
+  }
+  // The props that fold step NUMBER while it is done.
+  const folding = (number: number, done: boolean) =>
+    done
+      ? {
+          folded: (opening.current.get(number) ?? false) !== toggled.has(number),
+          onToggle: () =>
+            setToggled((before) => {
+              const after = new Set(before);
+              if (!after.delete(number)) {
+                after.add(number);
+              }
+              return after;
+            }),
+        }
+      : {};
   const generateWarning =
     mapping && mapping.missingRequired.length > 0
       ? `No column fills ${mapping.missingRequired.join(", ")}, so every row would fail.`
@@ -542,7 +612,7 @@ function CampaignDetail({ id }: { id: string }) {
           </>
         }
       />
-      <Stack gap="md">
+      <Stack gap="md" data-testid="campaign-steps">
         <CampaignStep
           number={1}
           title="Settings"
@@ -550,6 +620,8 @@ function CampaignDetail({ id }: { id: string }) {
             "The template sets the scenes and fields. The brand kit sets colours, fonts and logo."
           }
           status={settingsDone ? "done" : "todo"}
+          summary={settingsSummary(campaign, templates.data?.templates, kits.data?.brand_kits)}
+          {...folding(1, settingsDone)}
         >
           <CampaignSettings
             key={campaign.id}
@@ -569,6 +641,11 @@ function CampaignDetail({ id }: { id: string }) {
           title="Rows"
           description="One line of the CSV file per video."
           status={rowsDone ? "done" : "todo"}
+          summary={`${plural(campaign.row_count, "row")} with ${plural(
+            campaign.columns.length,
+            "column",
+          )}: ${campaign.columns.join(", ")}.`}
+          {...folding(2, rowsDone)}
         >
           <CampaignRows
             campaign={campaign}
@@ -586,6 +663,8 @@ function CampaignDetail({ id }: { id: string }) {
           description="Which column fills each field of the template."
           status={mappingStatus}
           blockedReason={mappingBlocked}
+          summary={fields === undefined ? null : mappingSummary(fields, campaign)}
+          {...folding(3, mappingStatus === "done")}
         >
           {template.error ? (
             <ErrorAlert
