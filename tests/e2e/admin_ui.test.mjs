@@ -358,6 +358,8 @@ test("Generate all makes every video live, and one downloads and plays", async (
   await page.getByTestId("campaign-generate-confirm").click();
   await page.getByTestId("batch-grid").waitFor();
   await page.getByTestId(`batch-video-${kRows}`).waitFor();
+  // The credits for the batch are held while it renders.
+  await assertText(page.getByTestId("campaign-credits-held"), /^50 credits more are held/);
 
   // The grid changes as the server's events arrive, without a reload: every
   // card reaches completed while the page stays open.
@@ -372,6 +374,9 @@ test("Generate all makes every video live, and one downloads and plays", async (
   );
   assert.deepEqual(reloads, []);
   await assertText(page.getByTestId("batch-summary"), /50/);
+  // Once the batch has ended, the balance shows them charged and none held.
+  await page.getByTestId("campaign-credits-held").waitFor({ state: "detached" });
+  await assertText(page.getByTestId("campaign-cost"), /you have 10\.$/);
   await screenshot(page, "11-campaign-batch-done");
 
   const [download] = await Promise.all([

@@ -16,7 +16,7 @@ import {
   Title,
 } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { memo, startTransition, useCallback, useEffect, useMemo, useState } from "react";
+import { memo, startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { CSSProperties } from "react";
 
 import { ApiError, describeError } from "../api/client";
@@ -45,6 +45,7 @@ export function BatchView({
   listRevision,
   canEdit,
   ratio,
+  onEnded,
 }: {
   campaignId: string;
   selected: string | null;
@@ -52,6 +53,8 @@ export function BatchView({
   listRevision: number;
   canEdit: boolean;
   ratio: number;
+  // Called when the batch on screen has ended, after it was seen unfinished.
+  onEnded?: () => void;
 }) {
   const list = useResource<{ batches: Batch[] }>(paths.batches({ campaignId, limit: batchListLimit }));
   const reloadList = list.reload;
@@ -106,7 +109,13 @@ export function BatchView({
           data-testid="batch-select"
         />
       ) : null}
-      <BatchPanel key={current} batchId={current} canEdit={canEdit} ratio={ratio} />
+      <BatchPanel
+        key={current}
+        batchId={current}
+        canEdit={canEdit}
+        ratio={ratio}
+        onEnded={onEnded}
+      />
     </Stack>
   );
 }
@@ -248,10 +257,12 @@ function BatchPanel({
   batchId,
   canEdit,
   ratio,
+  onEnded,
 }: {
   batchId: string;
   canEdit: boolean;
   ratio: number;
+  onEnded?: () => void;
 }) {
   const live = useBatchLive(batchId);
   const [playing, setPlaying] = useState<number | null>(null);
@@ -261,6 +272,18 @@ function BatchPanel({
   const play = useCallback((row: number) => setPlaying(row), []);
 
   const { batch, counts, jobs, rows, refresh } = live;
+
+  // A batch seen unfinished that ends has charged or released its credits.
+  const ended = counts.total > 0 && finishedCount(counts) === counts.total;
+  const sawUnfinished = useRef(false);
+  useEffect(() => {
+    if (counts.total > 0 && !ended) {
+      sawUnfinished.current = true;
+    } else if (ended && sawUnfinished.current) {
+      sawUnfinished.current = false;
+      onEnded?.();
+    }
+  }, [counts.total, ended, onEnded]);
 
   async function retry() {
     setBusy("retry");

@@ -2,7 +2,7 @@
 // the click, a confirmation, and what to do when the credits do not suffice.
 import { Alert, Button, Group, Stack, Text } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 
 import { ApiError, idempotencyKey } from "../api/client";
 import { generate, paths } from "../api/campaigns";
@@ -51,14 +51,23 @@ export function CampaignGenerate({
   blockedReason,
   warning,
   onGenerated,
+  creditsRevision,
 }: {
   campaign: Campaign;
   canEdit: boolean;
   blockedReason: string;
   warning: string;
   onGenerated: (batchId: string) => void;
+  // Changes when the balance may have changed, such as when a batch ends.
+  creditsRevision: number;
 }) {
   const credits = useResource<Credits>(paths.credits);
+  const reloadCredits = credits.reload;
+  useEffect(() => {
+    if (creditsRevision > 0) {
+      void reloadCredits();
+    }
+  }, [creditsRevision, reloadCredits]);
   const [confirmKey, setConfirmKey] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -110,7 +119,7 @@ export function CampaignGenerate({
         {costText}
       </Text>
       {credits.data && credits.data.held > 0 ? (
-        <Text size="xs" c="dimmed">
+        <Text size="xs" c="dimmed" data-testid="campaign-credits-held">
           {plural(credits.data.held, "credit")} more {credits.data.held === 1 ? "is" : "are"} held
           by videos still rendering; they come back if those videos fail.
         </Text>

@@ -459,6 +459,8 @@ function CampaignDetail({ id }: { id: string }) {
   const [rowsRevision, setRowsRevision] = useState(0);
   const [selectedBatch, setSelectedBatch] = useState<string | null>(null);
   const [batchesRevision, setBatchesRevision] = useState(0);
+  const [endedBatches, setEndedBatches] = useState(0);
+  const onBatchEnded = useCallback(() => setEndedBatches((value) => value + 1), []);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [deleting, setDeleting] = useState(false);
   // The steps done when the page opens start folded to a line each, so that
@@ -719,6 +721,7 @@ function CampaignDetail({ id }: { id: string }) {
             canEdit={canEdit}
             blockedReason={readyReason}
             warning={generateWarning}
+            creditsRevision={endedBatches}
             onGenerated={(batchId) => {
               setSelectedBatch(batchId);
               setBatchesRevision((value) => value + 1);
@@ -740,6 +743,7 @@ function CampaignDetail({ id }: { id: string }) {
             listRevision={batchesRevision}
             canEdit={canEdit}
             ratio={canvasRatio(template.data?.body)}
+            onEnded={onBatchEnded}
           />
         </Stack>
       </Stack>
