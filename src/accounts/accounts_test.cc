@@ -49,10 +49,24 @@ class AccountsTest : public smmhub::testing::BackendTest {
   }
 
   std::unique_ptr<Accounts> makeAccounts(AccountsOptions options) {
+    return makeAccounts(*db_, pool_.get(), std::move(options));
+  }
+
+  std::unique_ptr<Accounts> makeAccounts(store::Database& db, redis::Pool* pool,
+                                         AccountsOptions options) {
     options.now_ms = [this] {
       return now_.load();
     };
-    return std::make_unique<Accounts>(*db_, pool_.get(), std::move(options));
+    return std::make_unique<Accounts>(db, pool, std::move(options));
+  }
+
+  // A second handle on the test database with one pooled session, so that
+  // every lookup runs the statement that the first one prepared.
+  std::unique_ptr<store::Database> openOneSession() {
+    Result<std::unique_ptr<store::Database>> opened =
+        store::Database::open({.url = makeDatabaseUrl(), .pool_size = 1});
+    EXPECT_TRUE(opened.ok()) << opened.status().toString();
+    return opened.ok() ? std::move(opened).value() : nullptr;
   }
 
   // Reads one text column of one row.
@@ -475,12 +489,10 @@ TEST_P(AccountsTest, NoRedisMeansNoLimits) {
 // With one pooled session, each lookup executes the statement that the
 // first one prepared, so a row must not leak into the next lookup.
 TEST_P(AccountsTest, SessionLookupsAlternateOnOneSession) {
-  Result<std::unique_ptr<store::Database>> opened =
-      store::Database::open({.url = makeDatabaseUrl(), .pool_size = 1});
-  ASSERT_TRUE(opened.ok()) << opened.status().toString();
-  Accounts accounts(**opened, nullptr, {.now_ms = [this] {
-    return now_.load();
-  }});
+  std::unique_ptr<store::Database> db = openOneSession();
+  ASSERT_NE(db, nullptr);
+  std::unique_ptr<Accounts> owned = makeAccounts(*db, nullptr, {});
+  Accounts& accounts = *owned;
   must(accounts.createTenant("crux", "Crux Sport"));
   must(accounts.createTenant("bolt", "Bolt Studio"));
   must(accounts.createTenant("gone", "Gone Agency"));
@@ -493,12 +505,10 @@ TEST_P(AccountsTest, SessionLookupsAlternateOnOneSession) {
     tokens.push_back(must(accounts.signIn(email, std::string(kPassword), "10.0.0.1")).token);
   }
   // The LEFT JOIN finds no tenant row for this user's sessions.
-  ASSERT_TRUE((*opened)
-                  ->write([](soci::session& sql) {
-                    sql << "DELETE FROM tenants WHERE id = 'gone'";
-                    return okStatus();
-                  })
-                  .ok());
+  ASSERT_TRUE(db->write([](soci::session& sql) {
+                  sql << "DELETE FROM tenants WHERE id = 'gone'";
+                  return okStatus();
+                }).ok());
 
   std::vector<std::string> outcomes;
   for (int round = 0; round < 5; ++round) {
@@ -519,12 +529,10 @@ TEST_P(AccountsTest, SessionLookupsAlternateOnOneSession) {
 }
 
 TEST_P(AccountsTest, ApiKeyLookupsAlternateOnOneSession) {
-  Result<std::unique_ptr<store::Database>> opened =
-      store::Database::open({.url = makeDatabaseUrl(), .pool_size = 1});
-  ASSERT_TRUE(opened.ok()) << opened.status().toString();
-  Accounts accounts(**opened, nullptr, {.now_ms = [this] {
-    return now_.load();
-  }});
+  std::unique_ptr<store::Database> db = openOneSession();
+  ASSERT_NE(db, nullptr);
+  std::unique_ptr<Accounts> owned = makeAccounts(*db, nullptr, {});
+  Accounts& accounts = *owned;
   must(accounts.createTenant("crux", "Crux Sport"));
   must(accounts.createTenant("bolt", "Bolt Studio"));
   NewApiKey crux = must(accounts.createApiKey("crux", "ci", "editor", "user:cy"));

@@ -178,14 +178,14 @@ class Prepared {
 
     // A statement is kept only once it is prepared, so that a failed prepare
     // leaves nothing behind.
-    auto made = std::make_unique<internal::CachedValues<Values>>(sql);
-    made->values().bind(made->statement());
-    internal::prepareStatement(made->statement(), Values::query(), cache_ != nullptr);
-    entry_ = made.get();
+    auto created = std::make_unique<internal::CachedValues<Values>>(sql);
+    created->values().bind(created->statement());
+    internal::prepareStatement(created->statement(), Values::query(), cache_ != nullptr);
+    entry_ = created.get();
     if (cache_ != nullptr) {
-      cache_->insert(key, std::move(made));
+      cache_->insert(key, std::move(created));
     } else {
-      owned_ = std::move(made);
+      owned_ = std::move(created);
     }
   }
 
