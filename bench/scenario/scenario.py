@@ -10,13 +10,16 @@ and usage through the API at a steady rate:
   - one agency generates the 50 Match Day fixtures;
   - other agencies generate 5 fixtures each.
 
-The same renders run again with nobody browsing, after the render buffer is
-emptied, for comparison. The figures end with one line of key=value pairs,
+The same renders run again with nobody browsing, for comparison. Each round
+renders once with browsing and once alone, every other round alone first,
+and each render starts from an empty render buffer. The render times are
+the medians of the rounds, because the same renders alone vary by a tenth
+or more from run to run. The figures end with one line of key=value pairs,
 and a plot of API latency and queue depth over time is written as a PNG.
 
 Usage: bench/scenario/scenario.py [--tenants 1000] [--small-tenants 20]
            [--agents 50] [--rate 2] [--workers 2] [--idle-seconds 15]
-           [--plot FILE] [--keep]
+           [--rounds 3] [--plot FILE] [--keep]
 (after scripts/setup and scripts/build; the executables come from build/bin)
 """
 
@@ -628,9 +631,16 @@ def plot(path, recorder, marks, origin):
     seconds = {}
     for at, ms, _, _ in recorder.calls:
         seconds.setdefault(int(at - origin), []).append(ms)
-    times = sorted(seconds)
-    p99 = [percentile(seconds[second], 0.99) for second in times]
-    p50 = [percentile(seconds[second], 0.5) for second in times]
+    # A second without calls (the renders alone) breaks the lines.
+    times, p99, p50 = [], [], []
+    for second in sorted(seconds):
+        if times and second - times[-1] > 1:
+            times.append(second - 1)
+            p99.append(math.nan)
+            p50.append(math.nan)
+        times.append(second)
+        p99.append(percentile(seconds[second], 0.99))
+        p50.append(percentile(seconds[second], 0.5))
     figure, latency = plt.subplots(figsize=(10, 4.5), dpi=100)
     latency.plot(times, p99, color="#C8102E", linewidth=1, label="API p99 per second")
     latency.plot(times, p50, color="#0B1D51", linewidth=1, label="API p50 per second")
@@ -664,12 +674,19 @@ def main():
     parser.add_argument("--rate", type=float, default=2.0, help="requests per second per agent")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--idle-seconds", type=float, default=15.0)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds, each rendering once with browsing and once alone; "
+                             "the figures are the medians")
     parser.add_argument("--plot", type=Path, default=REPOSITORY / "docs" / "scenario.png")
     parser.add_argument("--keep", action="store_true",
                         help="keep the servers' logs and data folder after the run")
     options = parser.parse_args()
     if options.agents > options.tenants or options.small_tenants + 1 > options.tenants:
         sys.exit("scenario: --agents and --small-tenants + 1 must not exceed --tenants")
+    # Each agency that renders has 1,000 credits, and a round costs the Match
+    # Day agency 100.
+    if not 1 <= options.rounds <= 10:
+        sys.exit(f"scenario: --rounds {options.rounds} is outside 1 to 10")
 
     stack = Stack(options.workers)
     try:
@@ -699,61 +716,100 @@ def main():
         pids = {name: process.pid for name, process in stack.processes.items()
                 if name not in ("initdb",)}
         recorder = Recorder()
-        stop_agents = threading.Event()
         stop_sampling = threading.Event()
         sampler = threading.Thread(target=sample_queue, args=(tenants[0], stop_sampling, recorder))
         sampler.start()
         browsing = [tenant for tenant in tenants if tenant.campaign][:options.agents]
-        agents = [threading.Thread(target=agent, args=(tenant, options.rate, stop_agents,
-                                                       recorder, tenant.index))
-                  for tenant in browsing]
+
+        def browse():
+            """Starts the agents and returns the function that stops them."""
+            stop = threading.Event()
+            threads = [threading.Thread(target=agent, args=(tenant, options.rate, stop, recorder,
+                                                            tenant.index))
+                       for tenant in browsing]
+            for thread in threads:
+                thread.start()
+
+            def end():
+                stop.set()
+                for thread in threads:
+                    thread.join()
+            return end
+
         origin = time.monotonic()
-        for thread in agents:
-            thread.start()
+        stop_agents = browse()
         time.sleep(options.idle_seconds)
         # The first calls open connections and warm caches; they are left out.
         idle = recorder.between(origin + min(2.0, options.idle_seconds / 2), time.monotonic())
 
-        cpu_before = cpu_seconds(pids)
-        watches, ends, started, finished = run_renders(stack, acting, "busy")
-        cpu_busy = {name: seconds - cpu_before.get(name, 0)
-                    for name, seconds in cpu_seconds(pids).items()}
-        busy = recorder.between(started, finished)
-        busy_worst_second, worst_second_at = recorder.worst_second(started, finished)
-        busy_pages = recorder.pages(started, finished)
-        stop_agents.set()
-        for thread in agents:
-            thread.join()
-        marks = [("Generate all", started), ("last video", finished)]
-        busy_figures = summarize("with browsing", watches, ends, started, finished, acting[0],
-                                 options.workers)
-        busy_batches = [watch.batch for watch in watches]
+        def render(kind, number):
+            """Renders the acting agencies' batches from an empty render buffer."""
+            stack.flush_cache()
+            time.sleep(1)
+            cpu_before = cpu_seconds(pids)
+            watches, ends, started, finished = run_renders(stack, acting, f"{kind}-{number}")
+            cpu = {name: seconds - cpu_before.get(name, 0)
+                   for name, seconds in cpu_seconds(pids).items()}
+            label = f"round {number + 1}, " + ("with browsing" if kind == "busy"
+                                               else "nobody browsing")
+            figures = summarize(label, watches, ends, started, finished, acting[0],
+                                options.workers)
+            figures.update(cpu=cpu, started=started, finished=finished,
+                           batches=[watch.batch for watch in watches])
+            return figures
 
-        stack.flush_cache()
-        time.sleep(1)
-        cpu_before = cpu_seconds(pids)
-        watches, ends, started, finished = run_renders(stack, acting, "alone")
-        cpu_alone = {name: seconds - cpu_before.get(name, 0)
-                     for name, seconds in cpu_seconds(pids).items()}
-        alone_figures = summarize("nobody browsing", watches, ends, started, finished, acting[0],
-                                  options.workers)
-        alone_batches = [watch.batch for watch in watches]
-        marks += [("again, alone", started)]
+        busy_runs, alone_runs, marks = [], [], []
+        for number in range(options.rounds):
+            # Every other round renders alone first, so that a machine that
+            # speeds up or slows down during the run weighs on both sides.
+            for kind in ("busy", "alone") if number % 2 == 0 else ("alone", "busy"):
+                if kind == "busy":
+                    if stop_agents is None:
+                        stop_agents = browse()
+                        time.sleep(2.0)  # the agents' first calls open connections
+                    busy_runs.append(render(kind, number))
+                    stop_agents()
+                    stop_agents = None
+                    marks.append((f"{number + 1}: Generate all", busy_runs[-1]["started"]))
+                else:
+                    alone_runs.append(render(kind, number))
+                    marks.append((f"{number + 1}: alone", alone_runs[-1]["started"]))
+            print(f"round {number + 1}: {busy_runs[-1]['wall']:.1f} s with browsing, "
+                  f"{alone_runs[-1]['wall']:.1f} s alone")
         stop_sampling.set()
         sampler.join()
 
-        busy_hit, busy_repeats, busy_unfinished = store_figures(stack, busy_batches)
-        alone_hit, alone_repeats, alone_unfinished = store_figures(stack, alone_batches)
+        busy, busy_pages = [], {}
+        busy_worst_second, worst_second_at = 0.0, 0
+        for run in busy_runs:
+            busy += recorder.between(run["started"], run["finished"])
+            worst, at = recorder.worst_second(run["started"], run["finished"])
+            if worst > busy_worst_second:
+                busy_worst_second, worst_second_at = worst, at
+            for page, values in recorder.pages(run["started"], run["finished"]).items():
+                busy_pages.setdefault(page, []).extend(values)
+        busy_hit, busy_repeats, busy_unfinished = store_figures(
+            stack, [batch for run in busy_runs for batch in run["batches"]])
+        alone_hit, alone_repeats, alone_unfinished = store_figures(
+            stack, [batch for run in alone_runs for batch in run["batches"]])
+        runs = busy_runs + alone_runs
         credits = charged(admin, acting, 1000)
-        videos = busy_figures["made"] + alone_figures["made"]
-        accepted = busy_figures["total"] + alone_figures["total"]
+        videos = sum(run["made"] for run in runs)
+        accepted = sum(run["total"] for run in runs)
         files = sum(1 for _ in stack.storage.rglob("*.mp4"))
-        lost = accepted - (busy_figures["made"] + busy_figures["failed"] +
-                           alone_figures["made"] + alone_figures["failed"]) + \
+        lost = accepted - sum(run["made"] + run["failed"] for run in runs) + \
             busy_unfinished + alone_unfinished
-        duplicated = busy_repeats + alone_repeats + busy_figures["duplicated"] + \
-            alone_figures["duplicated"]
+        duplicated = busy_repeats + alone_repeats + sum(run["duplicated"] for run in runs)
 
+        def median(runs, key):
+            return statistics.median(run[key] for run in runs)
+
+        def cpu_total(runs):
+            return {name: sum(run["cpu"].get(name, 0) for run in runs)
+                    for name in runs[0]["cpu"]}
+
+        cpu_busy, cpu_alone = cpu_total(busy_runs), cpu_total(alone_runs)
+        batch_wall, alone_wall = median(busy_runs, "wall"), median(alone_runs, "wall")
         errors = sum(1 for _, _, status, _ in recorder.calls if status != 200)
         if recorder.queue_errors:
             print(f"queue samples failed: {len(recorder.queue_errors)}, first: "
@@ -773,7 +829,9 @@ def main():
         print(f"render cache hit rate: {busy_hit:.3f} with browsing, {alone_hit:.3f} alone")
         print(f"credits charged {credits}, videos made {videos}, MP4 files {files}, "
               f"lost {lost}, duplicated {duplicated}")
-        print("CPU seconds by process (with browsing / alone):")
+        print(f"renders, median of {options.rounds} rounds: {batch_wall:.1f} s with browsing, "
+              f"{alone_wall:.1f} s alone ({100 * (batch_wall / alone_wall - 1):+.1f}%)")
+        print("CPU seconds by process, all rounds (with browsing / alone):")
         for name in sorted(cpu_busy):
             print(f"  {name:<10} {cpu_busy[name]:8.1f} {cpu_alone.get(name, 0):8.1f}")
         plot(options.plot, recorder, marks, origin)
@@ -782,15 +840,17 @@ def main():
             f"tenants={len(tenants)}",
             f"workers={options.workers}",
             f"agents={len(browsing)}",
-            f"batch_wall_s={busy_figures['wall']:.1f}",
-            f"batch_alone_wall_s={alone_figures['wall']:.1f}",
-            f"matchday_wall_s={busy_figures['matchday']:.1f}",
-            f"matchday_alone_wall_s={alone_figures['matchday']:.1f}",
-            f"first_start_max_s={busy_figures['first_start_max']:.1f}",
-            f"first_start_median_s={busy_figures['first_start_median']:.1f}",
-            f"first_start_jobs_before_max={busy_figures['before']}",
-            f"job_s={busy_figures['job_seconds']:.2f}",
-            f"first_job_s={busy_figures['first_job_seconds']:.2f}",
+            f"rounds={options.rounds}",
+            f"batch_wall_s={batch_wall:.1f}",
+            f"batch_alone_wall_s={alone_wall:.1f}",
+            f"render_loss_pct={100 * (batch_wall / alone_wall - 1):.1f}",
+            f"matchday_wall_s={median(busy_runs, 'matchday'):.1f}",
+            f"matchday_alone_wall_s={median(alone_runs, 'matchday'):.1f}",
+            f"first_start_max_s={max(run['first_start_max'] for run in busy_runs):.1f}",
+            f"first_start_median_s={median(busy_runs, 'first_start_median'):.1f}",
+            f"first_start_jobs_before_max={max(run['before'] for run in busy_runs)}",
+            f"job_s={median(busy_runs, 'job_seconds'):.2f}",
+            f"first_job_s={median(busy_runs, 'first_job_seconds'):.2f}",
             f"api_p50_ms={percentile(busy, 0.5):.2f}",
             f"api_p99_ms={percentile(busy, 0.99):.2f}",
             f"api_max_ms={max(busy, default=math.nan):.2f}",
