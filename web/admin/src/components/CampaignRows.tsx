@@ -16,7 +16,7 @@ import { ErrorAlert, Loading } from "./states";
 export const rowsPageSize = 10;
 
 // The table's first page, which the mapping step shows its examples from too,
-// so that the campaign page asks for the first rows once.
+// so that the campaign page requests the first rows once.
 export function firstRowsPath(campaignId: string): string {
   return paths.rows(campaignId, 0, rowsPageSize);
 }

@@ -36,7 +36,7 @@ export function CampaignStep({
   // Whether the step shows SUMMARY in place of its content.
   folded?: boolean;
   summary?: ReactNode;
-  // Folds or opens the step; without it the step has no such button.
+  // Folds or opens the step. Without it, the step has no such button.
   onToggle?: () => void;
   children?: ReactNode;
 }) {
