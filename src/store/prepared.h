@@ -83,9 +83,14 @@ class CachedValues final : public CachedStatement {
   Values& values() { return values_; }
   soci::statement& statement() override { return statement_; }
 
+  // Whether a Prepared object uses the statement now.
+  bool inUse() const { return in_use_; }
+  void setInUse(bool in_use) { in_use_ = in_use; }
+
  private:
   Values values_;
   soci::statement statement_;
+  bool in_use_ = false;
 };
 
 // Prepares QUERY on STATEMENT, whose elements are exchanged already, for
@@ -163,26 +168,33 @@ class CacheBinding {
 // default-constructible and move-assignable, and define these members:
 //   static std::string query();
 //   void bind(soci::statement& statement);  // exchanges the into and use elements
-// Throws soci::soci_error, as the statements of runOnce() do.
+// A second Prepared of the same Values while the first lives on the session,
+// such as one inside a loop over the first one's rows, gets a one-time
+// statement of its own. Throws soci::soci_error, as the statements of
+// runOnce() do.
 template <typename Values>
 class Prepared {
  public:
   explicit Prepared(soci::session& sql) : cache_(leasedCache(sql)) {
     std::type_index key(typeid(Values));
     internal::CachedStatement* found = cache_ != nullptr ? cache_->find(key) : nullptr;
-    if (found != nullptr) {
-      entry_ = static_cast<internal::CachedValues<Values>*>(found);
+    auto* cached = static_cast<internal::CachedValues<Values>*>(found);
+    if (cached != nullptr && !cached->inUse()) {
+      entry_ = cached;
       entry_->values() = Values{};
+      entry_->setInUse(true);
       return;
     }
 
     // A statement is kept only once it is prepared, so that a failed prepare
     // leaves nothing behind.
+    bool keep = cache_ != nullptr && cached == nullptr;
     auto created = std::make_unique<internal::CachedValues<Values>>(sql);
     created->values().bind(created->statement());
-    internal::prepareStatement(created->statement(), Values::query(), cache_ != nullptr);
+    internal::prepareStatement(created->statement(), Values::query(), keep);
     entry_ = created.get();
-    if (cache_ != nullptr) {
+    if (keep) {
+      entry_->setInUse(true);
       cache_->insert(key, std::move(created));
     } else {
       owned_ = std::move(created);
@@ -190,8 +202,9 @@ class Prepared {
   }
 
   ~Prepared() {
-    if (cache_ != nullptr) {
+    if (owned_ == nullptr) {
       cache_->finish(entry_->statement());
+      entry_->setInUse(false);
     }
   }
 

@@ -163,6 +163,53 @@ TEST_P(PreparedTest, FetchesEveryRowOnEachExecution) {
   EXPECT_EQ(from_2000, (std::vector<std::string>{"bolt", "crux"}));
 }
 
+// The inner use must not execute the statement that the outer loop is
+// reading rows from.
+TEST_P(PreparedTest, NestedUseGetsItsOwnStatement) {
+  std::vector<std::string> outer_ids;
+  std::vector<int> inner_counts;
+  std::size_t cached = 0;
+  bool in_use_after = true;
+  std::string after;
+
+  Status read = db_->read([&](soci::session& sql) {
+    {
+      Prepared<TenantsSince> outer(sql);
+      outer->since = 2'000;
+      outer.execute(false);
+      while (outer.fetch()) {
+        outer_ids.push_back(outer->id);
+        Prepared<TenantsSince> inner(sql);
+        inner->since = 0;
+        inner.execute(false);
+        int count = 0;
+        while (inner.fetch()) {
+          ++count;
+        }
+        inner_counts.push_back(count);
+      }
+    }
+    StatementCache* cache = leasedCache(sql);
+    cached = cache->size();
+    in_use_after =
+        static_cast<internal::CachedValues<TenantsSince>*>(cache->find(typeid(TenantsSince)))
+            ->inUse();
+    // Once the outer use has ended, the next one takes the cached statement.
+    Prepared<TenantsSince> select(sql);
+    select->since = 3'000;
+    select.execute(true);
+    after = select->id;
+    return okStatus();
+  });
+
+  ASSERT_TRUE(read.ok()) << read.toString();
+  EXPECT_EQ(outer_ids, (std::vector<std::string>{"bolt", "crux"}));
+  EXPECT_EQ(inner_counts, (std::vector<int>{3, 3}));
+  EXPECT_EQ(cached, 1u);
+  EXPECT_FALSE(in_use_after);
+  EXPECT_EQ(after, "crux");
+}
+
 TEST_P(PreparedTest, NullIndicatorResetsOnNextUse) {
   std::vector<soci::indicator> indicators;
   std::vector<std::int64_t> values;
