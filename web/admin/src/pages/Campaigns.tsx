@@ -464,9 +464,9 @@ function CampaignDetail({ id }: { id: string }) {
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [deleting, setDeleting] = useState(false);
   // The steps done when the page opens start folded to a line each, so that
-  // a campaign that is set up opens at its checks and videos. OPENING holds
-  // whether each step was done when the page first knew; TOGGLED holds the
-  // done steps whose button was pressed since.
+  // a campaign that is set up opens at its checks and videos. OPENING records
+  // whether each step was done when its status was first known, and TOGGLED
+  // contains the done steps whose button was pressed since.
   const opening = useRef(new Map<number, boolean>());
   const [toggled, setToggled] = useState<ReadonlySet<number>>(() => new Set());
 
